@@ -1,0 +1,53 @@
+//! `jiuzhu`: the one binary of the platform. It parses arguments, reads configuration and the
+//! clock, shows progress, and calls the library crates; it holds no business rules.
+
+mod cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// jiuzhu (救助): dynamic monitoring of the low-income population and tiered social assistance.
+#[derive(Parser, Debug)]
+#[command(name = "jiuzhu", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a synthetic city (region 99, 示范市) as an exchange batch.
+    Synth(cmd::synth::Args),
+    /// Import a batch folder of department extracts into the lake.
+    Import(cmd::import::Args),
+    /// Inspect the lake.
+    #[command(subcommand)]
+    Lake(cmd::lake::Command),
+    /// Check, test and explain policy packs.
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
+    /// Record linkage: link unlinked rows to persons, evaluate on labelled data.
+    Link(cmd::link::Args),
+    /// The tamper-evident audit ledger.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::Command),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Synth(args) => cmd::synth::run(args),
+        Command::Import(args) => cmd::import::run(args),
+        Command::Lake(command) => cmd::lake::run(command),
+        Command::Policy(command) => cmd::policy::run(command),
+        Command::Link(args) => cmd::link::run(args),
+        Command::Ledger(command) => cmd::ledger::run(command),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

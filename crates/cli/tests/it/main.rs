@@ -1,0 +1,1 @@
+//! Integration tests that run the `jiuzhu` binary as a user would.
