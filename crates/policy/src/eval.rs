@@ -1,0 +1,1636 @@
+//! The pure one-household evaluator: given the base facts of a household's persons (and of
+//! their relatives and spell holders elsewhere) and an as-of date, it applies a checked pack
+//! and decides every result of policy.md — tekun persons and amounts, the tier and dibao amount,
+//! dibao_single persons, anomalies, signals, level, tags, score and package — each with an
+//! explanation. It never reads the clock and never panics on a checked pack.
+
+use std::collections::BTreeSet;
+
+use domain::{Date, Fen, PersonStatus, Relation};
+use serde::Serialize;
+
+use crate::explain::{Explanation, Step};
+use crate::expr::{Aggregate, BinOp, Collection, Expr, FactKind, Func, Num, ParamKey};
+use crate::facts::{
+    BASE_FACTS, Domain, GROUP_FACTS, HOUSEHOLD_FACTS, PERSON_STATE_FACTS, PersonFacts, PersonKey,
+    Type,
+};
+use crate::pack::{About, Pack, ReasonRule, Resolved, Rule};
+
+/// The persons one evaluation reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct HouseholdInput {
+    /// The population `household_id`.
+    pub household_id: String,
+    /// Every person whose population `household_id` is this one, whatever their status.
+    pub members: Vec<PersonFacts>,
+    /// Linked relatives in other households (spouse, parents, children, any status) and
+    /// holders of spells naming this household.
+    #[serde(default)]
+    pub others: Vec<PersonFacts>,
+}
+
+/// How much to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Build explanations (slower; the batch path may leave them out).
+    pub explain: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { explain: true }
+    }
+}
+
+/// A person-level result (persons.csv).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonResult {
+    /// The person.
+    pub person: PersonKey,
+    /// `tekun` or `dibao_single`.
+    pub status: String,
+    /// Monthly amount.
+    pub amount: Fen,
+    /// Care level, for tekun.
+    pub care_level: Option<String>,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// An anomaly (anomalies.csv).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Anomaly {
+    /// `wrong_inclusion`, `omission` or `duplicate`.
+    pub kind: String,
+    /// The program.
+    pub program: String,
+    /// The household id the finding carries.
+    pub household_id: String,
+    /// The person, for person-level findings.
+    pub person: Option<PersonKey>,
+    /// Reason codes, sorted.
+    pub reasons: Vec<String>,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// A fired signal (warnings.csv).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalResult {
+    /// The signal code.
+    pub signal: String,
+    /// Its level.
+    pub level: String,
+    /// The person, for person signals.
+    pub person: Option<PersonKey>,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// A package row (recommendations.csv).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PackageRow {
+    /// `cash`, `subsidy`, `service` or `goods`.
+    pub kind: String,
+    /// The catalogue item.
+    pub item: String,
+    /// The amount, for items that carry one.
+    pub amount: Option<Fen>,
+    /// What triggered it.
+    pub reason: String,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// Everything decided for one household.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The population household id.
+    pub household_id: String,
+    /// Its region (12 digits).
+    pub region: String,
+    /// The parameter set used.
+    pub set: String,
+    /// Living members.
+    pub size: usize,
+    /// Living members who are tekun.
+    pub tekun_members: usize,
+    /// Σ income of the living members / their number, half up.
+    pub per_capita_income: Fen,
+    /// The tier.
+    pub tier: String,
+    /// The dibao amount (0 unless tier dibao).
+    pub dibao_amount: Fen,
+    /// Why this tier.
+    pub tier_explanation: Explanation,
+    /// Tekun and dibao_single persons.
+    pub persons: Vec<PersonResult>,
+    /// Anomalies.
+    pub anomalies: Vec<Anomaly>,
+    /// Signals.
+    pub signals: Vec<SignalResult>,
+    /// The warning level.
+    pub level: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// The score.
+    pub score: i64,
+    /// Why these tags.
+    pub tags_explanation: Explanation,
+    /// The package.
+    pub packages: Vec<PackageRow>,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evaluation {
+    /// Decided.
+    Done(Box<Outcome>),
+    /// The household's region is not covered by any parameter set (or unknown).
+    Uncovered {
+        /// The region, when known.
+        region: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Value<'a> {
+    Bool(bool),
+    Num(Num),
+    Code(u16),
+    Codes(u64),
+    List(&'a [Fen]),
+}
+
+impl Value<'_> {
+    fn truth(self) -> bool {
+        matches!(self, Value::Bool(true))
+    }
+    fn num(self) -> Num {
+        match self {
+            Value::Num(n) => n,
+            _ => Num::int(0),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Frame<'g> {
+    person: Option<usize>,
+    outer: Option<usize>,
+    group: Option<&'g [usize]>,
+    level: u16,
+}
+
+const HOUSEHOLD: Frame<'static> = Frame {
+    person: None,
+    outer: None,
+    group: None,
+    level: 0,
+};
+
+struct Cache<'a> {
+    running: u64,
+    running_at_death: u64,
+    vehicles: u64,
+    recent_vehicles: u64,
+    derived: Vec<Value<'a>>,
+}
+
+struct Env<'a> {
+    pack: &'a Pack,
+    params: &'a [Resolved],
+    people: Vec<&'a PersonFacts>,
+    n_members: usize,
+    cache: Vec<Cache<'a>>,
+    living: Vec<usize>,
+    non_tekun: Vec<usize>,
+    obligors: Vec<Vec<usize>>,
+    parents: Vec<Vec<usize>>,
+    tekun: Vec<bool>,
+    tekun_amount: Vec<i64>,
+    single: Vec<bool>,
+    single_amount: Vec<i64>,
+    running_programs: u64,
+    tier: u16,
+    dibao_amount: i64,
+    level: u16,
+    fired: Vec<bool>,
+}
+
+fn bits<T: Copy>(items: &[T], index: impl Fn(T) -> Option<u16>) -> u64 {
+    items
+        .iter()
+        .filter_map(|x| index(*x))
+        .fold(0u64, |m, i| m | (1u64 << (i & 63)))
+}
+
+fn program_index(p: domain::Program) -> Option<u16> {
+    Domain::Program.index(p.as_str())
+}
+
+fn tier_index(word: &str) -> u16 {
+    Domain::Tier.index(word).unwrap_or(0)
+}
+
+/// The household's region: its living head's (smallest code when several), otherwise the most
+/// common among living members (smallest on a tie); with no living member, the smallest
+/// region of any member.
+pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
+    let living: Vec<&PersonFacts> = members
+        .iter()
+        .filter(|p| p.status == PersonStatus::Normal)
+        .collect();
+    if let Some(r) = living
+        .iter()
+        .filter(|p| p.relation == Relation::Head)
+        .filter_map(|p| p.region)
+        .min()
+    {
+        return Some(r);
+    }
+    if living.is_empty() {
+        return members.iter().filter_map(|p| p.region).min();
+    }
+    let mut regions: Vec<domain::RegionCode> = living.iter().filter_map(|p| p.region).collect();
+    regions.sort();
+    let mut best: Option<(usize, domain::RegionCode)> = None;
+    let mut i = 0;
+    while i < regions.len() {
+        let mut j = i;
+        while j < regions.len() && regions[j] == regions[i] {
+            j += 1;
+        }
+        if best.is_none_or(|(n, _)| j - i > n) {
+            best = Some((j - i, regions[i]));
+        }
+        i = j;
+    }
+    best.map(|(_, r)| r)
+}
+
+/// Evaluates a pack on one household at `as_of`.
+pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Options) -> Evaluation {
+    let Some(region) = household_region(&input.members) else {
+        return Evaluation::Uncovered { region: None };
+    };
+    let Some((set, params)) = pack.params_for(region, as_of) else {
+        return Evaluation::Uncovered {
+            region: Some(region.as_str().to_owned()),
+        };
+    };
+    let people: Vec<&PersonFacts> = input.members.iter().chain(input.others.iter()).collect();
+    let n = people.len();
+    let cache = people
+        .iter()
+        .map(|p| Cache {
+            running: bits(
+                &p.running.iter().map(|s| s.program).collect::<Vec<_>>(),
+                program_index,
+            ),
+            running_at_death: bits(&p.running_at_death, program_index),
+            vehicles: bits(&p.active_vehicle_types, |v| {
+                Domain::VehicleType.index(v.as_str())
+            }),
+            recent_vehicles: bits(&p.recent_vehicle_types, |v| {
+                Domain::VehicleType.index(v.as_str())
+            }),
+            derived: Vec::with_capacity(pack.derived.len()),
+        })
+        .collect();
+    let living: Vec<usize> = (0..input.members.len())
+        .filter(|&i| people[i].status == PersonStatus::Normal)
+        .collect();
+    let mut env = Env {
+        pack,
+        params,
+        people,
+        n_members: input.members.len(),
+        cache,
+        living,
+        non_tekun: Vec::new(),
+        obligors: vec![Vec::new(); n],
+        parents: vec![Vec::new(); n],
+        tekun: vec![false; n],
+        tekun_amount: vec![0; n],
+        single: vec![false; n],
+        single_amount: vec![0; n],
+        running_programs: 0,
+        tier: tier_index("none"),
+        dibao_amount: 0,
+        level: 0,
+        fired: vec![false; pack.signals.len()],
+    };
+    env.prepare(&input.household_id);
+    Evaluation::Done(Box::new(env.run(input, region, &set.id, options)))
+}
+
+fn is_living(p: &PersonFacts) -> bool {
+    p.status == PersonStatus::Normal
+}
+
+impl<'a> Env<'a> {
+    fn prepare(&mut self, household_id: &str) {
+        // Derived facts of every person, in pack order.
+        for i in 0..self.people.len() {
+            for d in 0..self.pack.derived.len() {
+                let frame = Frame {
+                    person: Some(i),
+                    ..HOUSEHOLD
+                };
+                let v = self.eval(&self.pack.derived[d].expr, frame);
+                self.cache[i].derived.push(v);
+            }
+        }
+        // Relations of living members.
+        for &m in &self.living.clone() {
+            let me = self.people[m];
+            let mut ob = Vec::new();
+            let mut parents = Vec::new();
+            for (j, p) in self.people.iter().enumerate() {
+                if j == m {
+                    continue;
+                }
+                let is_parent =
+                    me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id);
+                if is_parent {
+                    parents.push(j);
+                }
+                if !is_living(p) {
+                    continue;
+                }
+                let spouse = me.spouse.as_ref() == Some(&p.id) || p.spouse.as_ref() == Some(&me.id);
+                let child = p.father.as_ref() == Some(&me.id) || p.mother.as_ref() == Some(&me.id);
+                let minor = me.age < 18 && j < self.n_members && p.age >= 18;
+                if spouse || is_parent || child || minor {
+                    ob.push(j);
+                }
+            }
+            self.obligors[m] = ob;
+            self.parents[m] = parents;
+        }
+        // Programs running for the household: spells naming it, or held by a living member.
+        let mut running = 0u64;
+        for (i, p) in self.people.iter().enumerate() {
+            for s in &p.running {
+                let living_member = i < self.n_members && is_living(p);
+                if (living_member || s.household_id == household_id)
+                    && let Some(b) = program_index(s.program)
+                {
+                    running |= 1 << b;
+                }
+            }
+        }
+        self.running_programs = running;
+    }
+
+    fn param(&self, id: u16) -> Option<&Resolved> {
+        self.params.get(id as usize)
+    }
+
+    fn people_of(&self, c: Collection, frame: Frame<'_>) -> (Vec<usize>, bool) {
+        // Returns the persons (copied: households are small) and whether the outer person is set.
+        match c {
+            Collection::Members => (self.living.clone(), false),
+            Collection::NonTekun => (self.non_tekun.clone(), false),
+            Collection::Group => (
+                frame.group.map(<[usize]>::to_vec).unwrap_or_default(),
+                false,
+            ),
+            Collection::Obligors => (
+                frame
+                    .person
+                    .map(|p| self.obligors[p].clone())
+                    .unwrap_or_default(),
+                true,
+            ),
+            Collection::Parents => (
+                frame
+                    .person
+                    .map(|p| self.parents[p].clone())
+                    .unwrap_or_default(),
+                true,
+            ),
+            Collection::OtherNonTekun => (
+                self.non_tekun
+                    .iter()
+                    .copied()
+                    .filter(|&i| Some(i) != frame.person)
+                    .collect(),
+                true,
+            ),
+            Collection::Myself => (frame.person.into_iter().collect(), true),
+        }
+    }
+
+    fn base(&self, p: usize, id: u16) -> Value<'a> {
+        let f = self.people[p];
+        let c = &self.cache[p];
+        let code =
+            |d: Domain, w: Option<&str>| Value::Code(w.and_then(|w| d.index(w)).unwrap_or(0));
+        let name = BASE_FACTS.get(id as usize).map_or("", |f| f.0);
+        match name {
+            "age" => Value::Num(Num::int(f.age)),
+            "income" => Value::Num(Num::int(f.income.0)),
+            "financial_assets" => Value::Num(Num::int(f.financial_assets.0)),
+            "business_capitals" => Value::List(&f.business_capitals),
+            "disability_grade" => Value::Num(Num::int(i64::from(f.disability_grade))),
+            "disability_category" => code(
+                Domain::DisabilityCategory,
+                Some(f.disability_category.map_or("none", |c| c.as_str())),
+            ),
+            "recent_disability_grade" => Value::Num(Num::int(i64::from(f.recent_disability_grade))),
+            "recent_disability_category" => code(
+                Domain::DisabilityCategory,
+                Some(f.recent_disability_category.map_or("none", |c| c.as_str())),
+            ),
+            "student" => Value::Bool(f.student),
+            "tuition" => Value::Num(Num::int(f.tuition.0)),
+            "medical_oop_12m" => Value::Num(Num::int(f.medical_oop_12m.0)),
+            "major_12m" => Value::Bool(f.major_12m),
+            "major_recent" => Value::Bool(f.major_recent),
+            "major_before_recent" => Value::Bool(f.major_before_recent),
+            "chronic_12m" => Value::Bool(f.chronic_12m),
+            "care_level" => code(Domain::CareLevel, Some(f.care_level.as_str())),
+            "employment_status" => code(
+                Domain::EmploymentStatus,
+                Some(f.employment_status.map_or("unknown", |s| s.as_str())),
+            ),
+            "employment_months_ago" => Value::Num(Num::int(f.employment_months_ago)),
+            "previous_employment_status" => code(
+                Domain::EmploymentStatus,
+                Some(
+                    f.previous_employment_status
+                        .map_or("unknown", |s| s.as_str()),
+                ),
+            ),
+            "job_start_months_ago" => Value::Num(Num::int(f.job_start_months_ago)),
+            "running" => Value::Codes(c.running),
+            "running_at_death" => Value::Codes(c.running_at_death),
+            "active_vehicle_types" => Value::Codes(c.vehicles),
+            "recent_vehicle_types" => Value::Codes(c.recent_vehicles),
+            "nonresidential_property" => Value::Bool(f.nonresidential_property),
+            "property_recent" => Value::Bool(f.property_recent),
+            "business_recent" => Value::Bool(f.business_recent),
+            "utility_arrears_months" => Value::Num(Num::int(f.utility_arrears_months)),
+            "utility_months_ago" => Value::Num(Num::int(f.utility_months_ago)),
+            "electricity_kwh" => Value::Num(Num {
+                v: i128::from(f.electricity_centi_kwh),
+                scale: 2,
+            }),
+            "electricity_months_ago" => Value::Num(Num::int(f.electricity_months_ago)),
+            "status" => code(Domain::PersonStatus, Some(f.status.as_str())),
+            "status_recent" => Value::Bool(f.status_recent),
+            _ => Value::Bool(false),
+        }
+    }
+
+    fn group_fact(&self, id: u16, frame: Frame<'_>) -> Value<'a> {
+        let group = frame.group.unwrap_or(&[]);
+        let name = GROUP_FACTS.get(id as usize).map_or("", |f| f.0);
+        if name == "level" {
+            return Value::Code(frame.level);
+        }
+        let mut homes: Vec<(&str, i64)> = Vec::new();
+        for &p in group {
+            for h in &self.people[p].homes {
+                if !homes.iter().any(|(k, _)| *k == h.property) {
+                    homes.push((&h.property, h.area_centi_m2));
+                }
+            }
+        }
+        match name {
+            "home_count" => Value::Num(Num::int(homes.len() as i64)),
+            "home_area" => Value::Num(Num {
+                v: homes.iter().map(|(_, a)| i128::from(*a)).sum(),
+                scale: 2,
+            }),
+            _ => Value::Bool(false),
+        }
+    }
+
+    fn eval(&self, e: &Expr, frame: Frame<'_>) -> Value<'a> {
+        match e {
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::Num(n) => Value::Num(*n),
+            Expr::Name(_) | Expr::List(_) | Expr::Collection(_) => Value::Bool(false),
+            Expr::Code { id, .. } => Value::Code(*id),
+            Expr::Fact { kind, id, .. } => match kind {
+                FactKind::PersonBase => frame
+                    .person
+                    .map_or(Value::Bool(false), |p| self.base(p, *id)),
+                FactKind::PersonDerived => frame
+                    .person
+                    .and_then(|p| self.cache[p].derived.get(*id as usize).copied())
+                    .unwrap_or(Value::Bool(false)),
+                FactKind::PersonState => {
+                    let Some(p) = frame.person else {
+                        return Value::Bool(false);
+                    };
+                    match PERSON_STATE_FACTS.get(*id as usize).map_or("", |f| f.0) {
+                        "tekun" => Value::Bool(self.tekun[p]),
+                        "tekun_amount" => Value::Num(Num::int(self.tekun_amount[p])),
+                        "dibao_single" => Value::Bool(self.single[p]),
+                        "dibao_single_amount" => Value::Num(Num::int(self.single_amount[p])),
+                        _ => Value::Bool(false),
+                    }
+                }
+                FactKind::Household => {
+                    match HOUSEHOLD_FACTS.get(*id as usize).map_or("", |f| f.0) {
+                        "running_programs" => Value::Codes(self.running_programs),
+                        "tier" => Value::Code(self.tier),
+                        "dibao_amount" => Value::Num(Num::int(self.dibao_amount)),
+                        "tekun_count" => Value::Num(Num::int(
+                            self.living.iter().filter(|&&i| self.tekun[i]).count() as i64,
+                        )),
+                        "dibao_single_count" => Value::Num(Num::int(
+                            self.living.iter().filter(|&&i| self.single[i]).count() as i64,
+                        )),
+                        "level" => Value::Code(self.level),
+                        _ => Value::Bool(false),
+                    }
+                }
+                FactKind::Group => self.group_fact(*id, frame),
+                FactKind::Relation => {
+                    let (Some(p), Some(o)) = (frame.person, frame.outer) else {
+                        return Value::Bool(false);
+                    };
+                    let (me, outer) = (self.people[p], self.people[o]);
+                    let holds = match *id {
+                        0 => {
+                            outer.father.as_ref() == Some(&me.id)
+                                || outer.mother.as_ref() == Some(&me.id)
+                        }
+                        _ => {
+                            let shared = |a: &Option<PersonKey>| {
+                                a.as_ref().is_some_and(|k| {
+                                    outer.father.as_ref() == Some(k)
+                                        || outer.mother.as_ref() == Some(k)
+                                })
+                            };
+                            shared(&me.father) || shared(&me.mother)
+                        }
+                    };
+                    Value::Bool(holds)
+                }
+            },
+            Expr::Param { id, key, .. } => match (self.param(*id), key) {
+                (Some(Resolved::Num(n)), None) => Value::Num(*n),
+                (Some(Resolved::Codes(c)), None) => Value::Codes(*c),
+                (Some(Resolved::Table(t)), Some(k)) => {
+                    let index = match k {
+                        ParamKey::Fixed(word) => self
+                            .pack
+                            .params
+                            .get(*id as usize)
+                            .and_then(|d| d.keys)
+                            .and_then(|d| d.index(word)),
+                        ParamKey::Dynamic(x) => match self.eval(x, frame) {
+                            Value::Code(c) => Some(c),
+                            _ => None,
+                        },
+                    };
+                    index
+                        .and_then(|i| t.get(i as usize))
+                        .map_or(Value::Num(Num::int(0)), |n| Value::Num(*n))
+                }
+                _ => Value::Num(Num::int(0)),
+            },
+            Expr::Not(x) => Value::Bool(!self.eval(x, frame).truth()),
+            Expr::Neg(x) => Value::Num(Num::int(0).minus(self.eval(x, frame).num())),
+            Expr::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, frame),
+            Expr::In { value, list } => {
+                let v = self.eval(value, frame);
+                let Value::Code(c) = v else {
+                    return Value::Bool(false);
+                };
+                Value::Bool(self.code_set(list, frame) & (1 << (c & 63)) != 0)
+            }
+            Expr::Aggregate { func, over, body } => {
+                let (persons, _) = self.people_of(*over, frame);
+                let inner = |p: usize| Frame {
+                    person: Some(p),
+                    outer: frame.person,
+                    group: None,
+                    level: frame.level,
+                };
+                match func {
+                    Aggregate::Any => Value::Bool(persons.iter().any(|&p| {
+                        body.as_ref()
+                            .is_some_and(|b| self.eval(b, inner(p)).truth())
+                    })),
+                    Aggregate::All => Value::Bool(persons.iter().all(|&p| {
+                        body.as_ref()
+                            .is_some_and(|b| self.eval(b, inner(p)).truth())
+                    })),
+                    Aggregate::Count => Value::Num(Num::int(match body {
+                        None => persons.len() as i64,
+                        Some(b) => persons
+                            .iter()
+                            .filter(|&&p| self.eval(b, inner(p)).truth())
+                            .count() as i64,
+                    })),
+                    Aggregate::Sum => Value::Num(persons.iter().fold(Num::int(0), |acc, &p| {
+                        acc.plus(
+                            body.as_ref()
+                                .map_or(Num::int(0), |b| self.eval(b, inner(p)).num()),
+                        )
+                    })),
+                }
+            }
+            Expr::Call { func, args } => self.call(*func, args, frame),
+        }
+    }
+
+    fn code_set(&self, list: &Expr, frame: Frame<'_>) -> u64 {
+        match list {
+            Expr::List(items) => items.iter().fold(0u64, |m, x| match self.eval(x, frame) {
+                Value::Code(c) => m | (1 << (c & 63)),
+                _ => m,
+            }),
+            other => match self.eval(other, frame) {
+                Value::Codes(c) => c,
+                _ => 0,
+            },
+        }
+    }
+
+    fn binary(&self, op: BinOp, lhs: &Expr, rhs: &Expr, frame: Frame<'_>) -> Value<'a> {
+        match op {
+            BinOp::And => {
+                return Value::Bool(self.eval(lhs, frame).truth() && self.eval(rhs, frame).truth());
+            }
+            BinOp::Or => {
+                return Value::Bool(self.eval(lhs, frame).truth() || self.eval(rhs, frame).truth());
+            }
+            _ => {}
+        }
+        let (l, r) = (self.eval(lhs, frame), self.eval(rhs, frame));
+        match op {
+            BinOp::Add => Value::Num(l.num().plus(r.num())),
+            BinOp::Sub => Value::Num(l.num().minus(r.num())),
+            BinOp::Mul => Value::Num(l.num().times(r.num())),
+            BinOp::Eq | BinOp::Ne => {
+                let eq = match (l, r) {
+                    (Value::Num(a), Value::Num(b)) => a.cmp_num(b).is_eq(),
+                    (Value::Bool(a), Value::Bool(b)) => a == b,
+                    (Value::Code(a), Value::Code(b)) => a == b,
+                    _ => false,
+                };
+                Value::Bool(if op == BinOp::Eq { eq } else { !eq })
+            }
+            _ => {
+                let o = l.num().cmp_num(r.num());
+                Value::Bool(match op {
+                    BinOp::Lt => o.is_lt(),
+                    BinOp::Le => o.is_le(),
+                    BinOp::Gt => o.is_gt(),
+                    _ => o.is_ge(),
+                })
+            }
+        }
+    }
+
+    fn call(&self, func: Func, args: &[Expr], frame: Frame<'_>) -> Value<'a> {
+        let arg = |i: usize| {
+            args.get(i)
+                .map_or(Value::Bool(false), |a| self.eval(a, frame))
+        };
+        match func {
+            Func::Min | Func::Max => {
+                let (a, b) = (arg(0).num(), arg(1).num());
+                let a_first = a.cmp_num(b).is_le() == (func == Func::Min);
+                Value::Num(if a_first { a } else { b })
+            }
+            Func::Has => match (arg(0), arg(1)) {
+                (Value::Codes(s), Value::Code(c)) => Value::Bool(s & (1 << (c & 63)) != 0),
+                _ => Value::Bool(false),
+            },
+            Func::Subset | Func::Overlaps => {
+                let Value::Codes(s) = arg(0) else {
+                    return Value::Bool(false);
+                };
+                let list = args.get(1).map_or(0, |l| self.code_set(l, frame));
+                Value::Bool(if func == Func::Subset {
+                    s & !list == 0
+                } else {
+                    s & list != 0
+                })
+            }
+            Func::SumLe | Func::AnyGt => {
+                let Value::List(list) = arg(0) else {
+                    return Value::Bool(false);
+                };
+                let limit = arg(1).num();
+                if func == Func::SumLe {
+                    Value::Num(list.iter().fold(Num::int(0), |acc, f| {
+                        if Num::int(f.0).cmp_num(limit).is_le() {
+                            acc.plus(Num::int(f.0))
+                        } else {
+                            acc
+                        }
+                    }))
+                } else {
+                    Value::Bool(list.iter().any(|f| Num::int(f.0).cmp_num(limit).is_gt()))
+                }
+            }
+            Func::AssetsPass => {
+                let (Some(Expr::Collection(c)), Some(level)) = (args.first(), args.get(1)) else {
+                    return Value::Bool(false);
+                };
+                let Value::Code(level) = self.eval(level, frame) else {
+                    return Value::Bool(false);
+                };
+                let (group, _) = self.people_of(*c, frame);
+                Value::Bool(self.failing_assets(&group, level).is_empty())
+            }
+            Func::Signal => match args.first() {
+                Some(Expr::Code { id, .. }) => {
+                    Value::Bool(self.fired.get(*id as usize).copied().unwrap_or(false))
+                }
+                _ => Value::Bool(false),
+            },
+        }
+    }
+
+    fn failing_assets(&self, group: &[usize], level: u16) -> Vec<&'a Rule> {
+        let frame = Frame {
+            person: None,
+            outer: None,
+            group: Some(group),
+            level,
+        };
+        self.pack
+            .assets
+            .iter()
+            .filter(|r| self.eval(&r.expr, frame).truth())
+            .collect()
+    }
+
+    fn holds(&self, rule: &Rule, frame: Frame<'_>) -> bool {
+        self.eval(&rule.expr, frame).truth()
+    }
+
+    fn amount(&self, rule: &Rule, frame: Frame<'_>) -> i64 {
+        self.eval(&rule.expr, frame).num().round()
+    }
+
+    // ---- explanations ----
+
+    fn ty_of(&self, e: &Expr) -> Type {
+        match e {
+            Expr::Bool(_) => Type::Bool,
+            Expr::Num(n) => {
+                if n.scale == 0 {
+                    Type::Int
+                } else {
+                    Type::Ratio
+                }
+            }
+            Expr::Fact { kind, id, .. } => match kind {
+                FactKind::PersonBase => BASE_FACTS.get(*id as usize).map_or(Type::Bool, |f| f.1),
+                FactKind::PersonDerived => self
+                    .pack
+                    .derived
+                    .get(*id as usize)
+                    .map_or(Type::Bool, |r| r.ty),
+                FactKind::PersonState => PERSON_STATE_FACTS
+                    .get(*id as usize)
+                    .map_or(Type::Bool, |f| f.1),
+                FactKind::Household => HOUSEHOLD_FACTS
+                    .get(*id as usize)
+                    .map_or(Type::Bool, |f| f.1),
+                FactKind::Group => GROUP_FACTS.get(*id as usize).map_or(Type::Bool, |f| f.1),
+                FactKind::Relation => Type::Bool,
+            },
+            Expr::Param { id, .. } => self
+                .pack
+                .params
+                .get(*id as usize)
+                .map_or(Type::Int, |p| p.unit.value_type()),
+            Expr::Aggregate { func, body, .. } => match func {
+                Aggregate::Any | Aggregate::All => Type::Bool,
+                Aggregate::Count => Type::Int,
+                Aggregate::Sum => body.as_ref().map_or(Type::Int, |b| self.ty_of(b)),
+            },
+            Expr::Binary { op, lhs, rhs } => match op {
+                BinOp::Add | BinOp::Sub => self.ty_of(lhs),
+                BinOp::Mul => {
+                    let (l, r) = (self.ty_of(lhs), self.ty_of(rhs));
+                    if matches!(l, Type::Int | Type::Ratio) {
+                        r
+                    } else {
+                        l
+                    }
+                }
+                _ => Type::Bool,
+            },
+            Expr::Call { func, args } => match func {
+                Func::Min | Func::Max => args.first().map_or(Type::Int, |a| self.ty_of(a)),
+                Func::SumLe => Type::Money,
+                _ => Type::Bool,
+            },
+            _ => Type::Bool,
+        }
+    }
+
+    fn show(&self, v: Value<'_>, ty: Type) -> String {
+        match (v, ty) {
+            (Value::Bool(b), _) => if b { "yes" } else { "no" }.to_owned(),
+            (Value::Num(n), Type::Money) => Fen(n.round()).to_string(),
+            (Value::Num(n), Type::Area) => format!("{n} m²"),
+            (Value::Num(n), Type::Energy) => format!("{n} kWh"),
+            (Value::Num(n), _) => n.to_string(),
+            (Value::Code(c), Type::Code(d)) => {
+                d.words().get(c as usize).copied().unwrap_or("?").to_owned()
+            }
+            (Value::Codes(s), Type::Codes(d)) => {
+                let words: Vec<&str> = d
+                    .words()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| s & (1 << i) != 0)
+                    .map(|(_, w)| *w)
+                    .collect();
+                format!("[{}]", words.join(", "))
+            }
+            (Value::List(l), _) => {
+                let items: Vec<String> = l.iter().map(ToString::to_string).collect();
+                format!("[{}]", items.join(", "))
+            }
+            (Value::Code(c), _) => c.to_string(),
+            (Value::Codes(s), _) => format!("{s:#x}"),
+        }
+    }
+
+    fn collect(
+        &self,
+        e: &Expr,
+        frame: Frame<'_>,
+        facts: &mut Vec<(String, String)>,
+        params: &mut Vec<(String, String)>,
+    ) {
+        let push = |list: &mut Vec<(String, String)>, k: String, v: String| {
+            if !list.iter().any(|(x, _)| *x == k) {
+                list.push((k, v));
+            }
+        };
+        match e {
+            Expr::Fact { name, .. } => {
+                let v = self.eval(e, frame);
+                push(facts, name.clone(), self.show(v, self.ty_of(e)));
+            }
+            Expr::Param { key, .. } => {
+                if let Some(ParamKey::Dynamic(k)) = key {
+                    self.collect(k, frame, facts, params);
+                }
+                let v = self.eval(e, frame);
+                let shown = match self.pack.params.get(match e {
+                    Expr::Param { id, .. } => *id as usize,
+                    _ => 0,
+                }) {
+                    Some(p) => match v {
+                        Value::Num(n) => p.unit.show(n),
+                        other => self.show(other, self.ty_of(e)),
+                    },
+                    None => String::new(),
+                };
+                push(params, e.to_string(), shown);
+            }
+            Expr::Aggregate { .. } | Expr::Call { .. } => {
+                let v = self.eval(e, frame);
+                push(facts, e.to_string(), self.show(v, self.ty_of(e)));
+                if let Expr::Call { args, .. } = e {
+                    for a in args {
+                        if matches!(a, Expr::Param { .. }) {
+                            self.collect(a, frame, facts, params);
+                        }
+                    }
+                }
+            }
+            Expr::Not(x) | Expr::Neg(x) => self.collect(x, frame, facts, params),
+            Expr::Binary { lhs, rhs, .. } => {
+                self.collect(lhs, frame, facts, params);
+                self.collect(rhs, frame, facts, params);
+            }
+            Expr::In { value, list } => {
+                self.collect(value, frame, facts, params);
+                self.collect(list, frame, facts, params);
+            }
+            _ => {}
+        }
+    }
+
+    fn step(
+        &self,
+        result: &str,
+        rule: &Rule,
+        frame: Frame<'_>,
+        holds: bool,
+        explain: bool,
+    ) -> Option<Step> {
+        if !explain {
+            return None;
+        }
+        let mut facts = Vec::new();
+        let mut params = Vec::new();
+        self.collect(&rule.expr, frame, &mut facts, &mut params);
+        if let Some(p) = frame.person {
+            let key = &self.people[p].id;
+            facts.insert(0, ("person".into(), mask(key)));
+        }
+        let verdict_zh = if holds { "成立" } else { "不成立" };
+        let verdict_en = if holds { "holds" } else { "does not hold" };
+        Some(Step {
+            result: result.to_owned(),
+            rule: rule.id.clone(),
+            source: rule.source.clone(),
+            holds,
+            facts,
+            params,
+            text_zh: format!("{}（{}）：{}", rule.zh, verdict_zh, rule.expr),
+            text_en: format!("{} ({}): {}", rule.en, verdict_en, rule.expr),
+        })
+    }
+
+    // ---- the procedure ----
+
+    fn run(
+        &mut self,
+        input: &HouseholdInput,
+        region: domain::RegionCode,
+        set: &str,
+        options: Options,
+    ) -> Outcome {
+        let explain = options.explain;
+        let pack = self.pack;
+        let hid = input.household_id.clone();
+        let mut persons = Vec::new();
+
+        // 特困, person by person.
+        for &m in &self.living.clone() {
+            let frame = Frame {
+                person: Some(m),
+                ..HOUSEHOLD
+            };
+            if self.holds(&pack.tekun, frame) {
+                self.tekun[m] = true;
+                self.tekun_amount[m] = self.amount(&pack.tekun_amount, frame);
+            }
+        }
+        for &m in &self.living {
+            if self.tekun[m] {
+                let frame = Frame {
+                    person: Some(m),
+                    ..HOUSEHOLD
+                };
+                let mut ex = Explanation::default();
+                ex.steps
+                    .extend(self.step("tekun", &pack.tekun, frame, true, explain));
+                ex.steps.extend(self.step(
+                    "tekun_amount",
+                    &pack.tekun_amount,
+                    frame,
+                    true,
+                    explain,
+                ));
+                persons.push(PersonResult {
+                    person: self.people[m].id.clone(),
+                    status: "tekun".into(),
+                    amount: Fen(self.tekun_amount[m]),
+                    care_level: Some(self.people[m].care_level.as_str().to_owned()),
+                    explanation: ex,
+                });
+            }
+        }
+        self.non_tekun = self
+            .living
+            .iter()
+            .copied()
+            .filter(|&i| !self.tekun[i])
+            .collect();
+
+        // Household tier on H′.
+        let mut tier_ex = Explanation::default();
+        if self.living.is_empty() {
+            self.tier = tier_index("none");
+        } else if self.non_tekun.is_empty() {
+            self.tier = tier_index("tekun");
+            if explain {
+                tier_ex.push(Step {
+                    result: "tier".into(),
+                    rule: "tier:tekun".into(),
+                    source: pack.tekun.source.clone(),
+                    holds: true,
+                    facts: vec![("tekun_members".into(), self.living.len().to_string())],
+                    params: Vec::new(),
+                    text_zh: "全部在世成员均为特困人员，家庭层级为特困".into(),
+                    text_en: "every living member is tekun, so the tier is tekun".into(),
+                });
+            }
+        } else {
+            self.tier = tier_index("none");
+            for t in &pack.tiers {
+                let holds = self.holds(&t.when, HOUSEHOLD);
+                tier_ex
+                    .steps
+                    .extend(self.step("tier", &t.when, HOUSEHOLD, holds, explain));
+                if holds {
+                    self.tier = t.tier;
+                    if let Some(a) = &t.amount {
+                        self.dibao_amount = self.amount(a, HOUSEHOLD).max(0);
+                        tier_ex.steps.extend(self.step(
+                            "dibao_amount",
+                            a,
+                            HOUSEHOLD,
+                            true,
+                            explain,
+                        ));
+                    }
+                    break;
+                }
+            }
+            if explain && self.tier == tier_index("none") {
+                tier_ex.push(Step {
+                    result: "tier".into(),
+                    rule: "tier:none".into(),
+                    source: String::new(),
+                    holds: true,
+                    facts: Vec::new(),
+                    params: Vec::new(),
+                    text_zh: "以上层级规则均不成立，层级为无".into(),
+                    text_en: "no tier rule holds, so the tier is none".into(),
+                });
+            }
+        }
+        if Domain::Tier.words()[self.tier as usize] != "dibao" {
+            self.dibao_amount = 0;
+        }
+
+        // 单人保.
+        if pack.dibao_single.tiers.contains(&self.tier) {
+            for &m in &self.non_tekun.clone() {
+                let frame = Frame {
+                    person: Some(m),
+                    ..HOUSEHOLD
+                };
+                if !self.holds(&pack.dibao_single.when, frame) {
+                    continue;
+                }
+                let Some(route) = pack
+                    .dibao_single
+                    .routes
+                    .iter()
+                    .find(|r| self.holds(r, frame))
+                else {
+                    continue;
+                };
+                self.single[m] = true;
+                self.single_amount[m] = self.amount(&pack.dibao_single.amount, frame).max(0);
+                let mut ex = Explanation::default();
+                ex.steps.extend(self.step(
+                    "dibao_single",
+                    &pack.dibao_single.when,
+                    frame,
+                    true,
+                    explain,
+                ));
+                ex.steps
+                    .extend(self.step("dibao_single", route, frame, true, explain));
+                ex.steps.extend(self.step(
+                    "dibao_single_amount",
+                    &pack.dibao_single.amount,
+                    frame,
+                    true,
+                    explain,
+                ));
+                persons.push(PersonResult {
+                    person: self.people[m].id.clone(),
+                    status: "dibao_single".into(),
+                    amount: Fen(self.single_amount[m]),
+                    care_level: None,
+                    explanation: ex,
+                });
+            }
+        }
+
+        let anomalies = self.anomalies(&hid, explain);
+
+        // Signals.
+        let mut signals = Vec::new();
+        for (si, s) in pack.signals.iter().enumerate() {
+            let targets: Vec<Option<usize>> = match s.about {
+                About::Household => {
+                    if self.living.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![None]
+                    }
+                }
+                About::Person => self.living.iter().map(|&p| Some(p)).collect(),
+                About::Deceased => (0..self.n_members)
+                    .filter(|&p| self.people[p].status == PersonStatus::Deceased)
+                    .map(Some)
+                    .collect(),
+                About::Tekun | About::DibaoSingle => Vec::new(),
+            };
+            for t in targets {
+                let frame = Frame {
+                    person: t,
+                    ..HOUSEHOLD
+                };
+                if self.holds(&s.when, frame) {
+                    self.fired[si] = true;
+                    self.level = self.level.max(s.level);
+                    let mut ex = Explanation::default();
+                    ex.steps
+                        .extend(self.step("signal", &s.when, frame, true, explain));
+                    signals.push(SignalResult {
+                        signal: s.when.id.clone(),
+                        level: Domain::Level.words()[s.level as usize].to_owned(),
+                        person: t.map(|p| self.people[p].id.clone()),
+                        explanation: ex,
+                    });
+                }
+            }
+        }
+
+        // Tags and score.
+        let mut tags = BTreeSet::new();
+        let mut points = 0i64;
+        let mut tags_ex = Explanation::default();
+        if !self.living.is_empty() {
+            for t in &pack.tags {
+                if self.holds(&t.when, HOUSEHOLD) {
+                    tags.insert(t.when.id.clone());
+                    points = points.saturating_add(t.points);
+                    tags_ex
+                        .steps
+                        .extend(self.step("tag", &t.when, HOUSEHOLD, true, explain));
+                }
+            }
+        }
+        let score = points.min(pack.score_cap).max(0);
+
+        // Package.
+        let mut packages = Vec::new();
+        if !self.living.is_empty() {
+            for item in &pack.catalogue {
+                if self.holds(&item.when, HOUSEHOLD) {
+                    let mut ex = Explanation::default();
+                    ex.steps
+                        .extend(self.step("package", &item.when, HOUSEHOLD, true, explain));
+                    let amount = item.amount.as_ref().map(|a| {
+                        ex.steps
+                            .extend(self.step("package_amount", a, HOUSEHOLD, true, explain));
+                        Fen(self.amount(a, HOUSEHOLD).max(0))
+                    });
+                    packages.push(PackageRow {
+                        kind: item.kind.clone(),
+                        item: item.when.id.clone(),
+                        amount,
+                        reason: item.reason.clone(),
+                        explanation: ex,
+                    });
+                }
+            }
+        }
+
+        let n = self.living.len() as i64;
+        let total: i64 = self.living.iter().map(|&i| self.people[i].income.0).sum();
+        let per_capita = if n == 0 {
+            0
+        } else {
+            Num {
+                v: i128::from(total) * 100 / i128::from(n),
+                scale: 2,
+            }
+            .round()
+        };
+        let per_capita = if n == 0 {
+            0
+        } else {
+            // Exact half-up division: (2·total + n) / (2n) for non-negative totals.
+            let _ = per_capita;
+            (2 * i128::from(total) + i128::from(n)).div_euclid(2 * i128::from(n)) as i64
+        };
+
+        Outcome {
+            household_id: hid,
+            region: region.as_str().to_owned(),
+            set: set.to_owned(),
+            size: self.living.len(),
+            tekun_members: self.living.iter().filter(|&&i| self.tekun[i]).count(),
+            per_capita_income: Fen(per_capita),
+            tier: Domain::Tier.words()[self.tier as usize].to_owned(),
+            dibao_amount: Fen(self.dibao_amount),
+            tier_explanation: tier_ex,
+            persons,
+            anomalies,
+            signals,
+            level: Domain::Level.words()[self.level as usize].to_owned(),
+            tags: tags.into_iter().collect(),
+            score,
+            tags_explanation: tags_ex,
+            packages,
+        }
+    }
+
+    fn anomalies(&self, hid: &str, explain: bool) -> Vec<Anomaly> {
+        let pack = self.pack;
+        let prog = |p: u16| {
+            Domain::Program
+                .words()
+                .get(p as usize)
+                .copied()
+                .unwrap_or("?")
+        };
+        let mut found: Vec<Anomaly> = Vec::new();
+        let mut add = |kind: &str,
+                       program: &str,
+                       household: &str,
+                       person: Option<&PersonKey>,
+                       reasons: Vec<String>,
+                       steps: Vec<Step>| {
+            if reasons.is_empty() {
+                return;
+            }
+            if let Some(a) = found.iter_mut().find(|a| {
+                a.kind == kind
+                    && a.program == program
+                    && a.household_id == household
+                    && a.person.as_ref() == person
+            }) {
+                a.reasons.extend(reasons);
+                a.reasons.sort();
+                a.reasons.dedup();
+                a.explanation.steps.extend(steps);
+                return;
+            }
+            let mut reasons = reasons;
+            reasons.sort();
+            reasons.dedup();
+            found.push(Anomaly {
+                kind: kind.into(),
+                program: program.into(),
+                household_id: household.into(),
+                person: person.cloned(),
+                reasons,
+                explanation: Explanation { steps },
+            });
+        };
+        let simple_step = |result: &str,
+                           rule: &str,
+                           source: &str,
+                           facts: Vec<(String, String)>,
+                           zh: String,
+                           en: String| Step {
+            result: result.into(),
+            rule: rule.into(),
+            source: source.into(),
+            holds: true,
+            facts,
+            params: Vec::new(),
+            text_zh: zh,
+            text_en: en,
+        };
+
+        // Wrong inclusion: running spells of deceased or emigrated members.
+        for p in 0..self.n_members {
+            let person = self.people[p];
+            let Some(st) = Domain::PersonStatus.index(person.status.as_str()) else {
+                continue;
+            };
+            if !pack.status_reasons.contains(&st) {
+                continue;
+            }
+            for s in &person.running {
+                let steps = if explain {
+                    vec![simple_step(
+                        "anomaly:wrong_inclusion",
+                        "wrong_inclusion:status",
+                        &self.reason_source(person.status.as_str()),
+                        vec![
+                            ("person".into(), mask(&person.id)),
+                            ("status".into(), person.status.as_str().into()),
+                            ("running".into(), s.program.as_str().into()),
+                        ],
+                        format!(
+                            "人员状态为{}，仍有在保的{}",
+                            person.status.as_str(),
+                            s.program.as_str()
+                        ),
+                        format!(
+                            "status is {} while a {} spell is running",
+                            person.status.as_str(),
+                            s.program.as_str()
+                        ),
+                    )]
+                } else {
+                    Vec::new()
+                };
+                add(
+                    "wrong_inclusion",
+                    s.program.as_str(),
+                    &s.household_id,
+                    Some(&person.id),
+                    vec![person.status.as_str().to_owned()],
+                    steps,
+                );
+            }
+        }
+
+        // Wrong inclusion: household programs.
+        for check in &pack.household_checks {
+            let bit = 1u64 << check.program;
+            if self.living.is_empty() {
+                let named = self.people.iter().any(|p| {
+                    p.running.iter().any(|s| {
+                        s.household_id == hid && program_index(s.program) == Some(check.program)
+                    })
+                });
+                if named && let Some(code) = &check.not_found {
+                    let steps = if explain {
+                        vec![simple_step(
+                            "anomaly:wrong_inclusion",
+                            code,
+                            &check.source,
+                            Vec::new(),
+                            "救助家庭编号下没有在世成员".into(),
+                            "no living member has this household id".into(),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    add(
+                        "wrong_inclusion",
+                        prog(check.program),
+                        hid,
+                        None,
+                        vec![code.clone()],
+                        steps,
+                    );
+                }
+                continue;
+            }
+            if self.running_programs & bit == 0 {
+                continue;
+            }
+            if self.non_tekun.is_empty() {
+                if let Some(code) = &check.all_tekun {
+                    let steps = if explain {
+                        vec![simple_step(
+                            "anomaly:wrong_inclusion",
+                            code,
+                            &check.source,
+                            Vec::new(),
+                            "全部在世成员均为特困人员".into(),
+                            "every living member is tekun".into(),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    add(
+                        "wrong_inclusion",
+                        prog(check.program),
+                        hid,
+                        None,
+                        vec![code.clone()],
+                        steps,
+                    );
+                }
+                continue;
+            }
+            let (reasons, steps) = self.check_reasons(&check.reasons, HOUSEHOLD, explain);
+            add(
+                "wrong_inclusion",
+                prog(check.program),
+                hid,
+                None,
+                reasons,
+                steps,
+            );
+        }
+
+        // Wrong inclusion: person programs (tekun).
+        for check in &pack.person_checks {
+            for &m in &self.living {
+                let person = self.people[m];
+                let spells: Vec<&str> = person
+                    .running
+                    .iter()
+                    .filter(|s| program_index(s.program) == Some(check.program))
+                    .map(|s| s.household_id.as_str())
+                    .collect();
+                if spells.is_empty()
+                    || (Domain::Program.words()[check.program as usize] == "tekun" && self.tekun[m])
+                {
+                    continue;
+                }
+                let frame = Frame {
+                    person: Some(m),
+                    ..HOUSEHOLD
+                };
+                let (reasons, steps) = self.check_reasons(&check.reasons, frame, explain);
+                for h in spells {
+                    add(
+                        "wrong_inclusion",
+                        prog(check.program),
+                        h,
+                        Some(&person.id),
+                        reasons.clone(),
+                        steps.clone(),
+                    );
+                }
+            }
+        }
+
+        // Omissions.
+        for o in &pack.omissions {
+            match o.about {
+                About::Household => {
+                    if !self.living.is_empty() && self.holds(&o.when, HOUSEHOLD) {
+                        let steps: Vec<Step> = self
+                            .step("anomaly:omission", &o.when, HOUSEHOLD, true, explain)
+                            .into_iter()
+                            .collect();
+                        add(
+                            "omission",
+                            prog(o.program),
+                            hid,
+                            None,
+                            vec![o.reason.clone()],
+                            steps,
+                        );
+                    }
+                }
+                About::Tekun | About::DibaoSingle => {
+                    for &m in &self.living {
+                        let chosen = if o.about == About::Tekun {
+                            self.tekun[m]
+                        } else {
+                            self.single[m]
+                        };
+                        let frame = Frame {
+                            person: Some(m),
+                            ..HOUSEHOLD
+                        };
+                        if chosen && self.holds(&o.when, frame) {
+                            let steps: Vec<Step> = self
+                                .step("anomaly:omission", &o.when, frame, true, explain)
+                                .into_iter()
+                                .collect();
+                            add(
+                                "omission",
+                                prog(o.program),
+                                hid,
+                                Some(&self.people[m].id),
+                                vec![o.reason.clone()],
+                                steps,
+                            );
+                        }
+                    }
+                }
+                About::Person | About::Deceased => {}
+            }
+        }
+
+        // Duplicates.
+        let d = &pack.duplicates;
+        for p in 0..self.n_members {
+            let person = self.people[p];
+            let count = |prog_i: u16| {
+                person
+                    .running
+                    .iter()
+                    .filter(|s| program_index(s.program) == Some(prog_i))
+                    .count()
+            };
+            for &pr in &d.programs {
+                if count(pr) >= 2 {
+                    let steps = if explain {
+                        vec![simple_step(
+                            "anomaly:duplicate",
+                            &d.same_reason,
+                            &d.source,
+                            vec![
+                                ("person".into(), mask(&person.id)),
+                                ("program".into(), prog(pr).into()),
+                                ("running_spells".into(), count(pr).to_string()),
+                            ],
+                            format!("同一项目{}有两段以上在保记录", prog(pr)),
+                            format!("two or more running {} spells", prog(pr)),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    add(
+                        "duplicate",
+                        prog(pr),
+                        hid,
+                        Some(&person.id),
+                        vec![d.same_reason.clone()],
+                        steps,
+                    );
+                }
+            }
+            for &(a, b) in &d.exclusive {
+                if count(a) >= 1 && count(b) >= 1 {
+                    let steps = if explain {
+                        vec![simple_step(
+                            "anomaly:duplicate",
+                            &d.exclusive_reason,
+                            &d.source,
+                            vec![
+                                ("person".into(), mask(&person.id)),
+                                ("programs".into(), format!("{}, {}", prog(a), prog(b))),
+                            ],
+                            format!("{}与{}不得同时享受", prog(a), prog(b)),
+                            format!("{} and {} exclude each other", prog(a), prog(b)),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    add(
+                        "duplicate",
+                        prog(a),
+                        hid,
+                        Some(&person.id),
+                        vec![d.exclusive_reason.clone()],
+                        steps,
+                    );
+                }
+            }
+        }
+        found
+    }
+
+    fn reason_source(&self, code: &str) -> String {
+        self.pack
+            .reasons
+            .iter()
+            .find(|r| r.code == code)
+            .map(|r| r.source.clone())
+            .unwrap_or_default()
+    }
+
+    fn check_reasons(
+        &self,
+        rules: &[ReasonRule],
+        frame: Frame<'_>,
+        explain: bool,
+    ) -> (Vec<String>, Vec<Step>) {
+        let mut reasons = Vec::new();
+        let mut steps = Vec::new();
+        for r in rules {
+            match r {
+                ReasonRule::When(rule) => {
+                    if self.holds(rule, frame) {
+                        reasons.push(rule.id.clone());
+                        steps.extend(self.step(
+                            "anomaly:wrong_inclusion",
+                            rule,
+                            frame,
+                            true,
+                            explain,
+                        ));
+                    }
+                }
+                ReasonRule::Assets { level, over } => {
+                    let (group, _) = self.people_of(*over, frame);
+                    let gframe = Frame {
+                        person: None,
+                        outer: None,
+                        group: Some(&group),
+                        level: *level,
+                    };
+                    for rule in self.failing_assets(&group, *level) {
+                        reasons.push(rule.id.clone());
+                        steps.extend(self.step(
+                            "anomaly:wrong_inclusion",
+                            rule,
+                            gframe,
+                            true,
+                            explain,
+                        ));
+                    }
+                }
+            }
+        }
+        (reasons, steps)
+    }
+}
+
+/// Masks a person key for explanations: the first 6 and last 4 characters of a long key.
+pub fn mask(key: &PersonKey) -> String {
+    let chars: Vec<char> = key.0.chars().collect();
+    if chars.len() >= 15 {
+        let head: String = chars[..6].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}********{tail}")
+    } else {
+        key.0.clone()
+    }
+}

@@ -1,0 +1,1 @@
+//! Deriving the base facts of persons from typed feed records at an as-of date.

@@ -1,0 +1,1 @@
+//! Broken packs are refused with file and line.
