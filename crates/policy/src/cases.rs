@@ -147,7 +147,19 @@ pub fn run_files(pack: &Pack, files: &[(&str, &str)]) -> CaseReport {
                 .unwrap_or("(unnamed)")
                 .to_owned();
             let (failures, hit) = match run_case(pack, case) {
-                Ok(x) => x,
+                Ok((f, mut hit)) => {
+                    let derived: Vec<String> = pack
+                        .derived
+                        .iter()
+                        .filter(|d| {
+                            hit.iter()
+                                .any(|h| h.starts_with("text:") && mentions(h, &d.id))
+                        })
+                        .map(|d| format!("derived:{}", d.id))
+                        .collect();
+                    hit.extend(derived);
+                    (f, hit)
+                }
                 Err(message) => (vec![message], Vec::new()),
             };
             if failures.is_empty() {
@@ -577,11 +589,17 @@ fn hits(o: &Outcome) -> Vec<String> {
         .iter()
         .chain(o.persons.iter().flat_map(|p| p.explanation.steps.iter()))
         .chain(o.signals.iter().flat_map(|s| s.explanation.steps.iter()))
+        .chain(o.anomalies.iter().flat_map(|s| s.explanation.steps.iter()))
+        .chain(o.packages.iter().flat_map(|s| s.explanation.steps.iter()))
         .chain(o.tags_explanation.steps.iter())
     {
-        for (k, _) in &step.facts {
-            out.push(format!("derived:{k}"));
-        }
+        out.push(format!("text:{}", step.text_en));
     }
     out
+}
+
+/// Whether a rule text mentions a name as a whole word.
+fn mentions(text: &str, name: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == name)
 }

@@ -273,7 +273,9 @@ pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
 
 /// Evaluates a pack on one household at `as_of`.
 pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Options) -> Evaluation {
-    let Some(region) = household_region(&input.members) else {
+    let region = household_region(&input.members)
+        .or_else(|| input.others.iter().filter_map(|p| p.region).min());
+    let Some(region) = region else {
         return Evaluation::Uncovered { region: None };
     };
     let Some((set, params)) = pack.params_for(region, as_of) else {
@@ -1198,23 +1200,17 @@ impl<'a> Env<'a> {
             }
         }
 
-        let n = self.living.len() as i64;
-        let total: i64 = self.living.iter().map(|&i| self.people[i].income.0).sum();
+        let n = i128::from(self.living.len() as i64);
+        let total: i128 = self
+            .living
+            .iter()
+            .map(|&i| i128::from(self.people[i].income.0))
+            .sum();
+        // Half up: (2·total + n) / (2n), incomes being non-negative.
         let per_capita = if n == 0 {
             0
         } else {
-            Num {
-                v: i128::from(total) * 100 / i128::from(n),
-                scale: 2,
-            }
-            .round()
-        };
-        let per_capita = if n == 0 {
-            0
-        } else {
-            // Exact half-up division: (2·total + n) / (2n) for non-negative totals.
-            let _ = per_capita;
-            (2 * i128::from(total) + i128::from(n)).div_euclid(2 * i128::from(n)) as i64
+            i64::try_from((2 * total + n).div_euclid(2 * n)).unwrap_or(i64::MAX)
         };
 
         Outcome {

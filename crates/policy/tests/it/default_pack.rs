@@ -11,9 +11,11 @@ fn default_pack_loads() {
 }
 
 #[test]
-fn policy_tests_pass() {
+fn policy_tests_pass_and_cover_every_item() {
     let pack = Pack::default_pack().unwrap_or_else(|e| panic!("{e}"));
     let report = policy::cases::run_files(&pack, DEFAULT_TESTS);
     println!("{}", report.render());
     assert_eq!(report.failed(), 0, "{}", report.render());
+    let uncovered = report.uncovered();
+    assert!(uncovered.is_empty(), "not covered: {uncovered:?}");
 }
