@@ -1,0 +1,76 @@
+//! The one error type of the web layer, mapped to status codes. Internal errors are logged with
+//! a request number and never rendered: the page shows only the number.
+
+use crate::i18n::Lang;
+use crate::page;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What went wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No such thing, or not in the user's scope (the two are deliberately indistinguishable).
+    #[error("not found")]
+    NotFound,
+    /// The user's role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// Not signed in.
+    #[error("not signed in")]
+    Unauthorized,
+    /// The request is malformed; the message is safe to show (it carries no personal data).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Too many attempts.
+    #[error("too many requests")]
+    TooMany,
+    /// Anything else. Logged with a request number, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+static REQUEST_NUMBER: AtomicU64 = AtomicU64::new(1);
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let lang = Lang::Zh;
+        let (status, message, number) = match &self {
+            WebError::NotFound => (StatusCode::NOT_FOUND, lang.t("error.not_found"), None),
+            WebError::Forbidden => (StatusCode::FORBIDDEN, lang.t("error.forbidden"), None),
+            WebError::Unauthorized => {
+                return (
+                    StatusCode::SEE_OTHER,
+                    [(axum::http::header::LOCATION, "/login")],
+                )
+                    .into_response();
+            }
+            WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, lang.t("error.bad_request"), None),
+            WebError::TooMany => (
+                StatusCode::TOO_MANY_REQUESTS,
+                lang.t("error.too_many"),
+                None,
+            ),
+            WebError::Internal(detail) => {
+                let n = REQUEST_NUMBER.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(request = n, %detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    lang.t("error.internal"),
+                    Some(n),
+                )
+            }
+        };
+        let body = page::bare(
+            lang,
+            message,
+            html! {
+                h1 { (message) }
+                @if let Some(n) = number { p { code { (n) } } }
+                @if let WebError::BadRequest(why) = &self { p { (why) } }
+            },
+        );
+        (status, body).into_response()
+    }
+}
