@@ -1,5 +1,7 @@
 //! Web tests through the router, without a network.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
