@@ -19,7 +19,7 @@ use super::decision::{
 };
 use super::money::{Ratio, yuan};
 use super::profile::{
-    ExtraNoWork, IncomeBasis, MarginalVariant, Params, Profile, Profiles, Rounding,
+    Exclusion, ExtraNoWork, IncomeBasis, MarginalVariant, Params, Profile, Profiles, Rounding,
     SingleCondition, SinglePayment, SupportImputation, TopUpGroup, VehicleExemption,
 };
 use crate::explain::{Explanation, Step};
@@ -223,7 +223,7 @@ impl Run<'_> {
         for m in &app.members {
             let age = app.age_of(m).unwrap_or(0);
             let counted = self.composition(m, age);
-            let (income, tekun_income, exempt_support) = self.income(m, age);
+            let (income, tekun_income, exempt_support) = self.income(m);
             facts.push(Facts {
                 m,
                 age,
@@ -488,11 +488,7 @@ impl Run<'_> {
             Some("compulsory_detox")
         } else if m.declared_missing {
             Some("declared_missing")
-        } else if m.conscript
-            && self.p.support_imputation.value == SupportImputation::BeijingFormula
-        {
-            // Beijing (S9 §二(五)) excludes 义务兵; the profile marker for Beijing rules is its
-            // maintenance formula, the one Beijing-specific rule set that accompanies it.
+        } else if m.conscript && self.p.extra_excluded.value.contains(&Exclusion::Conscript) {
             Some("conscript")
         } else {
             None
@@ -549,7 +545,7 @@ impl Run<'_> {
 
     /// R2: countable monthly income of one member (S2 §13), the 特困 variant (S3 §7) and the
     /// support from siblings or persons aged 60+ (exempt for 单人保 route B, S6 §一(一)).
-    fn income(&mut self, m: &Member, _age: u32) -> (Fen, Fen, Fen) {
+    fn income(&mut self, m: &Member) -> (Fen, Fen, Fen) {
         let p = self.p;
         let i = &m.income;
         let wage = add(
@@ -1778,15 +1774,15 @@ impl Run<'_> {
         }
         household.next_review_months = months;
         household.next_review = next;
-        let pays = matches!(
-            household.classification,
-            Classification::Dibao
-                | Classification::Tekun
-                | Classification::Taper
-                | Classification::LowIncome
-        ) || person_class
-            .iter()
-            .any(|c| matches!(c, Classification::Tekun | Classification::DibaoSingle));
+        let pays = (household.payment.0 > 0
+            && matches!(
+                household.classification,
+                Classification::Dibao | Classification::Taper | Classification::LowIncome
+            ))
+            || household.classification == Classification::Tekun
+            || person_class
+                .iter()
+                .any(|c| matches!(c, Classification::Tekun | Classification::DibaoSingle));
         if pays {
             household.payment_start =
                 Some(domain::Month::from_index(app.as_of.month().index() + 1).first_day());

@@ -145,6 +145,14 @@ pub enum VehicleExemption {
     ProductionTool,
 }
 
+/// Persons a locality adds to the national list of those not counted (S2 §7(三)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exclusion {
+    /// 义务兵 (Beijing, S9 §二).
+    Conscript,
+}
+
 /// How the marginal tier is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -299,6 +307,8 @@ pub enum Rounding {
 pub struct Params {
     /// Compare with "<" (低于) rather than "≤".
     pub strict_below: Param<bool>,
+    /// Persons not counted as household members beyond the national list.
+    pub extra_excluded: Param<Vec<Exclusion>>,
     /// Income averaging window (inputs are monthly averages over it).
     pub income_lookback_months: Param<u32>,
     /// Exempt part of the residents' pension (the central basic pension), per person.
