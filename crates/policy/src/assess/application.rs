@@ -51,9 +51,36 @@ pub struct Application {
     /// Legal obligors living outside the household.
     #[serde(default)]
     pub supporters: Vec<Supporter>,
+    /// A hardship that asks for temporary assistance (临时救助).
+    #[serde(default)]
+    pub hardship: Option<Hardship>,
     /// Dates of members' deaths since the last review.
     #[serde(default)]
     pub deaths: Vec<Date>,
+}
+
+/// A sudden hardship (S1 §47; S8 §二(一)).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardship {
+    /// Emergency (accident, sudden illness) or expenditure (necessary spending shock).
+    pub kind: HardshipKind,
+    /// Necessary spending after insurance and other aid (expenditure type).
+    #[serde(default, with = "as_yuan")]
+    pub necessary_spending: Fen,
+    /// Household income of the last 12 months (defaults to 12 × the monthly income).
+    #[serde(default, with = "as_yuan_opt")]
+    pub income_12m: Option<Fen>,
+}
+
+/// Type of temporary assistance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HardshipKind {
+    /// 急难型.
+    Emergency,
+    /// 支出型.
+    Expenditure,
 }
 
 /// Urban or rural.
@@ -710,6 +737,9 @@ impl Application {
                 .current
                 .as_ref()
                 .is_some_and(|c| c.previous_payment.0 < 0)
+            || self.hardship.as_ref().is_some_and(|h| {
+                h.necessary_spending.0 < 0 || h.income_12m.is_some_and(|f| f.0 < 0)
+            })
         {
             return Err(ApplicationError::Negative(
                 "expenses or previous payment".into(),

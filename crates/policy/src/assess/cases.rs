@@ -88,6 +88,9 @@ pub struct Expect {
     /// Per-programme expectations.
     #[serde(default)]
     pub decisions: Vec<ExpectDecision>,
+    /// Temporary-assistance amount (0 when refused).
+    #[serde(default, with = "as_yuan_opt")]
+    pub temporary_amount: Option<Fen>,
     /// Rule ids that must appear in the explanation.
     #[serde(default)]
     pub explained_rules: Vec<String>,
@@ -426,6 +429,12 @@ pub fn compare(e: &Expect, a: &Assessment) -> Vec<String> {
                 }
             }
         }
+    }
+    if let Some(want) = e.temporary_amount {
+        let got = a
+            .decision(Program::Temporary, "household")
+            .map_or(Fen(0), |d| d.amount);
+        check_money(&mut out, "temporary_amount", Some(want), got);
     }
     for rule in &e.explained_rules {
         if !a.explanation.steps.iter().any(|s| &s.rule == rule) {

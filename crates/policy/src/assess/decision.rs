@@ -110,6 +110,8 @@ pub enum Program {
     Marginal,
     /// 刚性支出困难, household.
     RigidExpense,
+    /// 临时救助, household.
+    Temporary,
 }
 
 /// Special assistance a classification opens (R15).

@@ -10,8 +10,8 @@
 use domain::{Date, Fen, RegionCode};
 
 use super::application::{
-    Application, ApplicationError, Area, DisabilityKind, Employment, Kin, Member, StudyLevel,
-    Supporter, WorkCapacity,
+    Application, ApplicationError, Area, DisabilityKind, Employment, HardshipKind, Kin, Member,
+    StudyLevel, Supporter, WorkCapacity,
 };
 use super::decision::{
     Assessment, CareLevel, Classification, Entitlement, HouseholdDecision, PersonDecision, Program,
@@ -415,6 +415,9 @@ impl Run<'_> {
                 }
             }
         }
+
+        // R14 temporary assistance, independent of the tier.
+        self.temporary(&facts, &counted, &household, &person_class);
 
         // R12 reviews and payment start.
         self.review(&facts, &h, &person_class, &mut household);
@@ -1802,6 +1805,180 @@ impl Run<'_> {
                 format!("Review in {m} months; payment from the month after the decision"),
             ));
         }
+    }
+
+    /// R14: temporary assistance (S1 §47-49; S8 §二; Beijing S11). Emergency help is capped at
+    /// `temp_emergency_cap_months × std` per person; expenditure help pays banded shares of the
+    /// necessary spending, capped, for recipients of basic assistance and — when their
+    /// per-capita income net of the spending is below the low-income line — for others.
+    fn temporary(
+        &mut self,
+        facts: &[Facts],
+        counted: &[usize],
+        household: &HouseholdDecision,
+        person_class: &[Classification],
+    ) {
+        let Some(hardship) = &self.app.hardship else {
+            return;
+        };
+        let p = self.p;
+        let n = counted.len().max(1);
+        let (eligible, amount, reasons, rule_text_zh, rule_text_en) = match hardship.kind {
+            HardshipKind::Emergency => match &p.temp_emergency_cap_months {
+                Some(cap) => {
+                    let amount = Fen(self
+                        .std
+                        .0
+                        .saturating_mul(i64::from(cap.value))
+                        .saturating_mul(n as i64));
+                    (
+                        true,
+                        amount,
+                        vec!["emergency".to_owned()],
+                        format!(
+                            "急难型临时救助，最高 {} 个月低保标准 × {} 人 = {} 元",
+                            cap.value,
+                            n,
+                            yuan(amount)
+                        ),
+                        format!(
+                            "Emergency assistance up to {} months of the standard × {} persons = {} yuan",
+                            cap.value,
+                            n,
+                            yuan(amount)
+                        ),
+                    )
+                }
+                None => (
+                    false,
+                    Fen(0),
+                    vec!["not_assessed_in_profile".to_owned()],
+                    "本参数集未设急难型标准".into(),
+                    "The profile sets no emergency amount".into(),
+                ),
+            },
+            HardshipKind::Expenditure => match &p.temp_expenditure {
+                None => (
+                    false,
+                    Fen(0),
+                    vec!["not_assessed_in_profile".to_owned()],
+                    "本参数集未设支出型标准".into(),
+                    "The profile sets no expenditure bands".into(),
+                ),
+                Some(t) => {
+                    let t = &t.value;
+                    let recipient = matches!(
+                        household.classification,
+                        Classification::Dibao
+                            | Classification::LowIncome
+                            | Classification::Tekun
+                            | Classification::Taper
+                    ) || person_class
+                        .iter()
+                        .any(|c| matches!(c, Classification::Tekun | Classification::DibaoSingle));
+                    let income_12m = hardship.income_12m.unwrap_or_else(|| {
+                        Fen(counted
+                            .iter()
+                            .map(|&i| facts[i].income.0)
+                            .sum::<i64>()
+                            .saturating_mul(12))
+                    });
+                    // (12-month income − necessary spending) per person per month below the
+                    // low-income line (Beijing: the minimum wage).
+                    let net = i128::from(income_12m.0) - i128::from(hardship.necessary_spending.0);
+                    let line = match (p.marginal_variant.value, &p.marginal_multiple) {
+                        (MarginalVariant::MultipleOfStd, Some(m)) => m.value.of(self.std),
+                        _ => p.min_wage.value,
+                    };
+                    let poor = net < times(line, n) * 12;
+                    let mut reasons = Vec::new();
+                    if !recipient && !poor {
+                        reasons.push("income_after_spending_not_below_line".to_owned());
+                    }
+                    if !recipient {
+                        let h: Vec<usize> = counted.to_vec();
+                        reasons.extend(self.assets(facts, &h, Level::Marginal, true));
+                    }
+                    let bands = if recipient { &t.recipients } else { &t.others };
+                    let severe = counted
+                        .iter()
+                        .any(|&i| facts[i].m.disability.is_some_and(|d| d.severe()));
+                    let extra = if !recipient && severe {
+                        t.severe_extra
+                    } else {
+                        Ratio::ZERO
+                    };
+                    let spend = hardship.necessary_spending;
+                    let mut total = Fen(0);
+                    for (k, band) in bands.iter().enumerate() {
+                        let upper = bands
+                            .get(k + 1)
+                            .map_or(spend, |next| std::cmp::min(spend, next.from));
+                        if upper > band.from {
+                            let part = sub(upper, band.from);
+                            let rate = Ratio {
+                                num: band.rate.num * extra.den + extra.num * band.rate.den,
+                                den: band.rate.den * extra.den,
+                            };
+                            total = add(total, rate.of(part));
+                        }
+                    }
+                    let cap = Fen(self.std.0.saturating_mul(i64::from(t.cap_months)));
+                    let amount = std::cmp::min(total, cap);
+                    let eligible = reasons.is_empty() && amount.0 > 0;
+                    if reasons.is_empty() && amount.0 == 0 {
+                        reasons.push("spending_below_threshold".to_owned());
+                    }
+                    (
+                        eligible,
+                        if eligible { amount } else { Fen(0) },
+                        if eligible {
+                            vec![if recipient {
+                                "recipient_bands".into()
+                            } else {
+                                "other_household_bands".into()
+                            }]
+                        } else {
+                            reasons
+                        },
+                        format!(
+                            "支出型临时救助：必要支出 {} 元，按档计算 {} 元，封顶 {} 元",
+                            yuan(spend),
+                            yuan(total),
+                            yuan(cap)
+                        ),
+                        format!(
+                            "Expenditure assistance: necessary spending {} yuan, banded {} yuan, cap {} yuan",
+                            yuan(spend),
+                            yuan(total),
+                            yuan(cap)
+                        ),
+                    )
+                }
+            },
+        };
+        self.decisions.push(ProgramDecision {
+            program: Program::Temporary,
+            subject: "household".into(),
+            eligible,
+            reasons: reasons.clone(),
+            amount,
+        });
+        self.expl.push(step(
+            "temporary",
+            "R14",
+            "S1 §47-49; S8 §二; S11",
+            eligible,
+            vec![
+                kv("kind", format!("{:?}", hardship.kind).to_lowercase()),
+                kv("necessary_spending", yuan(hardship.necessary_spending)),
+                kv("persons", n),
+                kv("amount", yuan(amount)),
+            ],
+            vec![kv("dibao_std", yuan(self.std))],
+            rule_text_zh,
+            rule_text_en,
+        ));
     }
 
     fn work_capable(&self, f: &Facts) -> bool {

@@ -389,6 +389,38 @@ pub struct Params {
     pub death_review_months: Param<u32>,
     /// Unjustified consecutive refusals of suitable jobs after which the person is not covered.
     pub job_refusal_limit: Param<u32>,
+    /// 临时救助, emergency type: at most this many months of the standard per person.
+    #[serde(default)]
+    pub temp_emergency_cap_months: Option<Param<u32>>,
+    /// 临时救助, expenditure type: banded shares of necessary spending.
+    #[serde(default)]
+    pub temp_expenditure: Option<Param<TempExpenditure>>,
+}
+
+/// One band of necessary spending: the share paid of the part above `from` (and up to the
+/// next band's `from`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendingBand {
+    /// Lower edge of the band (yuan).
+    #[serde(with = "as_yuan")]
+    pub from: Fen,
+    /// Share of the spending in the band.
+    pub rate: Ratio,
+}
+
+/// Banded expenditure-type temporary assistance (Beijing S11).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TempExpenditure {
+    /// Bands for 低保, 低收入 and 特困 households.
+    pub recipients: Vec<SpendingBand>,
+    /// Bands for other households.
+    pub others: Vec<SpendingBand>,
+    /// Extra share for other households with a severely disabled member.
+    pub severe_extra: Ratio,
+    /// Cap, in months of the standard.
+    pub cap_months: u32,
 }
 
 /// An assessment profile.
@@ -681,6 +713,24 @@ impl Profile {
             &p.job_refusal_limit.source,
             U::Count,
         );
+
+        if let Some(x) = &p.temp_emergency_cap_months {
+            expect("temp_emergency_cap_months", x.unit, &x.source, U::Months);
+        }
+        if let Some(x) = &p.temp_expenditure {
+            expect("temp_expenditure", x.unit, &x.source, U::Ratio);
+            for (key, bands) in [
+                ("recipients", &x.value.recipients),
+                ("others", &x.value.others),
+            ] {
+                if bands.is_empty() || bands.windows(2).any(|w| w[0].from >= w[1].from) {
+                    out.push((
+                        path(&["params", "temp_expenditure", "value", key]),
+                        "bands must be given in rising order of `from`".into(),
+                    ));
+                }
+            }
+        }
 
         // Values that would make the procedure meaningless.
         if p.support_imputation.value == SupportImputation::BeijingFormula

@@ -47,6 +47,7 @@ fn every_case_passes() {
         "R11",
         "R12",
         "R13",
+        "R14",
     ] {
         assert!(
             report.rules_exercised.contains(rule),
@@ -61,6 +62,7 @@ fn every_case_passes() {
         "Marginal",
         "RigidExpense",
         "Taper",
+        "Temporary",
     ] {
         for eligible in [true, false] {
             assert!(
@@ -177,6 +179,29 @@ fn a_changed_parameter_changes_the_result_without_rebuilding() {
 }
 
 #[test]
+fn a_not_above_locality_turns_the_boundary_case_into_dibao_with_zero_payment() {
+    // TC05's note: with "≤" (不高于) instead of "<" (低于), per-capita income equal to the
+    // standard is 低保 with payment 0.
+    let case = |profiles: &Profiles| {
+        let app: Application = serde_json::from_str(
+            r#"{"profile": "GEN-2025", "as_of": "2025-10-15", "members": [
+                {"id": "m1", "relation": "applicant", "age": 45, "income": {"wage_net": 2000}},
+                {"id": "m2", "relation": "spouse", "age": 44}]}"#,
+        )
+        .unwrap();
+        assess(&app, profiles).unwrap()
+    };
+    let strict = case(&Profiles::builtin().unwrap());
+    assert_eq!(strict.household.classification, Classification::Marginal);
+    let dir = tempfile::tempdir().unwrap();
+    let text = gen_text().replace("strict_below: {value: true", "strict_below: {value: false");
+    std::fs::write(dir.path().join("gen.yaml"), text).unwrap();
+    let lenient = case(&Profiles::from_dir(dir.path()).unwrap());
+    assert_eq!(lenient.household.classification, Classification::Dibao);
+    assert_eq!(lenient.household.payment.0, 0);
+}
+
+#[test]
 fn not_eligible_is_a_value_and_malformed_is_an_error() {
     let profiles = Profiles::builtin().unwrap();
     let app: Application = serde_json::from_str(
@@ -276,6 +301,7 @@ proptest! {
             "housing": (0..homes).map(|_| serde_json::json!({"floor_area_m2": 50})).collect::<Vec<_>>(),
             "supporters": [{"relation": "child", "age": 45, "household_income": supporter_income, "household_size": 3, "support_paid": 100}],
             "expenses_12m": {"medical": 5000},
+            "hardship": {"kind": if car { "emergency" } else { "expenditure" }, "necessary_spending": supporter_income * 3},
         });
         let app: Application = serde_json::from_value(app).unwrap();
         let profiles = Profiles::builtin().unwrap();
@@ -287,6 +313,12 @@ proptest! {
         }
         if a.household.classification == Classification::Dibao {
             prop_assert!(a.household.payment.0 >= 0);
+        }
+        // Temporary assistance never exceeds 24 months of the standard (expenditure) or 3 months
+        // per person (emergency).
+        let n = a.persons.iter().filter(|p| p.counted).count().max(1) as i64;
+        if let Some(t) = a.decision(policy::assess::Program::Temporary, "household") {
+            prop_assert!(t.amount.0 <= a.standard.0 * 24.max(3 * n));
         }
         for p in &a.persons {
             prop_assert_eq!(p.tekun.is_some(), p.classification == Classification::Tekun);
