@@ -1,0 +1,270 @@
+//! The storage interface of the platform: one [`Store`] over SQLite (a single file, embedded,
+//! the default) or PostgreSQL (what a bureau runs), chosen once by the database URL.
+//!
+//! Both backends run the same queries through sqlx's `Any` driver; each owns its migrations
+//! (`migrations/sqlite`, `migrations/postgres`), applied on open. What differs between the two
+//! dialects lives in the migrations, never in the queries: money is integer fen (`BIGINT`),
+//! calendar dates are ISO text (`YYYY-MM-DD`, which sorts as dates do), instants are Unix
+//! seconds (`BIGINT`), flags are 0/1.
+//!
+//! Personal data (ID numbers, names, addresses, free-text notes and reasons) is sealed per
+//! field with the [`privacy`] keyring before it reaches SQL, and found again by blind index.
+//! Region codes, household ids and codes stay in clear: they are what scoping and dashboards
+//! need.
+//!
+//! Access is role × region, enforced in the queries: every method takes a [`Scope`], and
+//! every read and write filters by `region_code LIKE '<prefix>%'`, so a household outside the
+//! scope is simply not found. Methods that need a role the scope lacks return
+//! [`StoreError::Forbidden`].
+//!
+//! Time is an argument ([`Timestamp`], [`domain::Date`]): nothing here reads the clock.
+
+mod population;
+mod runs;
+mod scope;
+mod tasks;
+mod users;
+
+pub use privacy;
+
+pub use population::{Person, PopulationLoad, PopulationRow};
+pub use runs::{
+    AnomalyKind, AnomalyRow, HouseholdProfile, HouseholdReport, Level, PersonResult,
+    ProfileSummary, RecommendationRow, RunLoad, RunResults, RunSummary, Tier, WarningRow,
+};
+pub use scope::{Role, Scope};
+pub use tasks::{Decision, DecisionInput, Task, TaskEvent, TaskRules, TaskState};
+pub use users::{LoginOutcome, LoginRules, NewUser, User};
+
+use privacy::{Algorithm, Kek, Keyring, Purpose, WrappedKey};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use std::future::Future;
+use std::sync::Once;
+
+/// An instant as Unix seconds (UTC). The binary reads the clock; the store only compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+/// The database engine behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, one file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Why a store operation failed. Messages never carry personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database (`sqlite:` or `postgres://`).
+    #[error("unsupported database URL (expected sqlite:PATH or postgres://…)")]
+    BadUrl,
+    /// The database refused or failed a query.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A key or a sealed value failed.
+    #[error("personal data protection: {0}")]
+    Privacy(#[from] privacy::PrivacyError),
+    /// The scope's roles do not allow this operation.
+    #[error("the user's roles do not allow this operation")]
+    Forbidden,
+    /// The thing does not exist within the scope.
+    #[error("not found in the user's region")]
+    NotFound,
+    /// A task cannot move from one state to another.
+    #[error("a task cannot go from {from} to {to}")]
+    InvalidTransition {
+        /// Current state.
+        from: &'static str,
+        /// Requested state.
+        to: &'static str,
+    },
+    /// The input breaks a rule of the store.
+    #[error("invalid input: {0}")]
+    Invalid(&'static str),
+    /// A unique name is already taken.
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    /// A stored value is not what the schema promises (a damaged or foreign database).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(&'static str),
+}
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The store: a connection pool, its backend and the unwrapped data keys.
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    keys: Keyring,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (and creates, for SQLite) the database at `url`, applies its migrations, and
+    /// unwraps its data keys with `kek`. A new database gets fresh data keys of `algorithm`
+    /// (field encryption), stored wrapped; an existing one keeps its own.
+    ///
+    /// URLs: `sqlite:PATH` or `sqlite://PATH` (created if missing), `postgres://…`.
+    pub async fn open(url: &str, kek: &Kek, algorithm: Algorithm, now: Timestamp) -> Result<Store> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let (backend, url) = if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let url = if path.contains('?') {
+                format!("sqlite://{path}")
+            } else {
+                format!("sqlite://{path}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::BadUrl);
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .connect(&url)
+            .await?;
+        match backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+            }
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        let keys = load_or_create_keys(&pool, kek, algorithm, now).await?;
+        Ok(Store {
+            pool,
+            backend,
+            keys,
+        })
+    }
+
+    /// The backend chosen by the URL.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (and, for SQLite, checkpoints the write-ahead log).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Adds a new field-encryption key that seals every value written from now on, and
+    /// stores it wrapped under `kek`. Values sealed earlier stay readable.
+    pub async fn rotate_field_key(
+        &mut self,
+        kek: &Kek,
+        algorithm: Algorithm,
+        now: Timestamp,
+    ) -> Result<u32> {
+        let wrapped = self.keys.rotate_field_key(kek, algorithm)?;
+        insert_key(&self.pool, &wrapped, now).await?;
+        Ok(wrapped.id)
+    }
+}
+
+async fn load_or_create_keys(
+    pool: &AnyPool,
+    kek: &Kek,
+    algorithm: Algorithm,
+    now: Timestamp,
+) -> Result<Keyring> {
+    let stored = read_keys(pool).await?;
+    if !stored.is_empty() {
+        return Ok(Keyring::open(kek, &stored)?);
+    }
+    let (ring, wrapped) = Keyring::create(kek, algorithm)?;
+    let mut tx = pool.begin().await?;
+    for key in &wrapped {
+        sqlx::query(
+            "INSERT INTO data_keys (id, purpose, algorithm, wrapped, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(i64::from(key.id))
+        .bind(key.purpose.as_str())
+        .bind(key.algorithm.as_str())
+        .bind(key.wrapped.clone())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    // Another process may have created the keys first: the stored ones win.
+    let stored = read_keys(pool).await?;
+    if stored == wrapped {
+        Ok(ring)
+    } else {
+        Ok(Keyring::open(kek, &stored)?)
+    }
+}
+
+async fn insert_key(pool: &AnyPool, key: &WrappedKey, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO data_keys (id, purpose, algorithm, wrapped, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(i64::from(key.id))
+    .bind(key.purpose.as_str())
+    .bind(key.algorithm.as_str())
+    .bind(key.wrapped.clone())
+    .bind(now.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn read_keys(pool: &AnyPool) -> Result<Vec<WrappedKey>> {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT id, purpose, algorithm, wrapped FROM data_keys ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            let purpose: String = row.try_get("purpose")?;
+            let algorithm: String = row.try_get("algorithm")?;
+            Ok(WrappedKey {
+                id: u32::try_from(id).map_err(|_| StoreError::Corrupt("data key id"))?,
+                purpose: Purpose::parse(&purpose).ok_or(StoreError::Corrupt("data key purpose"))?,
+                algorithm: Algorithm::parse(&algorithm)
+                    .ok_or(StoreError::Corrupt("data key algorithm"))?,
+                wrapped: row.try_get("wrapped")?,
+            })
+        })
+        .collect()
+}
+
+/// Runs a future to completion on a new single-threaded runtime: the entry point for the
+/// synchronous binary, which need not depend on an async runtime itself.
+pub fn block_on<F: Future>(future: F) -> std::io::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
+}
