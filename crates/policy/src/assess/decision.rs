@@ -268,6 +268,82 @@ impl Assessment {
         self.persons.iter().find(|p| p.member == member)
     }
 
+    /// A plain-text account for a caseworker: the decisions, then every step with its rule,
+    /// source, facts and parameters, in Chinese and English.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let h = &self.household;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} ({}) as of {}: household {} / {} — payment {} yuan a month",
+            self.profile,
+            match self.area {
+                Area::Urban => "urban",
+                Area::Rural => "rural",
+            },
+            self.as_of,
+            h.classification.zh(),
+            h.classification,
+            super::money::yuan(h.payment)
+        );
+        for p in &self.persons {
+            if p.classification != h.classification || p.tekun.is_some() || p.payment.0 > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} / {}{}",
+                    p.member,
+                    p.classification.zh(),
+                    p.classification,
+                    match (&p.tekun, p.payment.0) {
+                        (Some(t), _) => format!(" — 特困 {} yuan", super::money::yuan(t.total)),
+                        (None, x) if x > 0 => format!(" — {} yuan", super::money::yuan(p.payment)),
+                        _ => String::new(),
+                    }
+                );
+            }
+        }
+        for d in &self.decisions {
+            let _ = writeln!(
+                out,
+                "  {:?} [{}]: {} {}",
+                d.program,
+                d.subject,
+                if d.eligible {
+                    "eligible"
+                } else {
+                    "not eligible"
+                },
+                d.reasons.join(", ")
+            );
+        }
+        for s in &self.explanation.steps {
+            let _ = writeln!(
+                out,
+                "[{}] {} {} {}",
+                s.rule,
+                s.source,
+                if s.holds { "✓" } else { "✗" },
+                s.result
+            );
+            let _ = writeln!(out, "    {}", s.text_zh);
+            let _ = writeln!(out, "    {}", s.text_en);
+            let show = |kv: &[(String, String)]| {
+                kv.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !s.facts.is_empty() {
+                let _ = writeln!(out, "    facts: {}", show(&s.facts));
+            }
+            if !s.params.is_empty() {
+                let _ = writeln!(out, "    params: {}", show(&s.params));
+            }
+        }
+        out
+    }
+
     /// The decision on a programme for a subject (`household` or a member label).
     pub fn decision(&self, program: Program, subject: &str) -> Option<&ProgramDecision> {
         self.decisions

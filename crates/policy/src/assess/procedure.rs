@@ -364,8 +364,12 @@ impl Run<'_> {
             }
 
             // R7 边缘 / 低收入 (needed by 单人保 route A).
-            let (marginal_class, marginal_reasons) =
-                self.marginal_test(&facts, &h, income, fully_able);
+            // 低保边缘 presupposes "not 低保" (S2 §8): not assessed for a 低保 household.
+            let (marginal_class, marginal_reasons) = if dibao {
+                (Classification::Marginal, vec!["dibao".to_owned()])
+            } else {
+                self.marginal_test(&facts, &h, income, fully_able)
+            };
             let marginal = marginal_reasons.is_empty();
             if !dibao {
                 self.decisions.push(ProgramDecision {
@@ -1062,7 +1066,7 @@ impl Run<'_> {
                         yuan(support.total)
                     )
                 } else {
-                    format!("{} 不符合特困条件：{}", m.id, reasons.join("、"))
+                    format!("{} 不符合特困条件：{}", m.id, reasons_zh(&reasons))
                 },
                 if eligible {
                     format!(
@@ -1180,7 +1184,7 @@ impl Run<'_> {
                 if reasons.is_empty() {
                     "符合规定".to_owned()
                 } else {
-                    format!("不符合：{}", reasons.join("、"))
+                    format!("不符合：{}", reasons_zh(&reasons))
                 }
             ),
             format!(
@@ -1230,7 +1234,7 @@ impl Run<'_> {
                 if reasons.is_empty() {
                     "符合低保条件".to_owned()
                 } else {
-                    format!("不符合：{}", reasons.join("、"))
+                    format!("不符合：{}", reasons_zh(&reasons))
                 }
             ),
             format!(
@@ -1514,7 +1518,7 @@ impl Run<'_> {
                 if reasons.is_empty() {
                     "符合".to_owned()
                 } else {
-                    format!("不符合（{}）", reasons.join("、"))
+                    format!("不符合（{}）", reasons_zh(&reasons))
                 }
             ),
             format!(
@@ -1636,7 +1640,7 @@ impl Run<'_> {
             if eligible {
                 format!("{} 单独纳入低保（{}），月发 {} 元", m.id, route, yuan(pay))
             } else {
-                format!("{} 单人保不符合：{}", m.id, reasons.join("、"))
+                format!("{} 单人保不符合：{}", m.id, reasons_zh(&reasons))
             },
             if eligible {
                 format!(
@@ -1727,7 +1731,7 @@ impl Run<'_> {
                 if eligible {
                     "认定为刚性支出困难家庭".to_owned()
                 } else {
-                    format!("不符合：{}", reasons.join("、"))
+                    format!("不符合：{}", reasons_zh(&reasons))
                 }
             ),
             format!(
@@ -2000,6 +2004,29 @@ impl Run<'_> {
             Rounding::Yuan => f.mul_ratio(1, 100).mul_ratio(100, 1),
         }
     }
+}
+
+/// Chinese for the reason codes shown in explanation texts.
+fn reasons_zh(reasons: &[String]) -> String {
+    reasons
+        .iter()
+        .map(|r| match r.as_str() {
+            "income_not_below_standard" => "收入不低于低保标准",
+            "income_not_below_limit" => "收入不低于认定标准",
+            "income_not_below_disposable" => "人均收入不低于上年度人均可支配收入",
+            "money_assets" => "货币财产超过规定",
+            "vehicle" => "拥有机动车辆",
+            "large_farm_machinery" => "拥有大型农机具",
+            "housing" => "拥有两套以上住房",
+            "non_residential_property" => "拥有非居住类房产",
+            "supporter_fully_able" => "赡养义务人有完全赡养能力",
+            "work_capacity" => "具有劳动能力",
+            "able_obligor" => "有履行义务能力的法定义务人",
+            "rigid_ratio_not_above" => "刚性支出占比未超过规定",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("、")
 }
 
 fn student_up_to_bachelor(m: &Member) -> bool {

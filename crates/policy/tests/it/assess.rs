@@ -218,6 +218,10 @@ fn not_eligible_is_a_value_and_malformed_is_an_error() {
             .iter()
             .all(|s| !s.text_zh.is_empty() && !s.text_en.is_empty() && !s.source.is_empty())
     );
+    let text = a.render();
+    assert!(text.contains("household 不符合 / none"), "{text}");
+    assert!(text.contains("[R5] S1 §9; S2 §12-14 ✗ dibao"), "{text}");
+    assert!(text.contains("params: dibao_std=1000.00"), "{text}");
     let mut bad = app.clone();
     bad.members.push(bad.members[0].clone());
     assert!(assess(&bad, &profiles).is_err());
