@@ -1,0 +1,549 @@
+//! Reading feed files (CSV, XLSX, Parquet) as chunks of raw records.
+//!
+//! Every format becomes the same [`RawChunk`]: the fields of a few tens of thousands of records
+//! as one byte buffer with offsets, so that the validation workers have one input shape and one
+//! code path. CSV fields stay in the file's encoding (GB18030 keeps ASCII delimiters intact, so
+//! splitting before decoding is safe) and are decoded by the workers, per field; XLSX and
+//! Parquet cells are written as UTF-8 text (dates as `YYYY-MM-DD`, months as `YYYY-MM`).
+
+use crate::schema::ValueType;
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::DataType;
+use calamine::{Data, Reader};
+use domain::Date;
+use encoding_rs::GB18030;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+/// Records per chunk handed to a validation worker.
+pub const CHUNK_ROWS: usize = 32 * 1024;
+
+/// The text encoding of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextEncoding {
+    /// UTF-8 (a BOM is allowed); the default.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GB18030, which includes GBK and GB2312.
+    Gb18030,
+}
+
+impl TextEncoding {
+    /// Parses an encoding label: `utf-8`/`utf8`, `gb18030`, `gbk`, `gb2312` (any case).
+    pub fn parse(label: &str) -> Option<TextEncoding> {
+        match label.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Some(TextEncoding::Utf8),
+            "gb18030" | "gbk" | "gb2312" | "cp936" => Some(TextEncoding::Gb18030),
+            _ => None,
+        }
+    }
+
+    /// The canonical label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Gb18030 => "gb18030",
+        }
+    }
+
+    /// Decodes one field; `None` when the bytes are not text in this encoding.
+    pub fn decode(self, bytes: &[u8]) -> Option<Cow<'_, str>> {
+        match self {
+            TextEncoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+            TextEncoding::Gb18030 => {
+                GB18030.decode_without_bom_handling_and_without_replacement(bytes)
+            }
+        }
+    }
+}
+
+/// The file formats of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated values.
+    Csv,
+    /// Excel workbook (first sheet).
+    Xlsx,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl Format {
+    /// The format of a file extension (`csv`, `xlsx`, `parquet`), case-insensitive.
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        match ext.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "parquet" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// Records of a file, as field bytes with offsets.
+#[derive(Debug, Default)]
+pub struct RawChunk {
+    /// Row number of the first record (data rows count from 1).
+    pub first_row: u64,
+    /// The encoding of the field bytes.
+    pub encoding: TextEncoding,
+    /// All field bytes, concatenated.
+    pub data: Vec<u8>,
+    /// The end offset in `data` of each field.
+    pub field_ends: Vec<usize>,
+    /// For each record, the end index in `field_ends` of its fields.
+    pub record_ends: Vec<usize>,
+    /// Source bytes (or rows, for XLSX and Parquet) this chunk covers, for progress.
+    pub work: u64,
+}
+
+impl RawChunk {
+    fn new(first_row: u64, encoding: TextEncoding) -> RawChunk {
+        RawChunk {
+            first_row,
+            encoding,
+            ..RawChunk::default()
+        }
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.record_ends.len()
+    }
+
+    /// Whether the chunk has no record.
+    pub fn is_empty(&self) -> bool {
+        self.record_ends.is_empty()
+    }
+
+    /// The fields of record `i`, as byte slices.
+    pub fn record(&self, i: usize) -> impl Iterator<Item = &[u8]> {
+        let from = if i == 0 { 0 } else { self.record_ends[i - 1] };
+        let to = self.record_ends[i];
+        (from..to).map(move |f| {
+            let start = if f == 0 { 0 } else { self.field_ends[f - 1] };
+            &self.data[start..self.field_ends[f]]
+        })
+    }
+
+    fn push_field(&mut self, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+        self.field_ends.push(self.data.len());
+    }
+
+    fn end_record(&mut self) {
+        self.record_ends.push(self.field_ends.len());
+    }
+}
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Reading the file failed.
+    #[error("cannot read {file}: {source}")]
+    Io {
+        /// The file name.
+        file: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The CSV structure is broken (e.g. an unclosed quote).
+    #[error("{file} is not readable CSV: {message}")]
+    Csv {
+        /// The file name.
+        file: String,
+        /// What the CSV reader said (no cell values).
+        message: String,
+    },
+    /// The workbook cannot be opened or has no sheet.
+    #[error("{file} is not a readable XLSX workbook: {message}")]
+    Xlsx {
+        /// The file name.
+        file: String,
+        /// What the workbook reader said.
+        message: String,
+    },
+    /// The Parquet file cannot be read.
+    #[error("{file} is not a readable Parquet file: {message}")]
+    Parquet {
+        /// The file name.
+        file: String,
+        /// What the Parquet reader said.
+        message: String,
+    },
+    /// The file has no header row.
+    #[error("{file} has no header row")]
+    NoHeader {
+        /// The file name.
+        file: String,
+    },
+}
+
+/// An open feed file: its header, then its records chunk by chunk.
+pub struct SourceFile {
+    /// The header names as written (decoded, not yet normalised).
+    pub header: Vec<String>,
+    /// Total work units (bytes for CSV, rows otherwise), for progress.
+    pub total_work: u64,
+    inner: Inner,
+    file: String,
+    next_row: u64,
+    date_like: Vec<Option<ValueType>>,
+}
+
+enum Inner {
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        encoding: TextEncoding,
+        last_pos: u64,
+    },
+    Xlsx {
+        rows: calamine::Range<Data>,
+        next: usize,
+    },
+    Parquet {
+        reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    },
+}
+
+impl SourceFile {
+    /// Opens a file and reads its header.
+    pub fn open(
+        path: &Path,
+        format: Format,
+        encoding: TextEncoding,
+    ) -> Result<SourceFile, SourceError> {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let io = |source| SourceError::Io {
+            file: file.clone(),
+            source,
+        };
+        let (header, total_work, inner) = match format {
+            Format::Csv => {
+                let f = File::open(path).map_err(io)?;
+                let total = f.metadata().map_err(io)?.len();
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .buffer_capacity(1 << 20)
+                    .from_reader(BufReader::with_capacity(1 << 20, f));
+                let mut record = csv::ByteRecord::new();
+                let found = reader
+                    .read_byte_record(&mut record)
+                    .map_err(|e| SourceError::Csv {
+                        file: file.clone(),
+                        message: e.to_string(),
+                    })?;
+                if !found {
+                    return Err(SourceError::NoHeader { file });
+                }
+                let header = record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let b = if i == 0 {
+                            b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
+                        } else {
+                            b
+                        };
+                        match encoding.decode(b) {
+                            Some(s) => s.into_owned(),
+                            None => String::from_utf8_lossy(b).into_owned(),
+                        }
+                    })
+                    .collect();
+                let last_pos = record.position().map_or(0, |p| p.byte());
+                (
+                    header,
+                    total,
+                    Inner::Csv {
+                        reader,
+                        encoding,
+                        last_pos,
+                    },
+                )
+            }
+            Format::Xlsx => {
+                let xlsx_err = |e: &dyn std::fmt::Display| SourceError::Xlsx {
+                    file: file.clone(),
+                    message: e.to_string(),
+                };
+                let mut book: calamine::Xlsx<_> =
+                    calamine::open_workbook(path).map_err(|e| xlsx_err(&e))?;
+                let range = match book.worksheet_range_at(0) {
+                    Some(r) => r.map_err(|e| xlsx_err(&e))?,
+                    None => return Err(xlsx_err(&"the workbook has no sheet")),
+                };
+                // Row 1 of the sheet is the header, even when the used range starts lower.
+                let start_row = range.start().map_or(0, |(r, _)| r);
+                if start_row != 0 {
+                    return Err(SourceError::NoHeader { file });
+                }
+                let header: Vec<String> = match range.rows().next() {
+                    Some(cells) => cells.iter().map(cell_text_plain).collect(),
+                    None => return Err(SourceError::NoHeader { file }),
+                };
+                let total = range.height().saturating_sub(1) as u64;
+                (
+                    header,
+                    total,
+                    Inner::Xlsx {
+                        rows: range,
+                        next: 1,
+                    },
+                )
+            }
+            Format::Parquet => {
+                let pq = |e: &dyn std::fmt::Display| SourceError::Parquet {
+                    file: file.clone(),
+                    message: e.to_string(),
+                };
+                let f = File::open(path).map_err(io)?;
+                let builder =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                        .map_err(|e| pq(&e))?;
+                let total = builder.metadata().file_metadata().num_rows().max(0) as u64;
+                let header = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                let reader = builder
+                    .with_batch_size(CHUNK_ROWS)
+                    .build()
+                    .map_err(|e| pq(&e))?;
+                (header, total, Inner::Parquet { reader })
+            }
+        };
+        Ok(SourceFile {
+            header,
+            total_work,
+            inner,
+            file,
+            next_row: 1,
+            date_like: Vec::new(),
+        })
+    }
+
+    /// Tells the reader which file columns hold dates or months, so that XLSX serial numbers
+    /// and Parquet temporal values become contract date text.
+    pub fn set_column_types(&mut self, types: Vec<Option<ValueType>>) {
+        self.date_like = types;
+    }
+
+    fn column_type(&self, i: usize) -> Option<ValueType> {
+        self.date_like.get(i).copied().flatten()
+    }
+
+    /// The next chunk of records, or `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<RawChunk>, SourceError> {
+        let chunk = match &mut self.inner {
+            Inner::Csv {
+                reader,
+                encoding,
+                last_pos,
+            } => {
+                let mut chunk = RawChunk::new(self.next_row, *encoding);
+                let mut record = csv::ByteRecord::new();
+                chunk.data.reserve(CHUNK_ROWS * 64);
+                while chunk.len() < CHUNK_ROWS {
+                    let more =
+                        reader
+                            .read_byte_record(&mut record)
+                            .map_err(|e| SourceError::Csv {
+                                file: self.file.clone(),
+                                message: e.to_string(),
+                            })?;
+                    if !more {
+                        break;
+                    }
+                    let base = chunk.data.len();
+                    chunk.data.extend_from_slice(record.as_slice());
+                    for i in 0..record.len() {
+                        if let Some(r) = record.range(i) {
+                            chunk.field_ends.push(base + r.end);
+                        }
+                    }
+                    chunk.end_record();
+                }
+                let pos = reader.position().byte();
+                chunk.work = pos.saturating_sub(*last_pos);
+                *last_pos = pos;
+                chunk
+            }
+            Inner::Xlsx { rows, next } => {
+                let mut chunk = RawChunk::new(self.next_row, TextEncoding::Utf8);
+                let height = rows.height();
+                let width = rows.width();
+                let mut text = String::new();
+                while chunk.len() < CHUNK_ROWS && *next < height {
+                    for c in 0..width {
+                        text.clear();
+                        let cell = rows.get((*next, c)).unwrap_or(&Data::Empty);
+                        let ty = self.date_like.get(c).copied().flatten();
+                        write_cell(&mut text, cell, ty);
+                        chunk.push_field(text.as_bytes());
+                    }
+                    chunk.end_record();
+                    *next += 1;
+                }
+                chunk.work = chunk.len() as u64;
+                chunk
+            }
+            Inner::Parquet { reader } => {
+                let batch = match reader.next() {
+                    None => return Ok(None),
+                    Some(b) => b.map_err(|e| SourceError::Parquet {
+                        file: self.file.clone(),
+                        message: e.to_string(),
+                    })?,
+                };
+                let mut chunk = RawChunk::new(self.next_row, TextEncoding::Utf8);
+                let columns: Vec<ColumnText> = (0..batch.num_columns())
+                    .map(|i| ColumnText::new(batch.column(i).as_ref(), self.column_type(i)))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| SourceError::Parquet {
+                        file: self.file.clone(),
+                        message: e.to_string(),
+                    })?;
+                let mut text = String::new();
+                for row in 0..batch.num_rows() {
+                    for column in &columns {
+                        text.clear();
+                        column.write(row, &mut text);
+                        chunk.push_field(text.as_bytes());
+                    }
+                    chunk.end_record();
+                }
+                chunk.work = chunk.len() as u64;
+                chunk
+            }
+        };
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        self.next_row += chunk.len() as u64;
+        Ok(Some(chunk))
+    }
+}
+
+fn cell_text_plain(cell: &Data) -> String {
+    let mut s = String::new();
+    write_cell(&mut s, cell, None);
+    s
+}
+
+/// Writes an XLSX cell as contract text. Date and month columns turn serial numbers into
+/// `YYYY-MM-DD` / `YYYY-MM`; whole numbers lose their `.0`.
+fn write_cell(out: &mut String, cell: &Data, ty: Option<ValueType>) {
+    let serial = match cell {
+        Data::Float(f) => Some(*f),
+        Data::Int(i) => Some(*i as f64),
+        Data::DateTime(d) => Some(d.as_f64()),
+        _ => None,
+    };
+    if let (Some(ty), Some(serial)) = (ty.filter(|t| t.is_date_like()), serial) {
+        // An 8-digit number in a date column is YYYYMMDD typed as a number, not a serial.
+        if (10_000_000.0..100_000_000.0).contains(&serial)
+            || (100_000.0..1_000_000.0).contains(&serial)
+        {
+            let _ = write!(out, "{serial:.0}");
+            return;
+        }
+        if let Some(date) = Date::from_excel_serial(serial) {
+            write_date(out, date, ty);
+        }
+        return;
+    }
+    match cell {
+        Data::Empty | Data::Error(_) => {}
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => out.push_str(s),
+        Data::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Data::Float(f) => write_float(out, *f),
+        Data::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Data::DateTime(d) => write_float(out, d.as_f64()),
+    }
+}
+
+fn write_float(out: &mut String, f: f64) {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        let _ = write!(out, "{f:.0}");
+    } else {
+        let _ = write!(out, "{f}");
+    }
+}
+
+fn write_date(out: &mut String, date: Date, ty: ValueType) {
+    if ty == ValueType::Period {
+        let _ = write!(out, "{}", date.month());
+    } else {
+        let _ = write!(out, "{date}");
+    }
+}
+
+/// Text of one Parquet column: strings borrowed, dates in contract form, anything else through
+/// Arrow's display formatting (decimals keep their scale: `1234.50`).
+enum ColumnText<'a> {
+    Utf8(&'a arrow::array::StringArray),
+    LargeUtf8(&'a arrow::array::LargeStringArray),
+    View(&'a arrow::array::StringViewArray),
+    Dates(arrow::array::Date32Array, ValueType),
+    Other(ArrayFormatter<'a>, &'a dyn Array),
+}
+
+impl<'a> ColumnText<'a> {
+    fn new(
+        array: &'a dyn Array,
+        ty: Option<ValueType>,
+    ) -> Result<ColumnText<'a>, arrow_schema::ArrowError> {
+        let temporal = matches!(
+            array.data_type(),
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+        );
+        if let Some(ty) = ty.filter(|t| t.is_date_like() && temporal) {
+            let dates = cast(array, &DataType::Date32)?;
+            return Ok(ColumnText::Dates(
+                dates.as_primitive::<arrow::datatypes::Date32Type>().clone(),
+                ty,
+            ));
+        }
+        Ok(match array.data_type() {
+            DataType::Utf8 => ColumnText::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => ColumnText::LargeUtf8(array.as_string::<i64>()),
+            DataType::Utf8View => ColumnText::View(array.as_string_view()),
+            _ => {
+                let options = FormatOptions::default();
+                ColumnText::Other(ArrayFormatter::try_new(array, &options)?, array)
+            }
+        })
+    }
+
+    fn write(&self, row: usize, out: &mut String) {
+        match self {
+            ColumnText::Utf8(a) if a.is_valid(row) => out.push_str(a.value(row)),
+            ColumnText::LargeUtf8(a) if a.is_valid(row) => out.push_str(a.value(row)),
+            ColumnText::View(a) if a.is_valid(row) => out.push_str(a.value(row)),
+            ColumnText::Dates(a, ty) if a.is_valid(row) => {
+                write_date(out, Date::from_days(a.value(row)), *ty)
+            }
+            ColumnText::Other(f, a) if a.is_valid(row) => {
+                let _ = write!(out, "{}", f.value(row));
+            }
+            _ => {}
+        }
+    }
+}

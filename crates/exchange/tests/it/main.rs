@@ -1,0 +1,6 @@
+//! Integration tests of the exchange crate: whole batches through `import_batch` into a lake.
+
+mod fixture;
+mod formats;
+mod lake;
+mod rejects;
