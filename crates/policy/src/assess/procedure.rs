@@ -390,7 +390,7 @@ impl Run<'_> {
                         .iter()
                         .filter(|&&i| facts[i].age <= 16 || student_up_to_bachelor(facts[i].m))
                         .count();
-                    household.payment = self.round(Fen(share.0 * children as i64));
+                    household.payment = self.round(Fen(share.0.saturating_mul(children as i64)));
                 }
             }
 
@@ -556,7 +556,12 @@ impl Run<'_> {
         let p = self.p;
         let i = &m.income;
         let wage = add(
-            Fen((i.wage_gross.0 - i.income_tax.0 - i.personal_social_insurance.0).max(0)),
+            Fen(i
+                .wage_gross
+                .0
+                .saturating_sub(i.income_tax.0)
+                .saturating_sub(i.personal_social_insurance.0)
+                .max(0)),
             i.wage_net,
         );
         let kind = m.employment.unwrap_or(if m.employed == Some(false) {
@@ -970,7 +975,9 @@ impl Run<'_> {
                 f.tekun_income,
             ),
             IncomeBasis::HouseholdPerCapita => {
-                let total: i64 = counted.iter().map(|&j| facts[j].tekun_income.0).sum();
+                let total: i64 = counted
+                    .iter()
+                    .fold(0i64, |a, &j| a.saturating_add(facts[j].tekun_income.0));
                 let n = counted.len().max(1);
                 (
                     below(true, i128::from(total), times(std, n)),
@@ -1883,8 +1890,7 @@ impl Run<'_> {
                     let income_12m = hardship.income_12m.unwrap_or_else(|| {
                         Fen(counted
                             .iter()
-                            .map(|&i| facts[i].income.0)
-                            .sum::<i64>()
+                            .fold(0i64, |a, &i| a.saturating_add(facts[i].income.0))
                             .saturating_mul(12))
                     });
                     // (12-month income − necessary spending) per person per month below the
@@ -1920,11 +1926,7 @@ impl Run<'_> {
                             .map_or(spend, |next| std::cmp::min(spend, next.from));
                         if upper > band.from {
                             let part = sub(upper, band.from);
-                            let rate = Ratio {
-                                num: band.rate.num * extra.den + extra.num * band.rate.den,
-                                den: band.rate.den * extra.den,
-                            };
-                            total = add(total, rate.of(part));
+                            total = add(total, add(band.rate.of(part), extra.of(part)));
                         }
                     }
                     let cap = Fen(self.std.0.saturating_mul(i64::from(t.cap_months)));

@@ -782,6 +782,27 @@ impl Profile {
                 "review intervals must be at least one month".into(),
             ));
         }
+        for (name, months) in [
+            (
+                "review_months",
+                p.review_months
+                    .value
+                    .stable
+                    .max(p.review_months.value.unstable)
+                    .max(p.review_months.value.tekun)
+                    .max(p.review_months.value.marginal),
+            ),
+            ("death_review_months", p.death_review_months.value),
+            ("rigid_validity_months", p.rigid_validity_months.value),
+            ("income_lookback_months", p.income_lookback_months.value),
+        ] {
+            if months > 120 {
+                out.push((
+                    path(&["params", name, "value"]),
+                    format!("`{name}` above 120 months is not a plausible interval"),
+                ));
+            }
+        }
         if self.regions.is_empty() {
             out.push((
                 path(&["regions"]),

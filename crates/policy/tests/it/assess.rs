@@ -330,3 +330,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn extreme_amounts_do_not_panic(
+        amounts in prop::collection::vec(prop::sample::select(vec![0i64, 1, 999_999, i64::MAX / 100]), 8),
+        profile in prop::sample::select(vec!["GEN-2025", "BJ-2024", "CD-2023"]),
+        kind in prop::sample::select(vec!["emergency", "expenditure"]),
+    ) {
+        let region = match profile { "BJ-2024" => "110105000000", "CD-2023" => "510104000000", _ => "990101001001" };
+        let app = serde_json::json!({
+            "profile": profile, "region": region, "as_of": "2025-10-15",
+            "current": {"status": "dibao", "previous_payment": amounts[7]},
+            "members": [
+                {"id": "m1", "relation": "applicant", "age": 40, "job_started_on": "2025-09-01",
+                 "income": {"wage_gross": amounts[0], "income_tax": amounts[1], "personal_social_insurance": amounts[2],
+                            "wage_net": amounts[3], "support_paid_out": amounts[4]},
+                 "assets": {"deposits": amounts[5], "securities": amounts[6]}},
+                {"id": "m2", "relation": "child", "age": 10, "income": {"other": amounts[6]}},
+            ],
+            "supporters": [{"relation": "child", "age": 45, "household_income": amounts[0], "household_size": 1,
+                            "support_paid": amounts[3], "support_agreed": amounts[4]}],
+            "housing": [{"floor_area_m2": 4_000_000_000u32}, {"floor_area_m2": 4_000_000_000u32}],
+            "expenses_12m": {"medical": amounts[5], "education": amounts[6]},
+            "hardship": {"kind": kind, "necessary_spending": amounts[7], "income_12m": amounts[2]},
+        });
+        let app: Application = serde_json::from_value(app).unwrap();
+        let a = assess(&app, &Profiles::builtin().unwrap()).unwrap();
+        prop_assert!(a.household.payment.0 >= 0);
+    }
+}
