@@ -219,10 +219,15 @@ impl Run<'_> {
         ));
 
         // R1 composition, R2 income.
+        let ages: Vec<(&Member, u32)> = app
+            .members
+            .iter()
+            .map(|m| (m, app.age_of(m).unwrap_or(0)))
+            .collect();
+        let counted_flags = self.composition(&ages);
         let mut facts: Vec<Facts> = Vec::new();
-        for m in &app.members {
-            let age = app.age_of(m).unwrap_or(0);
-            let counted = self.composition(m, age);
+        for (k, &(m, age)) in ages.iter().enumerate() {
+            let counted = counted_flags[k];
             let (income, tekun_income, exempt_support) = self.income(m);
             facts.push(Facts {
                 m,
@@ -485,69 +490,112 @@ impl Run<'_> {
         }
     }
 
-    /// R1: who counts as a household member (S2 §7; S27; Beijing S9 §二 excludes conscripts).
-    fn composition(&mut self, m: &Member, age: u32) -> bool {
-        let excluded = if m.religious_staff_away_years >= 3 {
-            Some("religious_staff_away")
-        } else if m.in_prison {
-            Some("in_prison")
-        } else if m.compulsory_detox {
-            Some("compulsory_detox")
-        } else if m.declared_missing {
-            Some("declared_missing")
-        } else if m.conscript && self.p.extra_excluded.value.contains(&Exclusion::Conscript) {
-            Some("conscript")
-        } else {
-            None
-        };
-        let included = excluded.is_none()
-            && match m.relation {
-                Kin::Applicant | Kin::Spouse => true,
-                Kin::Child if age < 18 => true,
-                Kin::Child
-                    if !m.can_live_independently
-                        || m.fulltime_student_level
-                            .is_some_and(|l| l <= StudyLevel::Bachelor) =>
+    /// R1: who counts as a household member (S2 §7; S27 arts. 1067, 1074, 1075; Beijing S9 §二
+    /// also excludes conscripts). The core — applicant, spouse, minor children, adult children
+    /// who cannot live independently or study full-time up to bachelor level — is always
+    /// counted; anyone else who lives with the family long-term is counted when a legal duty
+    /// links them to a counted member (parents and children, grandparents and grandchildren,
+    /// siblings when one of them is a minor).
+    fn composition(&mut self, members: &[(&Member, u32)]) -> Vec<bool> {
+        let excluded: Vec<Option<&'static str>> = members
+            .iter()
+            .map(|(m, _)| {
+                if m.religious_staff_away_years >= 3 {
+                    Some("religious_staff_away")
+                } else if m.in_prison {
+                    Some("in_prison")
+                } else if m.compulsory_detox {
+                    Some("compulsory_detox")
+                } else if m.declared_missing {
+                    Some("declared_missing")
+                } else if m.conscript && self.p.extra_excluded.value.contains(&Exclusion::Conscript)
                 {
-                    true
+                    Some("conscript")
+                } else {
+                    None
                 }
-                // Other persons with a legal duty relation who live together long-term.
-                Kin::Child | Kin::Parent | Kin::Grandparent | Kin::Grandchild | Kin::Sibling => {
-                    m.co_resident && m.long_term_coresident
+            })
+            .collect();
+        let mut basis: Vec<Option<String>> = members
+            .iter()
+            .zip(&excluded)
+            .map(|((m, age), ex)| {
+                let core = match m.relation {
+                    Kin::Applicant | Kin::Spouse => true,
+                    Kin::Child => {
+                        *age < 18
+                            || !m.can_live_independently
+                            || m.fulltime_student_level
+                                .is_some_and(|l| l <= StudyLevel::Bachelor)
+                    }
+                    _ => false,
+                };
+                (ex.is_none() && core).then(|| "core".to_owned())
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for (i, (m, age)) in members.iter().enumerate() {
+                if basis[i].is_some()
+                    || excluded[i].is_some()
+                    || !(m.co_resident && m.long_term_coresident)
+                {
+                    continue;
                 }
-                Kin::Other => false,
+                let link = members.iter().enumerate().find(|(j, (other, other_age))| {
+                    basis[*j].is_some()
+                        && match kin_between(m.relation, other.relation) {
+                            Kin::Spouse | Kin::Parent | Kin::Child => true,
+                            Kin::Grandparent | Kin::Grandchild => true,
+                            Kin::Sibling => *age < 18 || *other_age < 18,
+                            _ => false,
+                        }
+                });
+                if let Some((_, (other, _))) = link {
+                    basis[i] = Some(format!("duty_with:{}", other.id));
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut out = Vec::with_capacity(members.len());
+        for (i, (m, age)) in members.iter().enumerate() {
+            let included = basis[i].is_some();
+            let why = match (&basis[i], excluded[i]) {
+                (Some(b), _) => b.clone(),
+                (None, Some(e)) => e.to_owned(),
+                (None, None) => "no_duty_or_not_coresident".to_owned(),
             };
-        let why = excluded.unwrap_or(if included {
-            "member"
-        } else {
-            "no_duty_or_not_coresident"
-        });
-        self.expl.push(step(
-            &format!("member:{}", m.id),
-            "R1",
-            "S2 §7",
-            included,
-            vec![
-                kv("relation", format!("{:?}", m.relation).to_lowercase()),
-                kv("age", age),
-                kv("co_resident", m.co_resident),
-                kv("basis", why),
-            ],
-            vec![],
-            format!(
-                "{} {}计入共同生活的家庭成员（{}）",
-                m.id,
-                if included { "" } else { "不" },
-                why
-            ),
-            format!(
-                "{} is {}counted as a household member ({})",
-                m.id,
-                if included { "" } else { "not " },
-                why
-            ),
-        ));
-        included
+            self.expl.push(step(
+                &format!("member:{}", m.id),
+                "R1",
+                "S2 §7",
+                included,
+                vec![
+                    kv("relation", format!("{:?}", m.relation).to_lowercase()),
+                    kv("age", age),
+                    kv("co_resident", m.co_resident),
+                    kv("basis", &why),
+                ],
+                vec![],
+                format!(
+                    "{} {}计入共同生活的家庭成员（{}）",
+                    m.id,
+                    if included { "" } else { "不" },
+                    why
+                ),
+                format!(
+                    "{} is {}counted as a household member ({})",
+                    m.id,
+                    if included { "" } else { "not " },
+                    why
+                ),
+            ));
+            out.push(included);
+        }
+        out
     }
 
     /// R2: countable monthly income of one member (S2 §13), the 特困 variant (S3 §7) and the
