@@ -1,1 +1,2 @@
 //! Integration tests that run the `jiuzhu` binary as a user would.
+mod link;

@@ -1,0 +1,714 @@
+//! Record linkage for jiuzhu: finds which records describe the same person when the resident
+//! ID is missing or mistyped.
+//!
+//! The pipeline, the same in both modes:
+//! 1. **prepare** every [`Record`] once (Chinese names split and romanised with surname
+//!    readings, traditional characters simplified, IDs normalised);
+//! 2. **block**: candidate pairs are the union of combinable [`BlockingRule`]s;
+//! 3. **compare** every candidate on graded levels ([`Comparison`]);
+//! 4. **train** a Fellegi-Sunter [`Model`]: u by random sampling, m by EM per training rule,
+//!    the prior by EM over the candidates (or use a given model);
+//! 5. **score** each pair (term-frequency adjusted) and **decide**: one-to-one or many-to-one
+//!    assignment in link mode ([`link`]), clusters in dedupe mode ([`dedupe`]).
+//!
+//! Every decision can be explained ([`Model::explain`]): which comparison reached which level
+//! and what weight it contributed. The crate does no IO and reads no clock; progress is
+//! reported through [`domain::Progress`].
+
+pub mod assign;
+pub mod blocking;
+pub mod compare;
+pub mod idnumber;
+pub mod model;
+pub mod name;
+pub mod record;
+pub mod similarity;
+
+pub use assign::Assignment;
+pub use blocking::{BlockKey, BlockingRule, BlockingStats};
+pub use compare::Comparison;
+pub use model::{Explanation, Model, Term, probability};
+pub use record::{BirthDate, Record};
+
+use compare::NULL;
+use record::Prepared;
+use std::collections::HashMap;
+
+/// Why linkage could not run.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkageError {
+    /// More records than the 24-bit pair encoding supports.
+    #[error("too many records: {0} (at most 16,777,215 per side)")]
+    TooManyRecords(usize),
+    /// More than 16 blocking rules.
+    #[error("too many blocking rules: {0} (at most 16)")]
+    TooManyRules(usize),
+    /// A training rule refers to no blocking rule.
+    #[error("training rule {0} is not one of the blocking rules")]
+    BadTrainingRule(usize),
+    /// No comparison has data on both sides.
+    #[error("no field is present on both sides")]
+    NoComparableFields,
+}
+
+/// How to link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Blocking rules; candidates are their union (at most 16).
+    pub rules: Vec<BlockingRule>,
+    /// Indexes into `rules` of the rules whose pairs train m (one EM session each).
+    pub training_rules: Vec<usize>,
+    /// Comparisons to use; `None` uses every comparison with data on both sides.
+    pub comparisons: Option<Vec<Comparison>>,
+    /// Decision threshold on the match probability.
+    pub threshold: f64,
+    /// Assignment in link mode.
+    pub assignment: Assignment,
+    /// Weight exact name agreement by the name's frequency (王伟 counts less than a rare name).
+    pub term_frequency: bool,
+    /// Random pairs drawn to estimate u.
+    pub u_sample_pairs: usize,
+    /// Blocks that would produce more pairs than this are skipped (and counted).
+    pub max_block_pairs: u64,
+    /// EM iterations per session.
+    pub em_iterations: usize,
+    /// Seed of the pair sampler.
+    pub seed: u64,
+    /// Worker threads for comparing pairs (1 = none).
+    pub threads: usize,
+    /// A trained model to use instead of training on these records.
+    pub model: Option<Model>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        use BlockKey::*;
+        Settings {
+            rules: vec![
+                BlockingRule::on(&[NamePair]),
+                BlockingRule::on(&[BirthDate]),
+                BlockingRule::on(&[IdNeighbourhood]),
+                BlockingRule::on(&[Surname, BirthYear]),
+                BlockingRule::on(&[Postcode, StreetNumber]),
+                BlockingRule::on(&[Township, GivenName]),
+                BlockingRule::on(&[Surname, StreetNumber]),
+                BlockingRule::on(&[GivenName, StreetNumber]),
+                BlockingRule::on(&[StreetNumber, Street]),
+                BlockingRule::on(&[Postcode, SurnameInitial]),
+                BlockingRule::on(&[Postcode, GivenInitial]),
+                BlockingRule::on(&[Postcode, Street]),
+                BlockingRule::on(&[GivenName, BirthYear]),
+            ],
+            training_rules: vec![0, 1, 2],
+            comparisons: None,
+            threshold: 0.5,
+            assignment: Assignment::OneToOne,
+            term_frequency: true,
+            u_sample_pairs: 1_000_000,
+            max_block_pairs: 250_000,
+            em_iterations: 40,
+            seed: 42,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            model: None,
+        }
+    }
+}
+
+/// A scored candidate pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPair {
+    /// Index of the left record (in dedupe mode the smaller index).
+    pub left: u32,
+    /// Index of the right record.
+    pub right: u32,
+    /// Match weight (log2 odds, prior included).
+    pub match_weight: f32,
+}
+
+impl ScoredPair {
+    /// Match probability.
+    pub fn probability(&self) -> f64 {
+        probability(f64::from(self.match_weight))
+    }
+}
+
+/// What linkage decided for one left record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    /// Index of the left record.
+    pub left: usize,
+    /// The right record it is linked to; `None` when unmatched.
+    pub right: Option<usize>,
+    /// Probability of the chosen pair, or of the best candidate when unmatched (0 without one).
+    pub probability: f64,
+}
+
+/// Sizes and times of a run, for reports (no personal data).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Blocking statistics.
+    pub blocking: BlockingStats,
+    /// Total pairs of the comparison space.
+    pub total_pairs: f64,
+    /// Expected number of matches among the candidates under the model.
+    pub expected_matches: f64,
+}
+
+/// Result of [`link`].
+#[derive(Debug, Clone)]
+pub struct Linkage {
+    /// The model used.
+    pub model: Model,
+    /// Every candidate pair with its weight.
+    pub pairs: Vec<ScoredPair>,
+    /// One decision per left record, in order.
+    pub decisions: Vec<Decision>,
+    /// Statistics.
+    pub stats: Stats,
+}
+
+/// Result of [`dedupe`].
+#[derive(Debug, Clone)]
+pub struct Deduplication {
+    /// The model used.
+    pub model: Model,
+    /// Every candidate pair (left < right) with its weight.
+    pub pairs: Vec<ScoredPair>,
+    /// Cluster of each record: the smallest record index in its cluster.
+    pub clusters: Vec<u32>,
+    /// Statistics.
+    pub stats: Stats,
+}
+
+impl Model {
+    /// Explains the decision on one pair of records: each comparison's level and weight.
+    pub fn explain(&self, a: &Record, b: &Record) -> Explanation {
+        self.explain_prepared(&Prepared::new(a), &Prepared::new(b))
+    }
+}
+
+/// Links `left` records (e.g. feed rows without a usable ID) to `right` records (e.g. the
+/// persons of the register): candidates, model, scored pairs and one decision per left record.
+pub fn link(
+    left: &[Record],
+    right: &[Record],
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Result<Linkage, LinkageError> {
+    let run = run(left, Some(right), settings, progress)?;
+    let triples: Vec<(u32, u32, f32)> = run
+        .pairs
+        .iter()
+        .map(|p| (p.left, p.right, p.match_weight))
+        .collect();
+    let min_weight = weight_of(settings.threshold) as f32;
+    let chosen = assign::assign(&triples, min_weight, settings.assignment);
+    let mut decisions: Vec<Decision> = (0..left.len())
+        .map(|i| Decision {
+            left: i,
+            right: None,
+            probability: 0.0,
+        })
+        .collect();
+    for p in &run.pairs {
+        let d = &mut decisions[p.left as usize];
+        d.probability = d.probability.max(p.probability());
+    }
+    for k in chosen {
+        let p = run.pairs[k];
+        let d = &mut decisions[p.left as usize];
+        d.right = Some(p.right as usize);
+        d.probability = p.probability();
+    }
+    Ok(Linkage {
+        model: run.model,
+        pairs: run.pairs,
+        decisions,
+        stats: run.stats,
+    })
+}
+
+/// Deduplicates one list: candidates within it, model, scored pairs and clusters of the pairs
+/// at or above the threshold.
+pub fn dedupe(
+    records: &[Record],
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Result<Deduplication, LinkageError> {
+    let run = run(records, None, settings, progress)?;
+    let min_weight = weight_of(settings.threshold) as f32;
+    let mut joined: Vec<&ScoredPair> = run
+        .pairs
+        .iter()
+        .filter(|p| p.match_weight >= min_weight)
+        .collect();
+    joined.sort_by(|a, b| b.match_weight.total_cmp(&a.match_weight));
+    let identity: Vec<Option<u64>> = records
+        .iter()
+        .map(|r| {
+            let id = idnumber::normalize_id(r.id_number.as_deref()?);
+            domain::ResidentId::parse(&id).ok().map(|valid| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                valid.as_str().hash(&mut h);
+                h.finish()
+            })
+        })
+        .collect();
+    let clusters = assign::clusters(
+        records.len(),
+        joined.iter().map(|p| (p.left, p.right)),
+        &identity,
+    );
+    Ok(Deduplication {
+        model: run.model,
+        pairs: run.pairs,
+        clusters,
+        stats: run.stats,
+    })
+}
+
+/// Match weight at which the probability equals `p`.
+pub fn weight_of(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).log2()
+}
+
+struct Run {
+    model: Model,
+    pairs: Vec<ScoredPair>,
+    stats: Stats,
+}
+
+fn prepare_all(records: &[Record], threads: usize) -> Vec<Prepared> {
+    let chunk = records.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(Prepared::new).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Levels of many pairs, in parallel; `pairs` yields (left, right) indexes.
+fn compute_levels(
+    comparisons: &[Comparison],
+    left: &[Prepared],
+    right: &[Prepared],
+    pairs: &[u64],
+    threads: usize,
+    progress: &dyn domain::Progress,
+) -> Vec<u8> {
+    let width = comparisons.len();
+    let mut out = vec![0u8; pairs.len() * width];
+    let chunk = pairs.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        for (pc, oc) in pairs.chunks(chunk).zip(out.chunks_mut(chunk * width)) {
+            s.spawn(move || {
+                for (k, (x, slot)) in pc.iter().zip(oc.chunks_exact_mut(width)).enumerate() {
+                    let (i, j, _) = blocking::unpack(*x);
+                    compare::levels(comparisons, &left[i as usize], &right[j as usize], slot);
+                    if k % 65_536 == 65_535 {
+                        progress.inc(65_536);
+                    }
+                }
+            });
+        }
+    });
+    out
+}
+
+fn run(
+    left: &[Record],
+    right: Option<&[Record]>,
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Result<Run, LinkageError> {
+    let max = left.len().max(right.map_or(0, <[Record]>::len));
+    if max > blocking::MAX_RECORDS {
+        return Err(LinkageError::TooManyRecords(max));
+    }
+    if settings.rules.len() > 16 {
+        return Err(LinkageError::TooManyRules(settings.rules.len()));
+    }
+    if let Some(bad) = settings
+        .training_rules
+        .iter()
+        .find(|&&r| r >= settings.rules.len())
+    {
+        return Err(LinkageError::BadTrainingRule(*bad));
+    }
+    let threads = settings.threads.max(1);
+    progress.stage(
+        "prepare records",
+        (left.len() + right.map_or(0, <[Record]>::len)) as u64,
+    );
+    let pl = prepare_all(left, threads);
+    let pr = right.map(|r| prepare_all(r, threads));
+    progress.inc((left.len() + right.map_or(0, <[Record]>::len)) as u64);
+    let rights: &[Prepared] = pr.as_deref().unwrap_or(&pl);
+
+    // comparisons with data on both sides (or those of a given model)
+    let comparisons: Vec<Comparison> = match (&settings.model, &settings.comparisons) {
+        (Some(model), _) => model.comparisons.clone(),
+        (None, Some(c)) => c.clone(),
+        (None, None) => Comparison::ALL
+            .into_iter()
+            .filter(|c| {
+                let share = |ps: &[Prepared]| {
+                    let n = ps.iter().take(20_000).count().max(1);
+                    ps.iter().take(20_000).filter(|p| c.present(p)).count() as f64 / n as f64
+                };
+                share(&pl) >= 0.05 && share(rights) >= 0.05
+            })
+            .collect(),
+    };
+    // the region is part of the address comparison when both are there (see `Prepared`)
+    let comparisons: Vec<Comparison> = if settings.comparisons.is_none()
+        && settings.model.is_none()
+        && comparisons.contains(&Comparison::Address)
+    {
+        comparisons
+            .into_iter()
+            .filter(|c| *c != Comparison::Region)
+            .collect()
+    } else {
+        comparisons
+    };
+    if comparisons.is_empty() {
+        return Err(LinkageError::NoComparableFields);
+    }
+
+    progress.stage("block", 0);
+    let (cands, blocking_stats) = blocking::candidates(
+        &settings.rules,
+        &pl,
+        pr.as_deref(),
+        settings.max_block_pairs,
+    );
+    progress.finish();
+
+    progress.stage("compare candidates", cands.len() as u64);
+    let width = comparisons.len();
+    let levels = compute_levels(&comparisons, &pl, rights, &cands, threads, progress);
+    progress.finish();
+
+    let total_pairs = match pr {
+        Some(ref r) => pl.len() as f64 * r.len() as f64,
+        None => pl.len() as f64 * (pl.len() as f64 - 1.0) / 2.0,
+    };
+    let patterns =
+        model::Patterns::from_levels(&levels, cands.iter().map(|x| blocking::unpack(*x).2), width);
+
+    let mut model = match &settings.model {
+        Some(m) => m.clone(),
+        None => {
+            progress.stage("train model", 0);
+            let m = train(
+                &comparisons,
+                &pl,
+                rights,
+                pr.is_none(),
+                &patterns,
+                total_pairs,
+                settings,
+                progress,
+            );
+            progress.finish();
+            m
+        }
+    };
+    if settings.model.is_none() {
+        model.term_frequency = settings.term_frequency;
+        if settings.term_frequency {
+            let (g, s, floor) = frequencies(&pl, pr.as_deref());
+            model.tf_given = g;
+            model.tf_surname = s;
+            model.tf_floor = floor;
+        }
+    }
+
+    progress.stage("score pairs", cands.len() as u64);
+    let pairs = score(&model, &comparisons, &pl, rights, &cands, &levels, threads);
+    progress.finish();
+
+    let all_rows: Vec<(&[u8], f64)> = patterns
+        .rows
+        .iter()
+        .map(|(l, _, n)| (l.as_slice(), *n))
+        .collect();
+    let lw = model.level_weights();
+    let expected_matches: f64 = all_rows
+        .iter()
+        .map(|(lv, n)| {
+            let mut w = model.prior_weight();
+            for (k, l) in lv.iter().enumerate() {
+                if *l != NULL {
+                    w += lw[k][*l as usize];
+                }
+            }
+            probability(w) * n
+        })
+        .sum();
+    Ok(Run {
+        model,
+        pairs,
+        stats: Stats {
+            blocking: blocking_stats,
+            total_pairs,
+            expected_matches,
+        },
+    })
+}
+
+fn frequencies(
+    left: &[Prepared],
+    right: Option<&[Prepared]>,
+) -> (HashMap<String, f64>, HashMap<String, f64>, f64) {
+    let mut g: HashMap<String, f64> = HashMap::new();
+    let mut s: HashMap<String, f64> = HashMap::new();
+    let (mut ng, mut ns) = (0.0, 0.0);
+    for p in left.iter().chain(right.unwrap_or(&[])) {
+        if !p.given_simplified.is_empty() {
+            *g.entry(p.given_simplified.clone()).or_default() += 1.0;
+            ng += 1.0;
+        }
+        if !p.surname_simplified.is_empty() {
+            *s.entry(p.surname_simplified.clone()).or_default() += 1.0;
+            ns += 1.0;
+        }
+    }
+    g.values_mut().for_each(|v| *v /= f64::max(ng, 1.0));
+    s.values_mut().for_each(|v| *v /= f64::max(ns, 1.0));
+    let floor = 1.0 / f64::max(ng.max(ns), 1.0);
+    (g, s, floor)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    comparisons: &[Comparison],
+    left: &[Prepared],
+    right: &[Prepared],
+    dedupe: bool,
+    patterns: &model::Patterns,
+    total_pairs: f64,
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Model {
+    let width = comparisons.len();
+    // u: random pairs
+    let mut rng = model::SplitMix(settings.seed);
+    let samples = (settings.u_sample_pairs as f64).min(total_pairs).max(0.0) as usize;
+    let mut sample_pairs = Vec::with_capacity(samples);
+    while sample_pairs.len() < samples && !left.is_empty() && !right.is_empty() {
+        let i = rng.below(left.len() as u64) as u32;
+        let j = rng.below(right.len() as u64) as u32;
+        if dedupe && i == j {
+            continue;
+        }
+        sample_pairs.push(blocking::pack(i, j, 0));
+    }
+    let sample_levels = compute_levels(
+        comparisons,
+        left,
+        right,
+        &sample_pairs,
+        settings.threads,
+        &domain::NoProgress,
+    );
+    let mut u_counts: Vec<Vec<f64>> = comparisons
+        .iter()
+        .map(|c| vec![0.0; c.level_count()])
+        .collect();
+    for chunk in sample_levels.chunks_exact(width) {
+        for (k, l) in chunk.iter().enumerate() {
+            if *l != NULL {
+                u_counts[k][*l as usize] += 1.0;
+            }
+        }
+    }
+    let normalise = |counts: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        counts
+            .iter()
+            .map(|c| {
+                let n: f64 = c.iter().sum();
+                let floor = 0.5 / n.max(1.0);
+                let v: Vec<f64> = c.iter().map(|x| (x / n.max(1.0)).max(floor)).collect();
+                let s: f64 = v.iter().sum();
+                v.iter().map(|x| x / s).collect()
+            })
+            .collect()
+    };
+    let mut model = Model::with_defaults(comparisons, 1e-4);
+    model.u = normalise(&u_counts);
+    if patterns.rows.is_empty() {
+        return model;
+    }
+    let all_rows: Vec<(&[u8], f64)> = patterns
+        .rows
+        .iter()
+        .map(|(l, _, n)| (l.as_slice(), *n))
+        .collect();
+    let n_candidates: f64 = all_rows.iter().map(|(_, n)| n).sum();
+    for round in 0..2 {
+        // m: one EM session per training rule, averaging the estimates per comparison
+        let mut sums: Vec<Vec<f64>> = comparisons
+            .iter()
+            .map(|c| vec![0.0; c.level_count()])
+            .collect();
+        let mut sessions = vec![0usize; width];
+        for &r in &settings.training_rules {
+            let bit = 1u16 << r;
+            let rows: Vec<(&[u8], f64)> = patterns
+                .rows
+                .iter()
+                .filter(|(_, mask, _)| mask & bit != 0)
+                .map(|(l, _, n)| (l.as_slice(), *n))
+                .collect();
+            if rows.iter().map(|(_, n)| n).sum::<f64>() < 50.0 {
+                continue;
+            }
+            let fixed: Vec<Comparison> = settings.rules[r]
+                .0
+                .iter()
+                .flat_map(|k| k.comparisons().iter().copied())
+                .collect();
+            let active: Vec<bool> = comparisons.iter().map(|c| !fixed.contains(c)).collect();
+            let mut m = model.m.clone();
+            model::em_session(
+                comparisons,
+                &rows,
+                &mut m,
+                &model.u,
+                &active,
+                settings.em_iterations,
+            );
+            for k in 0..width {
+                if active[k] {
+                    sessions[k] += 1;
+                    for (l, v) in m[k].iter().enumerate() {
+                        sums[k][l] += v;
+                    }
+                }
+            }
+        }
+        for k in 0..width {
+            if sessions[k] > 0 {
+                model.m[k] = sums[k].iter().map(|v| v / sessions[k] as f64).collect();
+            }
+        }
+        // prior: EM over all candidates with m and u fixed
+        let share = model::em_prior(&all_rows, &model.m, &model.u, 200);
+        let expected = share * n_candidates;
+        model.lambda = (expected / total_pairs.max(1.0)).clamp(1e-12, 0.5);
+        progress.inc(1);
+        if round == 0 {
+            // random sampling also draws true matches; count each sampled pair towards u
+            // with the weight of its posterior probability of being a non-match
+            let lw = model.level_weights();
+            let prior = model.prior_weight();
+            let mut counts: Vec<Vec<f64>> = comparisons
+                .iter()
+                .map(|c| vec![0.0; c.level_count()])
+                .collect();
+            for chunk in sample_levels.chunks_exact(width) {
+                let mut w = prior;
+                for (k, l) in chunk.iter().enumerate() {
+                    if *l != NULL {
+                        w += lw[k][*l as usize];
+                    }
+                }
+                let keep = 1.0 - model::probability(w);
+                for (k, l) in chunk.iter().enumerate() {
+                    if *l != NULL {
+                        counts[k][*l as usize] += keep;
+                    }
+                }
+            }
+            model.u = normalise(&counts);
+        }
+    }
+    model
+}
+
+fn score(
+    model: &Model,
+    comparisons: &[Comparison],
+    left: &[Prepared],
+    right: &[Prepared],
+    cands: &[u64],
+    levels: &[u8],
+    threads: usize,
+) -> Vec<ScoredPair> {
+    let width = comparisons.len();
+    let lw: Vec<Vec<f32>> = model
+        .level_weights()
+        .iter()
+        .map(|v| v.iter().map(|x| *x as f32).collect())
+        .collect();
+    let prior = model.prior_weight() as f32;
+    let name_slots: Vec<(usize, Comparison)> = comparisons
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Comparison::GivenName | Comparison::Surname))
+        .map(|(k, c)| (k, *c))
+        .collect();
+    let tf = model.term_frequency && !model.tf_given.is_empty();
+    let mut out = vec![
+        ScoredPair {
+            left: 0,
+            right: 0,
+            match_weight: 0.0
+        };
+        cands.len()
+    ];
+    let chunk = cands.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        for ((cc, lc), oc) in cands
+            .chunks(chunk)
+            .zip(levels.chunks(chunk * width))
+            .zip(out.chunks_mut(chunk))
+        {
+            let lw = &lw;
+            let name_slots = &name_slots;
+            s.spawn(move || {
+                for ((x, lv), slot) in cc.iter().zip(lc.chunks_exact(width)).zip(oc.iter_mut()) {
+                    let (i, j, _) = blocking::unpack(*x);
+                    let mut w = prior;
+                    for (k, l) in lv.iter().enumerate() {
+                        if *l != NULL {
+                            w += lw[k][*l as usize];
+                        }
+                    }
+                    if tf {
+                        let (a, b) = (&left[i as usize], &right[j as usize]);
+                        for (k, c) in name_slots {
+                            if lv[*k] <= 1 {
+                                let same = match c {
+                                    Comparison::GivenName => {
+                                        a.given_simplified == b.given_simplified
+                                    }
+                                    _ => a.surname_simplified == b.surname_simplified,
+                                };
+                                if same {
+                                    let f = model.name_tf(*c, a);
+                                    w += model.tf_adjustment(*k, f) as f32;
+                                }
+                            }
+                        }
+                    }
+                    *slot = ScoredPair {
+                        left: i,
+                        right: j,
+                        match_weight: w,
+                    };
+                }
+            });
+        }
+    });
+    out
+}

@@ -1,0 +1,184 @@
+//! String similarity measures used by the comparisons: Jaro-Winkler and the optimal string
+//! alignment (restricted Damerau-Levenshtein) distance, both over `char`s so that Chinese
+//! characters count as one unit each.
+
+/// Jaro-Winkler similarity in `[0, 1]` (prefix scale 0.1, prefix of at most four characters).
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    if a == b {
+        return if a.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut buf_a = [' '; 64];
+    let mut buf_b = [' '; 64];
+    let (va, vb);
+    let (sa, sb): (&[char], &[char]) = if a.chars().count() <= 64 && b.chars().count() <= 64 {
+        let mut la = 0;
+        for c in a.chars() {
+            buf_a[la] = c;
+            la += 1;
+        }
+        let mut lb = 0;
+        for c in b.chars() {
+            buf_b[lb] = c;
+            lb += 1;
+        }
+        (&buf_a[..la], &buf_b[..lb])
+    } else {
+        va = a.chars().collect::<Vec<_>>();
+        vb = b.chars().collect::<Vec<_>>();
+        (&va, &vb)
+    };
+    let jaro = jaro_chars(sa, sb);
+    let prefix = sa
+        .iter()
+        .zip(sb.iter())
+        .take(4)
+        .take_while(|(x, y)| x == y)
+        .count();
+    jaro + prefix as f64 * 0.1 * (1.0 - jaro)
+}
+
+fn jaro_chars(a: &[char], b: &[char]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut b_used = [false; 64];
+    let mut b_used_vec;
+    let b_used: &mut [bool] = if b.len() <= 64 {
+        &mut b_used[..b.len()]
+    } else {
+        b_used_vec = vec![false; b.len()];
+        &mut b_used_vec
+    };
+    let mut a_matched = Vec::with_capacity(a.len().min(64));
+    let mut matches = 0usize;
+    for (i, ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if !b_used[j] && b[j] == *ca {
+                b_used[j] = true;
+                a_matched.push(*ca);
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut k = 0usize;
+    for (j, cb) in b.iter().enumerate() {
+        if b_used[j] {
+            if a_matched[k] != *cb {
+                transpositions += 1;
+            }
+            k += 1;
+        }
+    }
+    let m = matches as f64;
+    (m / a.len() as f64 + m / b.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+}
+
+/// Optimal string alignment distance (insertions, deletions, substitutions and transpositions
+/// of adjacent characters), stopping early once the distance exceeds `limit`: the result is
+/// then `limit + 1`.
+pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    if a == b {
+        return 0;
+    }
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    edit_distance_chars(&a, &b, limit)
+}
+
+/// [`edit_distance`] on byte strings (ID numbers and dates are ASCII).
+pub fn edit_distance_bytes(a: &[u8], b: &[u8], limit: usize) -> usize {
+    if a == b {
+        return 0;
+    }
+    edit_distance_chars(a, b, limit)
+}
+
+fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> usize {
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let n = b.len();
+    let mut prev2 = vec![0usize; n + 1];
+    let mut prev: Vec<usize> = (0..=n).collect();
+    let mut cur = vec![0usize; n + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=n {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > limit {
+            return limit + 1;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[n].min(limit + 1)
+}
+
+/// True when `b` is `a` with exactly one pair of adjacent characters swapped.
+pub fn is_adjacent_transposition(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() || a == b {
+        return false;
+    }
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return false;
+    };
+    i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn jaro_winkler_known_values() {
+        assert!((jaro_winkler("martha", "marhta") - 0.9611).abs() < 1e-3);
+        assert!((jaro_winkler("dwayne", "duane") - 0.84).abs() < 1e-3);
+        assert_eq!(jaro_winkler("", ""), 0.0);
+        assert_eq!(jaro_winkler("abc", "xyz"), 0.0);
+        assert_eq!(jaro_winkler("zhang", "zhang"), 1.0);
+    }
+
+    #[test]
+    fn edit_distance_counts_transposition_as_one() {
+        assert_eq!(edit_distance("abcd", "abdc", 3), 1);
+        assert_eq!(edit_distance("张小明", "张晓明", 3), 1);
+        assert_eq!(edit_distance("kitten", "sitting", 5), 3);
+        assert_eq!(edit_distance("kitten", "sitting", 1), 2);
+        assert!(is_adjacent_transposition(b"1234", b"1324"));
+        assert!(!is_adjacent_transposition(b"1234", b"1243x"));
+        assert!(!is_adjacent_transposition(b"1234", b"4231"));
+    }
+
+    proptest! {
+        #[test]
+        fn jaro_winkler_is_symmetric_and_bounded(a in "[a-e]{0,8}", b in "[a-e]{0,8}") {
+            let x = jaro_winkler(&a, &b);
+            prop_assert!((0.0..=1.0).contains(&x));
+            prop_assert!((x - jaro_winkler(&b, &a)).abs() < 1e-9);
+        }
+
+        #[test]
+        fn edit_distance_is_symmetric_and_zero_only_for_equal(a in "[0-3]{0,7}", b in "[0-3]{0,7}") {
+            let d = edit_distance(&a, &b, 10);
+            prop_assert_eq!(d, edit_distance(&b, &a, 10));
+            prop_assert_eq!(d == 0, a == b);
+        }
+    }
+}
