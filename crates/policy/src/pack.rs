@@ -1621,8 +1621,11 @@ impl Builder {
                     }
                     let all_tekun = self.opt_text(check, "all_tekun");
                     let not_found = self.opt_text(check, "not_found");
-                    for code in all_tekun.iter().chain(not_found.iter()) {
-                        reason_known(self, &file, check.line, code);
+                    for key in ["all_tekun", "not_found"] {
+                        if let Some(n) = check.get(key) {
+                            let code = n.as_str().unwrap_or_default().to_owned();
+                            reason_known(self, &file, n.line, &code);
+                        }
                     }
                     let c = InclusionCheck {
                         program,
