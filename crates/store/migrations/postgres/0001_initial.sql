@@ -2,6 +2,9 @@
 -- Unix seconds; flags are 0/1. Personal fields are sealed bytes (crate privacy) with a
 -- keyed blind index for look-up; region codes, household ids and codes stay in clear for
 -- scoping and dashboards.
+--
+-- Region filters are `region_code LIKE '<digits>%'`: the region indexes use text_pattern_ops so
+-- that LIKE with a fixed prefix can use them whatever the database's collation.
 
 CREATE TABLE data_keys (
     id          BIGINT PRIMARY KEY,

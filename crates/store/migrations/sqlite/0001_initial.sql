@@ -2,6 +2,10 @@
 -- Unix seconds; flags are 0/1. Personal fields are sealed bytes (crate privacy) with a
 -- keyed blind index for look-up; region codes, household ids and codes stay in clear for
 -- scoping and dashboards.
+--
+-- Region filters are `region_code LIKE '<digits>%'`. SQLite's LIKE ignores ASCII case, so it
+-- can use only an index of NOCASE collation: the region indexes are declared so (region codes
+-- are digits, where the two collations agree).
 
 CREATE TABLE data_keys (
     id          INTEGER PRIMARY KEY,
@@ -16,7 +20,7 @@ CREATE TABLE households (
     region_code  TEXT NOT NULL,
     members      INTEGER NOT NULL
 );
-CREATE INDEX households_region ON households (region_code);
+CREATE INDEX households_region ON households (region_code COLLATE NOCASE);
 
 CREATE TABLE persons (
     id_index      BLOB PRIMARY KEY,
@@ -34,7 +38,7 @@ CREATE TABLE persons (
     father_index  BLOB,
     mother_index  BLOB
 );
-CREATE INDEX persons_region ON persons (region_code);
+CREATE INDEX persons_region ON persons (region_code COLLATE NOCASE);
 CREATE INDEX persons_household ON persons (household_id);
 
 CREATE TABLE runs (
@@ -61,7 +65,7 @@ CREATE TABLE profiles (
     explanation       TEXT NOT NULL,
     PRIMARY KEY (run_id, household_id)
 );
-CREATE INDEX profiles_region ON profiles (region_code);
+CREATE INDEX profiles_region ON profiles (region_code COLLATE NOCASE);
 CREATE INDEX profiles_household ON profiles (household_id);
 
 CREATE TABLE person_results (
@@ -77,7 +81,7 @@ CREATE TABLE person_results (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX person_results_household ON person_results (household_id, run_id);
-CREATE INDEX person_results_region ON person_results (region_code);
+CREATE INDEX person_results_region ON person_results (region_code COLLATE NOCASE);
 
 CREATE TABLE anomalies (
     run_id        TEXT NOT NULL REFERENCES runs (run_id),
@@ -92,7 +96,7 @@ CREATE TABLE anomalies (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX anomalies_household ON anomalies (household_id, run_id);
-CREATE INDEX anomalies_region ON anomalies (region_code);
+CREATE INDEX anomalies_region ON anomalies (region_code COLLATE NOCASE);
 
 CREATE TABLE warnings (
     run_id        TEXT NOT NULL REFERENCES runs (run_id),
@@ -108,7 +112,7 @@ CREATE TABLE warnings (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX warnings_household ON warnings (household_id, run_id);
-CREATE INDEX warnings_region ON warnings (region_code);
+CREATE INDEX warnings_region ON warnings (region_code COLLATE NOCASE);
 
 CREATE TABLE recommendations (
     run_id        TEXT NOT NULL REFERENCES runs (run_id),
@@ -132,7 +136,7 @@ CREATE TABLE users (
     disabled      INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL
 );
-CREATE INDEX users_region ON users (region_prefix);
+CREATE INDEX users_region ON users (region_prefix COLLATE NOCASE);
 
 CREATE TABLE tasks (
     task_id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -148,7 +152,7 @@ CREATE TABLE tasks (
     created_on    TEXT NOT NULL,
     updated_at    INTEGER NOT NULL
 );
-CREATE INDEX tasks_region ON tasks (region_code);
+CREATE INDEX tasks_region ON tasks (region_code COLLATE NOCASE);
 CREATE INDEX tasks_assignee ON tasks (assignee, state);
 CREATE INDEX tasks_household ON tasks (household_id, signal, state);
 
@@ -176,7 +180,7 @@ CREATE TABLE decisions (
     package_items  TEXT NOT NULL
 );
 CREATE INDEX decisions_task ON decisions (task_id);
-CREATE INDEX decisions_region ON decisions (region_code);
+CREATE INDEX decisions_region ON decisions (region_code COLLATE NOCASE);
 
 CREATE TABLE sessions (
     token_hash  BLOB PRIMARY KEY,

@@ -41,4 +41,5 @@ on_both_backends!(
     population_is_sealed_and_found_by_blind_index,
     no_plaintext_personal_data_at_rest,
     keys_rotate_and_reopen,
+    region_filters_use_an_index,
 );

@@ -886,3 +886,50 @@ pub async fn keys_rotate_and_reopen(db: &TestDb) {
         Err(StoreError::Privacy(privacy::PrivacyError::WrongKek(_)))
     ));
 }
+
+/// The plan of the region filter on `profiles` (the widest table a dashboard reads).
+async fn region_plan(db: &TestDb) -> String {
+    use sqlx::{Connection, Row};
+    if let Some(dir) = &db.dir {
+        let url = format!("sqlite://{}", dir.path().join("jiuzhu.db").display());
+        let mut conn = sqlx::sqlite::SqliteConnection::connect(&url)
+            .await
+            .expect("connects");
+        let rows =
+            sqlx::query("EXPLAIN QUERY PLAN SELECT * FROM profiles WHERE region_code LIKE $1")
+                .bind("990101001%")
+                .fetch_all(&mut conn)
+                .await
+                .expect("explains");
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("detail").expect("detail"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        let mut conn = sqlx::postgres::PgConnection::connect(&db.url)
+            .await
+            .expect("connects");
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await
+            .expect("sets");
+        let rows =
+            sqlx::query("EXPLAIN SELECT * FROM profiles WHERE region_code LIKE '990101001%'")
+                .fetch_all(&mut conn)
+                .await
+                .expect("explains");
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).expect("plan line"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+pub async fn region_filters_use_an_index(db: &TestDb) {
+    load_all(&db.store).await;
+    let plan = region_plan(db).await;
+    assert!(
+        plan.contains("profiles_region"),
+        "plan without the region index:\n{plan}"
+    );
+}
