@@ -165,6 +165,16 @@ impl Store {
         })
     }
 
+    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so concurrent writers wait for each other (up to the busy timeout) instead
+    /// of failing when a read lock cannot be upgraded.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// The backend chosen by the URL.
     pub fn backend(&self) -> Backend {
         self.backend

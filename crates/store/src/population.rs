@@ -114,7 +114,7 @@ impl Store {
         scope.require(&[Role::Administrator, Role::Department])?;
         let mut load = PopulationLoad::default();
         let mut touched: BTreeSet<String> = BTreeSet::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for row in rows {
             if !scope.covers(row.region_code.as_str()) {
                 load.out_of_scope += 1;

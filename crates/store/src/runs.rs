@@ -311,7 +311,7 @@ impl Store {
                     "a result row names a household without a profile",
                 ))
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let seen: Option<String> = sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
             .bind(run.run_id.clone())
             .fetch_optional(&mut *tx)
@@ -319,7 +319,7 @@ impl Store {
         if seen.is_some() {
             return Ok(RunLoad::AlreadyLoaded);
         }
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO runs (run_id, as_of, policy, loaded_at, households, warnings)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -330,7 +330,15 @@ impl Store {
         .bind(count(run.households.len()))
         .bind(count(run.warnings.len()))
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // Another process loaded the same run between the check and the insert.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Ok(RunLoad::AlreadyLoaded);
+            }
+            Err(e) => return Err(e.into()),
+        }
         for h in &run.households {
             sqlx::query(
                 "INSERT INTO profiles (run_id, household_id, region_code, size, tekun_members,

@@ -370,7 +370,7 @@ impl Store {
                 ));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE tasks SET assignee = $1, updated_at = $2 WHERE task_id = $3")
             .bind(assignee)
             .bind(now.0)
@@ -417,7 +417,7 @@ impl Store {
                 to: to.as_str(),
             });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET state = $1, updated_at = $2 WHERE task_id = $3 AND state = $4",
         )
@@ -478,7 +478,7 @@ impl Store {
         }
         let items = serde_json::to_string(&decision.package_items)
             .map_err(|_| StoreError::Invalid("package items"))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE tasks SET state = 'decided', updated_at = $1
              WHERE task_id = $2 AND state = 'verifying'",

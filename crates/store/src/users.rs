@@ -223,7 +223,7 @@ impl Store {
         disabled: bool,
     ) -> Result<User> {
         scope.require(&[Role::Administrator])?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(concat!(
             "UPDATE users SET disabled = $1 WHERE username = $2 AND region_prefix LIKE $3
              RETURNING ",
@@ -286,7 +286,7 @@ impl Store {
             }
             None => None,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO login_attempts (username, at, succeeded) VALUES ($1, $2, $3)")
             .bind(username.to_string())
             .bind(now.0)

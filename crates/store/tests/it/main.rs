@@ -42,4 +42,5 @@ on_both_backends!(
     no_plaintext_personal_data_at_rest,
     keys_rotate_and_reopen,
     region_filters_use_an_index,
+    concurrent_loads_of_one_run_store_it_once,
 );

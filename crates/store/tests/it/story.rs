@@ -933,3 +933,27 @@ pub async fn region_filters_use_an_index(db: &TestDb) {
         "plan without the region index:\n{plan}"
     );
 }
+
+pub async fn concurrent_loads_of_one_run_store_it_once(db: &TestDb) {
+    let store = &db.store;
+    let system = Scope::system();
+    let rules = TaskRules::default();
+    let run = fixtures::run_1();
+    let (first, second) = tokio::join!(
+        store.load_run(&system, &run, &rules, T0),
+        store.load_run(&system, &run, &rules, T0),
+    );
+    let mut outcomes = [first.expect("first load"), second.expect("second load")];
+    outcomes.sort_by_key(|o| matches!(o, RunLoad::AlreadyLoaded));
+    assert_eq!(
+        outcomes,
+        [
+            RunLoad::Loaded {
+                tasks_opened: 2,
+                warnings_on_open_tasks: 0
+            },
+            RunLoad::AlreadyLoaded
+        ]
+    );
+    assert_eq!(store.tasks(&system, None).await.expect("tasks").len(), 2);
+}
