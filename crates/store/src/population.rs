@@ -233,6 +233,70 @@ impl Store {
             .map(Some)
     }
 
+    /// After a field-key rotation, re-seals with the active key the personal fields of up to
+    /// `limit` persons in the scope that still carry a value sealed by an older key; returns
+    /// how many were rewritten. Call until it returns 0; reads and writes go on meanwhile,
+    /// since older keys keep opening older values. Needs the administrator role.
+    pub async fn reseal_persons(&self, scope: &Scope, limit: u64) -> Result<u64> {
+        scope.require(&[Role::Administrator])?;
+        let rows = sqlx::query(
+            "SELECT id_index, id_sealed, name_sealed, address_sealed FROM persons
+             WHERE region_code LIKE $1",
+        )
+        .bind(scope.pattern())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut done = 0;
+        let mut tx = self.begin_write().await?;
+        for row in &rows {
+            if done >= limit {
+                break;
+            }
+            let index: Vec<u8> = row.try_get("id_index")?;
+            let id_sealed: Vec<u8> = row.try_get("id_sealed")?;
+            let name_sealed: Vec<u8> = row.try_get("name_sealed")?;
+            let address_sealed: Option<Vec<u8>> = row.try_get("address_sealed")?;
+            let stale = self.keys.is_stale(&id_sealed)
+                || self.keys.is_stale(&name_sealed)
+                || address_sealed
+                    .as_ref()
+                    .is_some_and(|a| self.keys.is_stale(a));
+            if !stale {
+                continue;
+            }
+            let blind = BlindIndex(
+                index
+                    .clone()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("person index"))?,
+            );
+            let record = person_record(&blind);
+            let reseal = |field: &str, sealed: &[u8]| -> Result<Vec<u8>> {
+                let plain = self.keys.open_text(field, &record, sealed)?;
+                Ok(self.keys.seal(field, &record, plain.expose()))
+            };
+            sqlx::query(
+                "UPDATE persons SET id_sealed = $1, name_sealed = $2, address_sealed = $3
+                 WHERE id_index = $4 AND id_sealed = $5",
+            )
+            .bind(reseal("person_id", &id_sealed)?)
+            .bind(reseal("name", &name_sealed)?)
+            .bind(
+                address_sealed
+                    .as_deref()
+                    .map(|a| reseal("address", a))
+                    .transpose()?,
+            )
+            .bind(index)
+            .bind(id_sealed.clone())
+            .execute(&mut *tx)
+            .await?;
+            done += 1;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     fn person_from_row(&self, row: &AnyRow) -> Result<Person> {
         let index: Vec<u8> = row.try_get("id_index")?;
         let index = BlindIndex(

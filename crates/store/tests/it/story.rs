@@ -879,6 +879,19 @@ pub async fn keys_rotate_and_reopen(db: &TestDb) {
         .expect("query")
         .expect("found");
     assert_eq!(head.name.expose(), fixtures::NAMES[0]);
+    // Re-sealing moves the one person sealed under the old key to the new key.
+    assert_eq!(third.reseal_persons(&system, 10).await.expect("reseals"), 1);
+    assert_eq!(third.reseal_persons(&system, 10).await.expect("reseals"), 0);
+    let spouse = third
+        .find_person(&system, &fixtures::spouse_a())
+        .await
+        .expect("query")
+        .expect("found");
+    assert_eq!(spouse.name.expose(), fixtures::NAMES[1]);
+    assert_eq!(
+        spouse.address.as_ref().map(|a| a.expose()),
+        Some(fixtures::ADDRESSES[0])
+    );
     third.close().await;
     // Another KEK opens nothing.
     assert!(matches!(
