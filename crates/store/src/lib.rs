@@ -278,3 +278,19 @@ pub fn block_on<F: Future>(future: F) -> std::io::Result<F::Output> {
         .build()?;
     Ok(runtime.block_on(future))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_sqlite_and_postgres_urls_open() {
+        let kek = Kek::generate();
+        for url in ["mysql://localhost/x", "jiuzhu.db", ""] {
+            assert!(matches!(
+                Store::open(url, &kek, Algorithm::Sm4Gcm, Timestamp(0)).await,
+                Err(StoreError::BadUrl)
+            ));
+        }
+    }
+}
