@@ -31,6 +31,22 @@ pub enum WebError {
     Internal(String),
 }
 
+impl From<store::StoreError> for WebError {
+    fn from(error: store::StoreError) -> WebError {
+        use store::StoreError as E;
+        match error {
+            E::NotFound => WebError::NotFound,
+            E::Forbidden => WebError::Forbidden,
+            E::InvalidTransition { from, to } => {
+                WebError::BadRequest(format!("a task cannot go from {from} to {to}"))
+            }
+            E::Invalid(why) => WebError::BadRequest(why.to_string()),
+            E::Conflict(what) => WebError::BadRequest(format!("already exists: {what}")),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 static REQUEST_NUMBER: AtomicU64 = AtomicU64::new(1);
 
 impl IntoResponse for WebError {

@@ -1,38 +1,126 @@
 //! The jiuzhu web application: server-rendered pages in Chinese and English, charts and maps as
-//! SVG, and a JSON API. Handlers translate requests into calls on the store and render the
-//! answer; they hold no business rules.
+//! SVG, and a JSON API. Handlers translate requests into calls on the store — which enforces
+//! role × region on every query — and render the answer; they hold no business rules.
+//!
+//! The library never reads the clock: the binary passes a clock in [`AppState::new`].
 
+pub mod auth;
 pub mod chart;
 pub mod error;
 pub mod i18n;
 pub mod map;
 pub mod metrics;
 pub mod page;
+mod pages;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
+use domain::Date;
 use std::sync::Arc;
+use store::{Store, Timestamp};
 
 pub use error::WebError;
 pub use i18n::Lang;
 
+/// A source of the current time, given by the binary (tests give a fixed one).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Settings of the web application.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (on behind TLS; off only for plain HTTP on loopback).
+    pub secure_cookies: bool,
+    /// The bureau's boundaries as GeoJSON keyed by region code, for maps.
+    pub boundaries: Vec<map::Area>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: true,
+            boundaries: Vec::new(),
+        }
+    }
+}
+
 /// What every handler shares.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AppState {
-    /// Request counters for `/metrics`.
-    pub metrics: Arc<metrics::Metrics>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    clock: Clock,
+    config: WebConfig,
+    metrics: metrics::Metrics,
+}
+
+impl AppState {
+    /// The application over a store, with a clock and settings.
+    pub fn new(store: Store, clock: Clock, config: WebConfig) -> AppState {
+        AppState::new_shared(Arc::new(store), clock, config)
+    }
+
+    /// The application over a store shared with other parts of the process.
+    pub fn new_shared(store: Arc<Store>, clock: Clock, config: WebConfig) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config,
+                metrics: Default::default(),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Timestamp {
+        (self.inner.clock)()
+    }
+
+    /// Today's date in China Standard Time (UTC+8), the date the bureau works by.
+    pub fn today(&self) -> Date {
+        let days = (self.now().0 + 8 * 3600).div_euclid(86_400);
+        Date::from_days(i32::try_from(days).unwrap_or(0))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &WebConfig {
+        &self.inner.config
+    }
+
+    /// Request counters.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login::form).post(pages::login::submit))
+        .route("/logout", post(pages::login::logout))
+        .route("/tasks", get(pages::tasks::queue))
+        .route("/tasks/{id}", get(pages::tasks::detail))
+        .route("/tasks/{id}/verify", post(pages::tasks::verify))
+        .route("/tasks/{id}/decide", post(pages::tasks::decide))
+        .route("/tasks/{id}/dismiss", post(pages::tasks::dismiss))
+        .route("/households/{id}", get(pages::household::profile))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/assets/style.css", get(style))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(pages::preferences))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count,
@@ -47,7 +135,7 @@ async fn healthz() -> &'static str {
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics().render(),
     )
 }
 

@@ -57,7 +57,7 @@ pub async fn count(State(state): State<crate::AppState>, request: Request, next:
         .unwrap_or_else(|| "unmatched".to_string());
     let start = Instant::now();
     let response = next.run(request).await;
-    state.metrics.record(
+    state.metrics().record(
         &route,
         response.status().as_u16(),
         start.elapsed().as_secs_f64(),

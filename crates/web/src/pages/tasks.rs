@@ -1,0 +1,367 @@
+//! The caseworker's task queue and the handling of one task: verify (a home-visit note), then
+//! decide with reasons and the package items chosen, or dismiss with a reason. Every step is
+//! kept in the task's history with who and when; nothing changes a status without a decision.
+
+use crate::AppState;
+use crate::auth::Signed;
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::page::shell;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::Redirect;
+use maud::{Markup, html};
+use store::{DecisionInput, Level, Role, Task, TaskState};
+
+/// Filters of the queue, all optional.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct QueueFilter {
+    level: Option<String>,
+    signal: Option<String>,
+    township: Option<String>,
+    state: Option<String>,
+    due_before: Option<String>,
+}
+
+const CASEWORK: &[Role] = &[
+    Role::Caseworker,
+    Role::Reviewer,
+    Role::Approver,
+    Role::Administrator,
+];
+
+fn level_rank(level: Level) -> u8 {
+    match level {
+        Level::Red => 0,
+        Level::Orange => 1,
+        Level::Yellow => 2,
+        Level::None => 3,
+    }
+}
+
+fn is_overdue(task: &Task, today: domain::Date) -> bool {
+    task.due_date < today && matches!(task.state, TaskState::Open | TaskState::Verifying)
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+/// `GET /tasks`: the queue of the user's region, overdue first, then by due date and level.
+pub async fn queue(
+    State(state): State<AppState>,
+    user: Signed,
+    Query(filter): Query<QueueFilter>,
+) -> Result<Markup, WebError> {
+    user.require(CASEWORK)?;
+    let lang = user.lang;
+    let today = state.today();
+    let wanted_state = non_empty(&filter.state).and_then(TaskState::parse);
+    let mut tasks = state.store().tasks(&user.scope, wanted_state).await?;
+    if wanted_state.is_none() {
+        tasks.retain(|t| t.state != TaskState::Closed);
+    }
+    let mut townships: Vec<String> = tasks
+        .iter()
+        .map(|t| t.region_code.township().prefix().to_string())
+        .collect();
+    townships.sort();
+    townships.dedup();
+    let mut signals: Vec<String> = tasks.iter().map(|t| t.signal.clone()).collect();
+    signals.sort();
+    signals.dedup();
+    let due_before = non_empty(&filter.due_before).and_then(|d| domain::Date::parse(d).ok());
+    tasks.retain(|t| {
+        non_empty(&filter.level).is_none_or(|l| t.level.as_str() == l)
+            && non_empty(&filter.signal).is_none_or(|s| t.signal == s)
+            && non_empty(&filter.township).is_none_or(|p| t.region_code.starts_with(p))
+            && due_before.is_none_or(|d| t.due_date <= d)
+    });
+    tasks.sort_by_key(|t| (!is_overdue(t, today), t.due_date, level_rank(t.level), t.id));
+    let select =
+        |name: &str, label: &str, options: Vec<(String, String)>, current: Option<&str>| {
+            html! {
+                label for=(name) { (label) }
+                select id=(name) name=(name) {
+                    option value="" { (lang.t("tasks.all")) }
+                    @for (value, shown) in options {
+                        option value=(value) selected[current == Some(value.as_str())] { (shown) }
+                    }
+                }
+            }
+        };
+    let body = html! {
+        h1 { (lang.t("tasks.title")) " (" (tasks.len()) ")" }
+        form method="get" action="/tasks" class="filters" {
+            fieldset {
+                legend { (lang.t("tasks.filter")) }
+                (select("level", lang.t("tasks.level"),
+                    ["red", "orange", "yellow"].iter().map(|l| (l.to_string(), lang.t(&format!("level.{l}")).to_string())).collect(),
+                    non_empty(&filter.level)))
+                (select("signal", lang.t("tasks.signal"),
+                    signals.iter().map(|s| (s.clone(), signal_label(lang, s))).collect(), non_empty(&filter.signal)))
+                (select("township", lang.t("tasks.township"),
+                    townships.iter().map(|t| (t.clone(), t.clone())).collect(), non_empty(&filter.township)))
+                (select("state", lang.t("tasks.state"),
+                    TaskState::ALL.iter().map(|s| (s.as_str().to_string(), lang.t(&format!("state.{}", s.as_str())).to_string())).collect(),
+                    non_empty(&filter.state)))
+                label for="due_before" { (lang.t("tasks.due")) }
+                input id="due_before" name="due_before" type="date" value=[non_empty(&filter.due_before)];
+                p { button type="submit" { (lang.t("tasks.filter")) } }
+            }
+        }
+        @if tasks.is_empty() {
+            p { (lang.t("tasks.none")) }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (lang.t("tasks.level")) }
+                    th scope="col" { (lang.t("tasks.signal")) }
+                    th scope="col" { (lang.t("tasks.household")) }
+                    th scope="col" { (lang.t("tasks.state")) }
+                    th scope="col" { (lang.t("tasks.due")) }
+                    th scope="col" { span class="visually-hidden" { (lang.t("tasks.open_task")) } }
+                } }
+                tbody {
+                    @for task in &tasks {
+                        tr {
+                            td class={"level-" (task.level.as_str())} { (lang.t(&format!("level.{}", task.level.as_str()))) }
+                            td { (signal_label(lang, &task.signal)) }
+                            td { a href={"/households/" (task.household_id)} { (task.household_id) } }
+                            td { (lang.t(&format!("state.{}", task.state.as_str()))) }
+                            td class=[is_overdue(task, today).then_some("overdue")] {
+                                (task.due_date)
+                                @if is_overdue(task, today) { " · " (lang.t("tasks.overdue")) }
+                            }
+                            td { a href={"/tasks/" (task.id)} class="task-link" { (lang.t("tasks.open_task")) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(shell(&user.viewer(), lang.t("tasks.title"), body))
+}
+
+/// A signal code with its translation when the catalogue has one.
+pub fn signal_label(lang: Lang, code: &str) -> String {
+    let key = format!("signal.{code}");
+    let shown = lang.t(&key);
+    if shown == key {
+        code.to_string()
+    } else {
+        format!("{shown} ({code})")
+    }
+}
+
+/// `GET /tasks/{id}`.
+pub async fn detail(
+    State(state): State<AppState>,
+    user: Signed,
+    Path(id): Path<i64>,
+) -> Result<Markup, WebError> {
+    user.require(CASEWORK)?;
+    let lang = user.lang;
+    let store = state.store();
+    let task = store
+        .task(&user.scope, id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let history = store
+        .task_history(&user.scope, id)
+        .await?
+        .unwrap_or_default();
+    let report = store
+        .household_report(&user.scope, &task.household_id, None)
+        .await?;
+    let items: Vec<String> = report
+        .as_ref()
+        .map(|r| r.recommendations.iter().map(|r| r.item.clone()).collect())
+        .unwrap_or_default();
+    let body = html! {
+        p { a href="/tasks" { "← " (lang.t("tasks.back")) } }
+        h1 { (signal_label(lang, &task.signal)) }
+        dl {
+            dt { (lang.t("tasks.household")) } dd { a href={"/households/" (task.household_id)} { (task.household_id) } }
+            dt { (lang.t("tasks.level")) } dd class={"level-" (task.level.as_str())} { (lang.t(&format!("level.{}", task.level.as_str()))) }
+            dt { (lang.t("tasks.state")) } dd id="task-state" { (lang.t(&format!("state.{}", task.state.as_str()))) }
+            dt { (lang.t("tasks.detected")) } dd { (task.created_on) }
+            dt { (lang.t("tasks.due")) } dd { (task.due_date) }
+        }
+        @if task.state == TaskState::Open {
+            section {
+                h2 { (lang.t("tasks.verify")) }
+                form method="post" action={"/tasks/" (task.id) "/verify"} {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    label for="note" { (lang.t("tasks.verify_note")) }
+                    textarea id="note" name="note" rows="4" cols="60" required {}
+                    p { button type="submit" { (lang.t("tasks.verify_submit")) } }
+                }
+            }
+        }
+        @if task.state == TaskState::Verifying {
+            section {
+                h2 { (lang.t("tasks.decide")) }
+                form method="post" action={"/tasks/" (task.id) "/decide"} {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    fieldset {
+                        legend { (lang.t("tasks.outcome")) }
+                        @for (i, outcome) in ["include", "adjust", "exclude", "refer", "no_change"].iter().enumerate() {
+                            label class="choice" {
+                                input type="radio" name="outcome" value=(outcome) required checked[i == 0];
+                                " " (lang.t(&format!("outcome.{outcome}")))
+                            }
+                        }
+                    }
+                    @if !items.is_empty() {
+                        fieldset {
+                            legend { (lang.t("tasks.package")) }
+                            @for item in &items {
+                                label class="choice" {
+                                    input type="checkbox" name="item" value=(item);
+                                    " " (item_label(lang, item))
+                                }
+                            }
+                        }
+                    }
+                    label for="reason" { (lang.t("tasks.reason")) }
+                    textarea id="reason" name="reason" rows="3" cols="60" required {}
+                    p { button type="submit" { (lang.t("tasks.decide_submit")) } }
+                }
+                h2 { (lang.t("tasks.dismiss")) }
+                form method="post" action={"/tasks/" (task.id) "/dismiss"} {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    label for="dismiss-reason" { (lang.t("tasks.reason")) }
+                    textarea id="dismiss-reason" name="reason" rows="2" cols="60" required {}
+                    p { button type="submit" class="secondary" { (lang.t("tasks.dismiss_submit")) } }
+                }
+            }
+        }
+        section {
+            h2 { (lang.t("tasks.history")) }
+            ol {
+                @for event in &history {
+                    li { (event.action) " → " (lang.t(&format!("state.{}", event.to.as_str()))) }
+                }
+            }
+        }
+    };
+    Ok(shell(&user.viewer(), lang.t("tasks.title"), body))
+}
+
+/// A catalogue item code with its translation when the catalogue has one.
+pub fn item_label(lang: Lang, code: &str) -> String {
+    let key = format!("item.{code}");
+    let shown = lang.t(&key);
+    if shown == key {
+        code.to_string()
+    } else {
+        shown.to_string()
+    }
+}
+
+/// The verify form.
+#[derive(serde::Deserialize)]
+pub struct VerifyForm {
+    csrf: String,
+    note: String,
+}
+
+/// `POST /tasks/{id}/verify`: records the home-visit note and moves the task to verifying.
+pub async fn verify(
+    State(state): State<AppState>,
+    user: Signed,
+    Path(id): Path<i64>,
+    Form(form): Form<VerifyForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let note = form.note.trim();
+    if note.is_empty() {
+        return Err(WebError::BadRequest("a home-visit note is required".into()));
+    }
+    state
+        .store()
+        .move_task(
+            &user.scope,
+            id,
+            TaskState::Verifying,
+            Some(note),
+            state.now(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/tasks/{id}")))
+}
+
+/// `POST /tasks/{id}/decide` and `/dismiss` take a list of `item` fields, which a plain form
+/// deserialiser cannot gather: the body is read as pairs.
+pub async fn decide(
+    State(state): State<AppState>,
+    user: Signed,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Redirect, WebError> {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    user.check_csrf(&field("csrf").unwrap_or_default())?;
+    let outcome = field("outcome").unwrap_or_default();
+    if !["include", "adjust", "exclude", "refer", "no_change"].contains(&outcome.as_str()) {
+        return Err(WebError::BadRequest("choose a decision".into()));
+    }
+    let reason = field("reason").unwrap_or_default();
+    if reason.is_empty() {
+        return Err(WebError::BadRequest("a reason is required".into()));
+    }
+    let package_items = pairs
+        .iter()
+        .filter(|(k, _)| k == "item")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let input = DecisionInput {
+        outcome,
+        reason,
+        package_items,
+    };
+    state
+        .store()
+        .record_decision(&user.scope, id, &input, state.now())
+        .await?;
+    Ok(Redirect::to("/tasks"))
+}
+
+/// The dismiss form.
+#[derive(serde::Deserialize)]
+pub struct DismissForm {
+    csrf: String,
+    reason: String,
+}
+
+/// `POST /tasks/{id}/dismiss`: a decision `dismiss` with its reason, then the task is closed.
+pub async fn dismiss(
+    State(state): State<AppState>,
+    user: Signed,
+    Path(id): Path<i64>,
+    Form(form): Form<DismissForm>,
+) -> Result<Redirect, WebError> {
+    user.check_csrf(&form.csrf)?;
+    let reason = form.reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(WebError::BadRequest("a reason is required".into()));
+    }
+    let input = DecisionInput {
+        outcome: "dismiss".into(),
+        reason,
+        package_items: Vec::new(),
+    };
+    let store = state.store();
+    store
+        .record_decision(&user.scope, id, &input, state.now())
+        .await?;
+    store
+        .move_task(&user.scope, id, TaskState::Closed, None, state.now())
+        .await?;
+    Ok(Redirect::to("/tasks"))
+}
