@@ -178,11 +178,26 @@ impl SignedTreeHead {
             .verifies(&self.head.signed_message(), &self.signature.0)
     }
 
+    /// Pretty JSON, as published to auditors and read back by [`SignedTreeHead::from_json`].
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Reads a head written by [`SignedTreeHead::to_json`].
+    pub fn from_json(text: &str) -> Result<SignedTreeHead, FormatError> {
+        Ok(serde_json::from_str(text)?)
+    }
+
     /// Whether the head was signed by `trusted`.
     pub fn verify_with(&self, trusted: &PublicKey) -> bool {
         self.public_key == *trusted && self.signature_is_valid()
     }
 }
+
+/// Text that is not the JSON form of a ledger type.
+#[derive(Debug, thiserror::Error)]
+#[error("not a valid ledger document: {0}")]
+pub struct FormatError(#[from] serde_json::Error);
 
 /// Why a signing key could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -24,8 +24,11 @@ pub mod tree;
 
 pub use entry::{Action, DataHash, Entry, Purpose, Record, Role, SubjectRef, Timestamp, UserId};
 pub use hash::{Digest, HashAlgorithm};
-pub use head::{KeyError, PublicKey, SignatureAlgorithm, SignedTreeHead, SigningKey, TreeHead};
+pub use head::{
+    FormatError, KeyError, PublicKey, SignatureAlgorithm, SignedTreeHead, SigningKey, TreeHead,
+};
 pub use log::{
-    ConsistencyProof, Finding, InclusionProof, Ledger, LedgerError, Problem, Verification,
+    ConsistencyProof, EntryProof, Finding, InclusionProof, Ledger, LedgerError, Problem,
+    Verification, verify,
 };
 pub use store::{LedgerStore, MemoryStore, StoreError};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entry::{DecodeError, Entry, Record, Timestamp};
 use crate::hash::{Digest, HashAlgorithm};
-use crate::head::{SignedTreeHead, SigningKey, TreeHead};
+use crate::head::{HexBytes, SignedTreeHead, SigningKey, TreeHead};
 use crate::store::{AppendBatch, LedgerStore, StoreError, StoredNode, StoredRecord};
 use crate::tree::{self, Frontier, NodeSource};
 
@@ -117,6 +117,33 @@ impl ConsistencyProof {
                 &second.root,
                 &self.path,
             )
+    }
+}
+
+/// One entry with everything an auditor needs to check it: the decoded record, its canonical
+/// bytes, the inclusion proof and, when one was published at that size, the signed tree head.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryProof {
+    /// The entry at its index.
+    pub record: Record,
+    /// Its canonical encoding (the leaf).
+    pub body: HexBytes,
+    /// The inclusion proof.
+    pub proof: InclusionProof,
+    /// The signed head the proof is for, if one was published at that size.
+    pub tree_head: Option<SignedTreeHead>,
+}
+
+impl EntryProof {
+    /// Whether the bytes are the record, and the proof puts them in `head`.
+    pub fn verify(&self, head: &TreeHead) -> bool {
+        Record::decode(&self.body.0).is_ok_and(|record| record == self.record)
+            && self.proof.verify_record(&self.body.0, head)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
     }
 }
 
@@ -343,6 +370,25 @@ impl<S: LedgerStore> Ledger<S> {
         Ok((record, found.body))
     }
 
+    /// Entry `index` with its inclusion proof in the tree of `tree_size` entries, and the latest
+    /// published head of that size whose root matches, if any.
+    pub fn entry_proof(&mut self, index: u64, tree_size: u64) -> Result<EntryProof, LedgerError> {
+        let proof = self.prove_inclusion(index, tree_size)?;
+        let (record, body) = self.record(index)?;
+        let root = self.root_at(tree_size)?;
+        let tree_head = self
+            .published_heads()?
+            .into_iter()
+            .rev()
+            .find(|h| h.head.size == tree_size && h.head.root == root);
+        Ok(EntryProof {
+            record,
+            body: HexBytes(body),
+            proof,
+            tree_head,
+        })
+    }
+
     /// The root of the log when it had `size` entries (`size` ≤ the current size).
     pub fn root_at(&mut self, size: u64) -> Result<Digest, LedgerError> {
         self.check_size(size)?;
@@ -397,102 +443,10 @@ impl<S: LedgerStore> Ledger<S> {
         })
     }
 
-    /// Verifies the whole log: recomputes every leaf hash from the stored records, checks that
-    /// each record sits at the index it names, recomputes the tree and compares its root at the
-    /// size of every head in `heads`, and checks the cached right edge of the tree. Reports the
-    /// first bad entry; O(n) hashing, records read in chunks.
+    /// Verifies the whole log; see [`verify`].
     pub fn verify(&mut self, heads: &[TreeHead]) -> Result<Verification, LedgerError> {
         let algorithm = self.algorithm();
-        if let Some(head) = heads.iter().find(|h| h.hash_algorithm != algorithm) {
-            return Err(LedgerError::AlgorithmMismatch {
-                log: algorithm,
-                head: head.hash_algorithm,
-            });
-        }
-        let mut heads: Vec<TreeHead> = heads.to_vec();
-        heads.sort_by_key(|h| h.size);
-        let size = self.store.size()?;
-
-        let mut frontier = Frontier::new(algorithm);
-        let mut pending = heads.iter().peekable();
-        // Heads of size 0 commit to the empty tree.
-        let mut matched_up_to = 0u64;
-        while let Some(head) = pending.next_if(|h| h.size == 0) {
-            if head.root != algorithm.empty_root() {
-                return Ok(tampered(0, Problem::RootMismatch { head_size: 0 }));
-            }
-        }
-        let mut start = 0u64;
-        while start < size {
-            let end = (start + VERIFY_CHUNK).min(size);
-            let records = self.store.records(start, end)?;
-            let mut expected = start;
-            for stored in records {
-                if stored.index != expected {
-                    // An index was skipped (deleted) or repeated.
-                    return Ok(tampered(expected, Problem::Missing));
-                }
-                let record = match Record::decode(&stored.body) {
-                    Ok(record) => record,
-                    Err(error) => {
-                        let problem = Problem::Malformed {
-                            reason: error.to_string(),
-                        };
-                        return Ok(tampered(expected, problem));
-                    }
-                };
-                if record.index != expected {
-                    return Ok(tampered(
-                        expected,
-                        Problem::Misplaced {
-                            claims: record.index,
-                        },
-                    ));
-                }
-                let leaf_hash = algorithm.leaf(&stored.body);
-                if leaf_hash != stored.leaf_hash {
-                    return Ok(tampered(expected, Problem::Altered));
-                }
-                frontier.push(leaf_hash, |_, _, _| {});
-                expected += 1;
-                while let Some(head) = pending.next_if(|h| h.size == expected) {
-                    if frontier.root() != head.root {
-                        return Ok(tampered(
-                            matched_up_to,
-                            Problem::RootMismatch {
-                                head_size: head.size,
-                            },
-                        ));
-                    }
-                    matched_up_to = expected;
-                }
-            }
-            if expected != end {
-                return Ok(tampered(expected, Problem::Missing));
-            }
-            start = end;
-        }
-        if let Some(head) = pending.next() {
-            return Ok(tampered(
-                size,
-                Problem::Truncated {
-                    head_size: head.size,
-                },
-            ));
-        }
-        let cached = match Frontier::load(&mut self.nodes(), size) {
-            Ok(cached) => Some(cached.root()),
-            Err(LedgerError::MissingNode { .. }) => None,
-            Err(error) => return Err(error),
-        };
-        if cached != Some(frontier.root()) {
-            return Ok(tampered(size.saturating_sub(1), Problem::CachedNodes));
-        }
-        Ok(Verification::Intact {
-            size,
-            root: frontier.root(),
-            heads_checked: heads.len(),
-        })
+        verify(&mut self.store, algorithm, heads)
     }
 
     fn nodes(&mut self) -> StoreNodes<'_, S> {
@@ -512,6 +466,107 @@ impl<S: LedgerStore> Ledger<S> {
         }
         Ok(())
     }
+}
+
+/// Verifies the whole log kept in `store` (also a store too damaged to open as a [`Ledger`]):
+/// recomputes every leaf hash from the stored records, checks that each record sits at the index it names, recomputes the tree and compares its root at the
+/// size of every head in `heads`, and checks the cached right edge of the tree. Reports the
+/// first bad entry; O(n) hashing, records read in chunks.
+pub fn verify<S: LedgerStore>(
+    store: &mut S,
+    algorithm: HashAlgorithm,
+    heads: &[TreeHead],
+) -> Result<Verification, LedgerError> {
+    if let Some(head) = heads.iter().find(|h| h.hash_algorithm != algorithm) {
+        return Err(LedgerError::AlgorithmMismatch {
+            log: algorithm,
+            head: head.hash_algorithm,
+        });
+    }
+    let mut heads: Vec<TreeHead> = heads.to_vec();
+    heads.sort_by_key(|h| h.size);
+    let size = store.size()?;
+
+    let mut frontier = Frontier::new(algorithm);
+    let mut pending = heads.iter().peekable();
+    // Heads of size 0 commit to the empty tree.
+    let mut matched_up_to = 0u64;
+    while let Some(head) = pending.next_if(|h| h.size == 0) {
+        if head.root != algorithm.empty_root() {
+            return Ok(tampered(0, Problem::RootMismatch { head_size: 0 }));
+        }
+    }
+    let mut start = 0u64;
+    while start < size {
+        let end = (start + VERIFY_CHUNK).min(size);
+        let records = store.records(start, end)?;
+        let mut expected = start;
+        for stored in records {
+            if stored.index != expected {
+                // An index was skipped (deleted) or repeated.
+                return Ok(tampered(expected, Problem::Missing));
+            }
+            let record = match Record::decode(&stored.body) {
+                Ok(record) => record,
+                Err(error) => {
+                    let problem = Problem::Malformed {
+                        reason: error.to_string(),
+                    };
+                    return Ok(tampered(expected, problem));
+                }
+            };
+            if record.index != expected {
+                return Ok(tampered(
+                    expected,
+                    Problem::Misplaced {
+                        claims: record.index,
+                    },
+                ));
+            }
+            let leaf_hash = algorithm.leaf(&stored.body);
+            if leaf_hash != stored.leaf_hash {
+                return Ok(tampered(expected, Problem::Altered));
+            }
+            frontier.push(leaf_hash, |_, _, _| {});
+            expected += 1;
+            while let Some(head) = pending.next_if(|h| h.size == expected) {
+                if frontier.root() != head.root {
+                    return Ok(tampered(
+                        matched_up_to,
+                        Problem::RootMismatch {
+                            head_size: head.size,
+                        },
+                    ));
+                }
+                matched_up_to = expected;
+            }
+        }
+        if expected != end {
+            return Ok(tampered(expected, Problem::Missing));
+        }
+        start = end;
+    }
+    if let Some(head) = pending.next() {
+        return Ok(tampered(
+            size,
+            Problem::Truncated {
+                head_size: head.size,
+            },
+        ));
+    }
+    let cached = match Frontier::load(&mut StoreNodes { store, algorithm }, size) {
+        Ok(cached) => Some(cached.root()),
+        Err(LedgerError::MissingNode { .. }) => None,
+        Err(error) => return Err(error),
+    };
+    if cached != Some(frontier.root()) {
+        return Ok(tampered(size.saturating_sub(1), Problem::CachedNodes));
+    }
+    Ok(Verification::Intact {
+        size,
+        root: frontier.root(),
+        heads_checked: heads.len(),
+    })
 }
 
 fn tampered(first_bad_entry: u64, problem: Problem) -> Verification {

@@ -359,6 +359,16 @@ impl SqlStore {
         Ok(SqlStore { runtime, pool })
     }
 
+    /// Closes the connections; SQLite folds its write-ahead log back into the database file.
+    pub fn close(self) {
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => self.runtime.block_on(pool.close()),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => self.runtime.block_on(pool.close()),
+        }
+    }
+
     #[allow(unused_variables)]
     async fn open_pool(url: &str, schema: Option<&str>) -> Result<Pool, StoreError> {
         #[cfg(feature = "sqlite")]
