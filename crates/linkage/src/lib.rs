@@ -441,18 +441,10 @@ fn run(
         .iter()
         .map(|(l, _, n)| (l.as_slice(), *n))
         .collect();
-    let lw = model.level_weights();
+    let table = model.weight_table();
     let expected_matches: f64 = all_rows
         .iter()
-        .map(|(lv, n)| {
-            let mut w = model.prior_weight();
-            for (k, l) in lv.iter().enumerate() {
-                if *l != NULL {
-                    w += lw[k][*l as usize];
-                }
-            }
-            probability(w) * n
-        })
+        .map(|(lv, n)| probability(model.prior_weight() + table.sum(lv)) * n)
         .sum();
     Ok(Run {
         model,
@@ -632,7 +624,100 @@ fn train(
             model.u = normalise(&counts);
         }
     }
+    if let Some(u) = surname_u_same_address(comparisons, patterns, settings) {
+        model.u_surname_same_address = Some(u);
+        let table = model.weight_table();
+        let share = prior_share(&all_rows, &table, 200);
+        model.lambda = (share * n_candidates / total_pairs.max(1.0)).clamp(1e-12, 0.5);
+    }
     model
+}
+
+/// u of the surname levels among pairs at the same address that are clearly different
+/// people (given name and birth date both different), from the candidates of rules that
+/// block on the address alone (so not selected for surname agreement).
+fn surname_u_same_address(
+    comparisons: &[Comparison],
+    patterns: &model::Patterns,
+    settings: &Settings,
+) -> Option<Vec<f64>> {
+    let s = comparisons.iter().position(|c| *c == Comparison::Surname)?;
+    let a = comparisons.iter().position(|c| *c == Comparison::Address)?;
+    let g = comparisons
+        .iter()
+        .position(|c| *c == Comparison::GivenName)?;
+    let b = comparisons.iter().position(|c| *c == Comparison::BirthDate);
+    let mut address_rules = 0u16;
+    for (r, rule) in settings.rules.iter().enumerate().take(16) {
+        if rule
+            .0
+            .iter()
+            .all(|k| k.comparisons() == [Comparison::Address])
+        {
+            address_rules |= 1 << r;
+        }
+    }
+    if address_rules == 0 {
+        return None;
+    }
+    let last = |k: usize| (comparisons[k].level_count() - 1) as u8;
+    let mut counts = vec![0.0; comparisons[s].level_count()];
+    let mut same_address = 0.0;
+    for (lv, mask, n) in &patterns.rows {
+        if mask & address_rules == 0 || lv[a] > 1 {
+            continue;
+        }
+        same_address += n;
+        let clearly_different =
+            lv[g] == last(g) && b.is_none_or(|b| lv[b] == last(b) || lv[b] == NULL);
+        if clearly_different && lv[s] != NULL {
+            counts[lv[s] as usize] += n;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    // only where several people live at one address (households): elsewhere the few pairs
+    // selected are mostly corrupted copies of one person, and would say nothing
+    if total < 30.0 || total < 0.1 * same_address {
+        return None;
+    }
+    Some(
+        counts
+            .iter()
+            .map(|c| (c + 0.5) / (total + 0.5 * counts.len() as f64))
+            .collect(),
+    )
+}
+
+/// The share of matches among candidate patterns with the weights fixed (EM on the prior).
+fn prior_share(rows: &[(&[u8], f64)], table: &model::WeightTable, iterations: usize) -> f64 {
+    let bfs: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|(lv, n)| (table.sum(lv).exp2(), *n))
+        .collect();
+    let total: f64 = bfs.iter().map(|(_, n)| n).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    let mut lambda = 0.1;
+    for _ in 0..iterations {
+        let matched: f64 = bfs
+            .iter()
+            .map(|(bf, n)| {
+                let odds = lambda / (1.0 - lambda) * bf;
+                if odds.is_finite() {
+                    odds / (1.0 + odds) * n
+                } else {
+                    *n
+                }
+            })
+            .sum();
+        let next = (matched / total).clamp(1e-12, 1.0 - 1e-9);
+        if (next - lambda).abs() < 1e-9 {
+            return next;
+        }
+        lambda = next;
+    }
+    lambda
 }
 
 fn score(
@@ -645,11 +730,9 @@ fn score(
     threads: usize,
 ) -> Vec<ScoredPair> {
     let width = comparisons.len();
-    let lw: Vec<Vec<f32>> = model
-        .level_weights()
-        .iter()
-        .map(|v| v.iter().map(|x| *x as f32).collect())
-        .collect();
+    let table = model.weight_table();
+    let same_address = model.u_surname_same_address.is_some();
+    let address_slot = comparisons.iter().position(|c| *c == Comparison::Address);
     let prior = model.prior_weight() as f32;
     let name_slots: Vec<(usize, Comparison)> = comparisons
         .iter()
@@ -673,21 +756,17 @@ fn score(
             .zip(levels.chunks(chunk * width))
             .zip(out.chunks_mut(chunk))
         {
-            let lw = &lw;
+            let table = &table;
             let name_slots = &name_slots;
             s.spawn(move || {
                 for ((x, lv), slot) in cc.iter().zip(lc.chunks_exact(width)).zip(oc.iter_mut()) {
                     let (i, j, _) = blocking::unpack(*x);
-                    let mut w = prior;
-                    for (k, l) in lv.iter().enumerate() {
-                        if *l != NULL {
-                            w += lw[k][*l as usize];
-                        }
-                    }
+                    let mut w = prior + table.sum(lv) as f32;
+                    let at_same_address = same_address && address_slot.is_some_and(|a| lv[a] <= 1);
                     if tf {
                         let (a, b) = (&left[i as usize], &right[j as usize]);
                         for (k, c) in name_slots {
-                            if lv[*k] <= 1 {
+                            if lv[*k] <= 1 && !(at_same_address && *c == Comparison::Surname) {
                                 let same = match c {
                                     Comparison::GivenName => {
                                         a.given_simplified == b.given_simplified

@@ -26,6 +26,42 @@ pub struct Model {
     pub(crate) tf_surname: HashMap<String, f64>,
     /// Lowest frequency used in the term-frequency adjustment.
     pub(crate) tf_floor: f64,
+    /// u of the surname levels among non-matching pairs at the same address (household
+    /// members share surnames far more often than random pairs), used instead of `u` for the
+    /// surname when the address agrees. `None` when there was too little data or no address.
+    pub u_surname_same_address: Option<Vec<f64>>,
+}
+
+/// Level weights of a model, with the surname weights used at the same address.
+pub(crate) struct WeightTable {
+    pub(crate) levels: Vec<Vec<f64>>,
+    /// (surname index, address index, surname weights when the address agrees)
+    same_address: Option<(usize, usize, Vec<f64>)>,
+}
+
+impl WeightTable {
+    /// Sum of the level weights of one comparison vector (null levels count zero).
+    pub(crate) fn sum(&self, lv: &[u8]) -> f64 {
+        let mut w = 0.0;
+        for (k, l) in lv.iter().enumerate() {
+            if *l != NULL {
+                w += self.weight(lv, k);
+            }
+        }
+        w
+    }
+
+    /// Weight of comparison `k` in the vector `lv` (which must not be null there).
+    pub(crate) fn weight(&self, lv: &[u8], k: usize) -> f64 {
+        let l = lv[k] as usize;
+        if let Some((s, a, alt)) = &self.same_address
+            && k == *s
+            && lv[*a] <= 1
+        {
+            return alt[l];
+        }
+        self.levels[k][l]
+    }
 }
 
 /// The contribution of one comparison to a pair's match weight.
@@ -83,6 +119,36 @@ impl Model {
             tf_given: HashMap::new(),
             tf_surname: HashMap::new(),
             tf_floor: 1e-6,
+            u_surname_same_address: None,
+        }
+    }
+
+    /// The weights of every level, with the same-address surname weights.
+    pub(crate) fn weight_table(&self) -> WeightTable {
+        let levels = self.level_weights();
+        let s = self
+            .comparisons
+            .iter()
+            .position(|c| *c == Comparison::Surname);
+        let a = self
+            .comparisons
+            .iter()
+            .position(|c| *c == Comparison::Address);
+        let same_address = match (s, a, &self.u_surname_same_address) {
+            (Some(s), Some(a), Some(u)) => Some((
+                s,
+                a,
+                self.m[s]
+                    .iter()
+                    .zip(u)
+                    .map(|(m, u)| (m / u).log2())
+                    .collect(),
+            )),
+            _ => None,
+        };
+        WeightTable {
+            levels,
+            same_address,
         }
     }
 
@@ -120,7 +186,7 @@ impl Model {
     pub(crate) fn explain_prepared(&self, a: &Prepared, b: &Prepared) -> Explanation {
         let mut levels = vec![0u8; self.comparisons.len()];
         let swapped = crate::compare::levels(&self.comparisons, a, b, &mut levels);
-        let lw = self.level_weights();
+        let table = self.weight_table();
         let mut terms = Vec::with_capacity(levels.len());
         let mut total = self.prior_weight();
         for (k, (c, l)) in self.comparisons.iter().zip(&levels).enumerate() {
@@ -133,9 +199,16 @@ impl Model {
                 });
                 continue;
             }
-            let weight = lw[k][*l as usize];
+            let weight = table.weight(&levels, k);
             let mut adj = 0.0;
+            let at_same_address = self.u_surname_same_address.is_some()
+                && self
+                    .comparisons
+                    .iter()
+                    .position(|c| *c == Comparison::Address)
+                    .is_some_and(|a| levels[a] <= 1);
             if self.term_frequency
+                && !(at_same_address && *c == Comparison::Surname)
                 && *l <= 1
                 && matches!(c, Comparison::GivenName | Comparison::Surname)
                 && !swapped

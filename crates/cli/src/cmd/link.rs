@@ -6,6 +6,7 @@
 use anyhow::{Context, bail};
 use linkage::{Assignment, BirthDate, Record, Settings};
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -654,13 +655,16 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let stages = timer.stages();
     let peak_rss_mib = peak_rss_mib();
 
+    // a closed pipe (`| head`) is not an error of the evaluation
+    let mut stdout = std::io::stdout().lock();
     let mode = if right.is_some() { "link" } else { "dedupe" };
     let decision_kind = if right.is_some() {
         args.assignment.as_str()
     } else {
         "clusters"
     };
-    println!(
+    let _ = writeln!(
+        stdout,
         "== {}: {mode}, records {} + {}, candidates {}, true pairs {}, blocking recall {:.4}",
         args.name,
         left_records.len(),
@@ -669,18 +673,26 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         truth.total,
         blocking_recall
     );
-    println!("   pairwise @{}: {}", args.threshold, pairwise.line());
-    println!(
+    let _ = writeln!(
+        stdout,
+        "   pairwise @{}: {}",
+        args.threshold,
+        pairwise.line()
+    );
+    let _ = writeln!(
+        stdout,
         "   decisions ({decision_kind}) @{}: {}",
         args.threshold,
         decisions.line()
     );
-    println!(
+    let _ = writeln!(
+        stdout,
         "   oracle best pairwise F1 {:.4} @p>={:.4}",
         best.f1(),
         best_p
     );
-    println!(
+    let _ = writeln!(
+        stdout,
         "   model: lambda {:.3e}, comparisons {:?}",
         model.lambda,
         model
@@ -690,7 +702,8 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
     );
     let stage_text: Vec<String> = stages.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
-    println!(
+    let _ = writeln!(
+        stdout,
         "   seconds: load {load_s:.3}, link {link_s:.3} ({}), evaluate {eval_s:.3}, wall {wall_s:.3}; peak RSS {peak_rss_mib:.1} MiB",
         stage_text.join(", ")
     );
