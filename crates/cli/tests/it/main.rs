@@ -1,2 +1,3 @@
 //! Integration tests that run the `jiuzhu` binary as a user would.
 mod link;
+mod policy;
