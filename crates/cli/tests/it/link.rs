@@ -1,6 +1,6 @@
 //! `jiuzhu link eval` on a FEBRL subset read from the shared benchmark folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn febrl() -> Option<PathBuf> {
@@ -17,7 +17,7 @@ fn febrl() -> Option<PathBuf> {
 }
 
 /// The first `n` data rows of a CSV file (with its header), written to `to`.
-fn head(from: &PathBuf, to: &PathBuf, keep: impl Fn(&str) -> bool) {
+fn head(from: &Path, to: &Path, keep: impl Fn(&str) -> bool) {
     let text = std::fs::read_to_string(from).expect("read benchmark file");
     let mut lines = text.lines();
     let mut out = String::new();
