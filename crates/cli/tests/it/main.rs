@@ -2,3 +2,4 @@
 mod link;
 mod policy;
 mod synth;
+mod ledger;
