@@ -132,7 +132,7 @@ fn main() {
     };
     let as_of = Date::from_ymd(2026, 6, 30).unwrap_or(Date::from_days(0));
     let mut rng = Lcg(20260630);
-    let households: Vec<HouseholdInput> = (0..50_000).map(|h| household(&mut rng, h)).collect();
+    let households: Vec<HouseholdInput> = (0..20_000).map(|h| household(&mut rng, h)).collect();
     for explain in [false, true] {
         let mut rates = Vec::new();
         for _ in 0..5 {

@@ -4,6 +4,7 @@
 //! dibao_single persons, anomalies, signals, level, tags, score and package — each with an
 //! explanation. It never reads the clock and never panics on a checked pack.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use domain::{Date, Fen, PersonStatus, Relation};
@@ -392,38 +393,32 @@ impl<'a> Env<'a> {
         self.params.get(id as usize)
     }
 
-    fn people_of(&self, c: Collection, frame: Frame<'_>) -> (Vec<usize>, bool) {
-        // Returns the persons (copied: households are small) and whether the outer person is set.
+    fn people_of<'s>(&'s self, c: Collection, frame: Frame<'s>) -> (Cow<'s, [usize]>, bool) {
+        // The persons, and whether the outer person is set.
+        let none: &[usize] = &[];
         match c {
-            Collection::Members => (self.living.clone(), false),
-            Collection::NonTekun => (self.non_tekun.clone(), false),
-            Collection::Group => (
-                frame.group.map(<[usize]>::to_vec).unwrap_or_default(),
-                false,
-            ),
+            Collection::Members => (Cow::Borrowed(&self.living[..]), false),
+            Collection::NonTekun => (Cow::Borrowed(&self.non_tekun[..]), false),
+            Collection::Group => (Cow::Borrowed(frame.group.unwrap_or(none)), false),
             Collection::Obligors => (
-                frame
-                    .person
-                    .map(|p| self.obligors[p].clone())
-                    .unwrap_or_default(),
+                Cow::Borrowed(frame.person.map_or(none, |p| &self.obligors[p][..])),
                 true,
             ),
             Collection::Parents => (
-                frame
-                    .person
-                    .map(|p| self.parents[p].clone())
-                    .unwrap_or_default(),
+                Cow::Borrowed(frame.person.map_or(none, |p| &self.parents[p][..])),
                 true,
             ),
             Collection::OtherNonTekun => (
-                self.non_tekun
-                    .iter()
-                    .copied()
-                    .filter(|&i| Some(i) != frame.person)
-                    .collect(),
+                Cow::Owned(
+                    self.non_tekun
+                        .iter()
+                        .copied()
+                        .filter(|&i| Some(i) != frame.person)
+                        .collect(),
+                ),
                 true,
             ),
-            Collection::Myself => (frame.person.into_iter().collect(), true),
+            Collection::Myself => (Cow::Owned(frame.person.into_iter().collect()), true),
         }
     }
 
@@ -432,59 +427,59 @@ impl<'a> Env<'a> {
         let c = &self.cache[p];
         let code =
             |d: Domain, w: Option<&str>| Value::Code(w.and_then(|w| d.index(w)).unwrap_or(0));
-        let name = BASE_FACTS.get(id as usize).map_or("", |f| f.0);
-        match name {
-            "age" => Value::Num(Num::int(f.age)),
-            "income" => Value::Num(Num::int(f.income.0)),
-            "financial_assets" => Value::Num(Num::int(f.financial_assets.0)),
-            "business_capitals" => Value::List(&f.business_capitals),
-            "disability_grade" => Value::Num(Num::int(i64::from(f.disability_grade))),
-            "disability_category" => code(
+        // Arms follow the order of BASE_FACTS (checked by a unit test).
+        match id {
+            0 => Value::Num(Num::int(f.age)),
+            1 => Value::Num(Num::int(f.income.0)),
+            2 => Value::Num(Num::int(f.financial_assets.0)),
+            3 => Value::List(&f.business_capitals),
+            4 => Value::Num(Num::int(i64::from(f.disability_grade))),
+            5 => code(
                 Domain::DisabilityCategory,
                 Some(f.disability_category.map_or("none", |c| c.as_str())),
             ),
-            "recent_disability_grade" => Value::Num(Num::int(i64::from(f.recent_disability_grade))),
-            "recent_disability_category" => code(
+            6 => Value::Num(Num::int(i64::from(f.recent_disability_grade))),
+            7 => code(
                 Domain::DisabilityCategory,
                 Some(f.recent_disability_category.map_or("none", |c| c.as_str())),
             ),
-            "student" => Value::Bool(f.student),
-            "tuition" => Value::Num(Num::int(f.tuition.0)),
-            "medical_oop_12m" => Value::Num(Num::int(f.medical_oop_12m.0)),
-            "major_12m" => Value::Bool(f.major_12m),
-            "major_recent" => Value::Bool(f.major_recent),
-            "major_before_recent" => Value::Bool(f.major_before_recent),
-            "chronic_12m" => Value::Bool(f.chronic_12m),
-            "care_level" => code(Domain::CareLevel, Some(f.care_level.as_str())),
-            "employment_status" => code(
+            8 => Value::Bool(f.student),
+            9 => Value::Num(Num::int(f.tuition.0)),
+            10 => Value::Num(Num::int(f.medical_oop_12m.0)),
+            11 => Value::Bool(f.major_12m),
+            12 => Value::Bool(f.major_recent),
+            13 => Value::Bool(f.major_before_recent),
+            14 => Value::Bool(f.chronic_12m),
+            15 => code(Domain::CareLevel, Some(f.care_level.as_str())),
+            16 => code(
                 Domain::EmploymentStatus,
                 Some(f.employment_status.map_or("unknown", |s| s.as_str())),
             ),
-            "employment_months_ago" => Value::Num(Num::int(f.employment_months_ago)),
-            "previous_employment_status" => code(
+            17 => Value::Num(Num::int(f.employment_months_ago)),
+            18 => code(
                 Domain::EmploymentStatus,
                 Some(
                     f.previous_employment_status
                         .map_or("unknown", |s| s.as_str()),
                 ),
             ),
-            "job_start_months_ago" => Value::Num(Num::int(f.job_start_months_ago)),
-            "running" => Value::Codes(c.running),
-            "running_at_death" => Value::Codes(c.running_at_death),
-            "active_vehicle_types" => Value::Codes(c.vehicles),
-            "recent_vehicle_types" => Value::Codes(c.recent_vehicles),
-            "nonresidential_property" => Value::Bool(f.nonresidential_property),
-            "property_recent" => Value::Bool(f.property_recent),
-            "business_recent" => Value::Bool(f.business_recent),
-            "utility_arrears_months" => Value::Num(Num::int(f.utility_arrears_months)),
-            "utility_months_ago" => Value::Num(Num::int(f.utility_months_ago)),
-            "electricity_kwh" => Value::Num(Num {
+            19 => Value::Num(Num::int(f.job_start_months_ago)),
+            20 => Value::Codes(c.running),
+            21 => Value::Codes(c.running_at_death),
+            22 => Value::Codes(c.vehicles),
+            23 => Value::Codes(c.recent_vehicles),
+            24 => Value::Bool(f.nonresidential_property),
+            25 => Value::Bool(f.property_recent),
+            26 => Value::Bool(f.business_recent),
+            27 => Value::Num(Num::int(f.utility_arrears_months)),
+            28 => Value::Num(Num::int(f.utility_months_ago)),
+            29 => Value::Num(Num {
                 v: i128::from(f.electricity_centi_kwh),
                 scale: 2,
             }),
-            "electricity_months_ago" => Value::Num(Num::int(f.electricity_months_ago)),
-            "status" => code(Domain::PersonStatus, Some(f.status.as_str())),
-            "status_recent" => Value::Bool(f.status_recent),
+            30 => Value::Num(Num::int(f.electricity_months_ago)),
+            31 => code(Domain::PersonStatus, Some(f.status.as_str())),
+            32 => Value::Bool(f.status_recent),
             _ => Value::Bool(false),
         }
     }
@@ -539,21 +534,19 @@ impl<'a> Env<'a> {
                         _ => Value::Bool(false),
                     }
                 }
-                FactKind::Household => {
-                    match HOUSEHOLD_FACTS.get(*id as usize).map_or("", |f| f.0) {
-                        "running_programs" => Value::Codes(self.running_programs),
-                        "tier" => Value::Code(self.tier),
-                        "dibao_amount" => Value::Num(Num::int(self.dibao_amount)),
-                        "tekun_count" => Value::Num(Num::int(
-                            self.living.iter().filter(|&&i| self.tekun[i]).count() as i64,
-                        )),
-                        "dibao_single_count" => Value::Num(Num::int(
-                            self.living.iter().filter(|&&i| self.single[i]).count() as i64,
-                        )),
-                        "level" => Value::Code(self.level),
-                        _ => Value::Bool(false),
-                    }
-                }
+                FactKind::Household => match *id {
+                    0 => Value::Codes(self.running_programs),
+                    1 => Value::Code(self.tier),
+                    2 => Value::Num(Num::int(self.dibao_amount)),
+                    3 => Value::Num(Num::int(
+                        self.living.iter().filter(|&&i| self.tekun[i]).count() as i64,
+                    )),
+                    4 => Value::Num(Num::int(
+                        self.living.iter().filter(|&&i| self.single[i]).count() as i64,
+                    )),
+                    5 => Value::Code(self.level),
+                    _ => Value::Bool(false),
+                },
                 FactKind::Group => self.group_fact(*id, frame),
                 FactKind::Relation => {
                     let (Some(p), Some(o)) = (frame.person, frame.outer) else {
@@ -612,6 +605,7 @@ impl<'a> Env<'a> {
             }
             Expr::Aggregate { func, over, body } => {
                 let (persons, _) = self.people_of(*over, frame);
+                let persons: &[usize] = &persons;
                 let inner = |p: usize| Frame {
                     person: Some(p),
                     outer: frame.person,
@@ -746,7 +740,19 @@ impl<'a> Env<'a> {
                     return Value::Bool(false);
                 };
                 let (group, _) = self.people_of(*c, frame);
-                Value::Bool(self.failing_assets(&group, level).is_empty())
+                let gframe = Frame {
+                    person: None,
+                    outer: None,
+                    group: Some(&group),
+                    level,
+                };
+                Value::Bool(
+                    !self
+                        .pack
+                        .assets
+                        .iter()
+                        .any(|r| self.eval(&r.expr, gframe).truth()),
+                )
             }
             Func::Signal => match args.first() {
                 Some(Expr::Code { id, .. }) => {
@@ -1628,5 +1634,34 @@ pub fn mask(key: &PersonKey) -> String {
         format!("{head}********{tail}")
     } else {
         key.0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_fact_arms_follow_the_declared_order() {
+        let src = include_str!("eval.rs");
+        let body = src.split("fn base(").nth(1).unwrap_or_default();
+        for (i, (name, _, _)) in BASE_FACTS.iter().enumerate() {
+            let arm = format!("            {i} => ");
+            let at = body
+                .find(&arm)
+                .unwrap_or_else(|| panic!("no arm {i} for {name}"));
+            let line = &body[at..at + body[at..].find('\n').unwrap_or(0)];
+            let next = &body[at..];
+            let field = match *name {
+                "electricity_kwh" => "electricity_centi_kwh",
+                "active_vehicle_types" => "c.vehicles",
+                "recent_vehicle_types" => "c.recent_vehicles",
+                other => other,
+            };
+            assert!(
+                line.contains(field) || next[..200.min(next.len())].contains(field),
+                "arm {i} is not {name}: {line}"
+            );
+        }
     }
 }
