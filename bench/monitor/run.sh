@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Screening benchmark: `jiuzhu monitor` (release) on synthetic cities of 1, 3 and 10 million
+# persons — wall time, CPU time and peak memory per stage, median of several runs — side by
+# side with the core of the same screening in DuckDB SQL over the same Parquet lake.
+#
+#   bench/monitor/run.sh                 # 1M, 3M, 10M persons, 3 runs each
+#   SIZES="1000000" RUNS=5 bench/monitor/run.sh
+#
+# Needs python3 with venv (DuckDB is installed into a virtual environment used only here).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SIZES=${SIZES:-"1000000 3000000 10000000"}
+RUNS=${RUNS:-3}
+AS_OF=${AS_OF:-2026-06-30}
+WORK=${WORK:-$HOME/.cache/jiuzhu-bench/monitor}
+VENV=${VENV:-$HOME/.cache/jiuzhu-bench/venv}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+mkdir -p "$WORK"
+
+cargo build --release -p cli
+BIN=$CARGO_TARGET_DIR/release/jiuzhu
+
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet duckdb
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+for n in $SIZES; do
+    city=$WORK/city-$n
+    data=$WORK/data-$n
+    if [ ! -d "$data/lake/batches" ]; then
+        rm -rf "$city" "$data"
+        "$BIN" synth --persons "$n" --seed 1 --out "$city" --as-of "$AS_OF" >/dev/null
+        "$BIN" import "$city" --data-dir "$data" >/dev/null
+    fi
+    echo "== $n persons =="
+    : > "$WORK/jiuzhu-$n.txt"
+    : > "$WORK/duckdb-$n.txt"
+    for run in $(seq "$RUNS"); do
+        /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
+            "$BIN" monitor --data-dir "$data" --as-of "$AS_OF" --out "$WORK/out-$n" --timings \
+            > "$WORK/monitor-$n-$run.log"
+        read -r wall user sys rss < "$WORK/time.txt"
+        echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024))" >> "$WORK/jiuzhu-$n.txt"
+        sed -n '/^stage/,$p' "$WORK/monitor-$n-$run.log" > "$WORK/stages-$n-$run.txt"
+
+        sed "s#\${LAKE}#$data/lake#g" bench/monitor/duckdb_screen.sql > "$WORK/screen.sql"
+        /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
+            "$VENV/bin/python" -c "
+import duckdb, sys
+con = duckdb.connect()
+con.execute(\"SET threads TO $(nproc)\")
+for stmt in open('$WORK/screen.sql').read().split(';'):
+    if stmt.strip():
+        rows = con.execute(stmt).fetchall()
+        if stmt.strip().upper().startswith('SELECT'):
+            print(rows)
+" > "$WORK/duckdb-$n-$run.log"
+        read -r wall user sys rss < "$WORK/time.txt"
+        echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024))" >> "$WORK/duckdb-$n.txt"
+    done
+    for tool in jiuzhu duckdb; do
+        w=$(cut -d' ' -f1 "$WORK/$tool-$n.txt" | median)
+        c=$(cut -d' ' -f2 "$WORK/$tool-$n.txt" | median)
+        m=$(cut -d' ' -f3 "$WORK/$tool-$n.txt" | median)
+        printf '%-7s %9s persons: wall %7.2f s  cpu %7.2f s  peak %6d MiB (median of %d)\n' \
+            "$tool" "$n" "$w" "$c" "$m" "$RUNS"
+    done
+    echo "stages of the last jiuzhu run:"
+    cat "$WORK/stages-$n-$RUNS.txt"
+    echo "summary of the last jiuzhu run:"
+    sed -n '1,/^feeds missing/p' "$WORK/monitor-$n-$RUNS.log"
+    echo "DuckDB (tiers, tekun, anomalies):"
+    cat "$WORK/duckdb-$n-$RUNS.log"
+done

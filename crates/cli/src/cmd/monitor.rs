@@ -1,0 +1,334 @@
+//! `jiuzhu monitor`: screens every household of the lake at an as-of date against a policy
+//! pack and writes the result files; `jiuzhu monitor explain` shows why for one household.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use domain::Date;
+use monitor::policy::pack::Pack;
+
+use crate::progress::TerminalProgress;
+
+/// Arguments of `jiuzhu monitor`.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    /// Explain one household instead of screening all.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The run itself.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands of `jiuzhu monitor`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Print the evaluator's explanation for one household on the facts the batch computes.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of a screening run.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The data directory; the lake is DATA/lake.
+    #[arg(long, env = "JIUZHU_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The as-of date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A policy pack folder; default the pack built into the binary.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Where to write households.csv, persons.csv, anomalies.csv, warnings.csv,
+    /// recommendations.csv, linkage.csv (and Parquet copies, summary.txt).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run the plans on a Ballista cluster (df://HOST:PORT).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Print wall time, CPU time and peak memory at the end of each stage.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+/// Arguments of `jiuzhu monitor explain`.
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// The population household id.
+    #[arg(long)]
+    pub household: String,
+    /// The data directory; the lake is DATA/lake.
+    #[arg(long, env = "JIUZHU_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The as-of date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A policy pack folder; default the pack built into the binary.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+}
+
+/// Today's date in UTC (the binary is the only place that reads the clock).
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days(i32::try_from(secs / 86_400).unwrap_or(0))
+}
+
+/// The as-of date of a run.
+pub fn as_of(text: Option<&str>) -> anyhow::Result<Date> {
+    match text {
+        None => Ok(today()),
+        Some(t) => Date::parse(t).map_err(|e| anyhow::anyhow!("--as-of {t:?}: {e}")),
+    }
+}
+
+/// The pack of a run: a folder, or the default pack.
+pub fn load_pack(path: Option<&Path>) -> anyhow::Result<Pack> {
+    match path {
+        Some(dir) => Pack::load_dir(dir).map_err(|e| anyhow::anyhow!("policy pack {}: {e}", dir.display())),
+        None => Pack::default_pack().map_err(|e| anyhow::anyhow!("the built-in policy pack: {e}")),
+    }
+}
+
+/// The committed Parquet files of every feed, as the exchange crate lists them: the latest
+/// population snapshot, every committed batch of the other feeds in commit order.
+pub fn lake_files(data_dir: &Path) -> anyhow::Result<monitor::LakeFiles> {
+    let lake = exchange::Lake::open(data_dir)
+        .with_context(|| format!("opening the lake in {}", data_dir.display()))?;
+    let mut files = monitor::LakeFiles::new();
+    for feed in monitor::Feed::ALL {
+        if let Some(theirs) = exchange::Feed::parse(feed.name()) {
+            files.set(feed, lake.feed_files(theirs));
+        }
+    }
+    Ok(files)
+}
+
+/// Runs `jiuzhu monitor`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(Command::Explain(e)) = args.command {
+        return explain(e);
+    }
+    let a = args.run;
+    let Some(data_dir) = a.data_dir else {
+        bail!("--data-dir is required");
+    };
+    let Some(out) = a.out else {
+        bail!("--out is required");
+    };
+    if a.cluster.is_some() {
+        bail!("--cluster needs a build with the `cluster` feature");
+    }
+    let as_of = as_of(a.as_of.as_deref())?;
+    let pack = load_pack(a.policy.as_deref())?;
+    let lake = lake_files(&data_dir).context("reading the lake")?;
+    let mut options = monitor::RunOptions::default();
+    if let Some(t) = a.threads {
+        options.threads = t.max(1);
+    }
+    let progress = StageTimes::new(TerminalProgress::new());
+    let results = monitor::screen(&lake, as_of, &pack, options, &progress).context("screening")?;
+    domain::Progress::stage(&progress, "writing results", 0);
+    results.write(&out, as_of).context("writing results")?;
+    domain::Progress::finish(&progress);
+    print!("{}", results.summary.render());
+    println!("results in {}", out.display());
+    if a.timings {
+        print!("{}", progress.render());
+    }
+    Ok(())
+}
+
+/// Progress that also records, per stage, wall time, process CPU time and peak memory so far
+/// (the binary is the only place that reads clocks).
+pub struct StageTimes<P> {
+    inner: P,
+    start: std::time::Instant,
+    current: std::sync::Mutex<Option<(String, std::time::Instant, f64)>>,
+    done: std::sync::Mutex<Vec<(String, f64, f64, u64)>>,
+}
+
+impl<P: domain::Progress> StageTimes<P> {
+    /// Wraps a progress display.
+    pub fn new(inner: P) -> Self {
+        StageTimes {
+            inner,
+            start: std::time::Instant::now(),
+            current: std::sync::Mutex::new(None),
+            done: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn close(&self) {
+        let Ok(mut current) = self.current.lock() else { return };
+        if let Some((name, started, cpu)) = current.take() {
+            let row = (name, started.elapsed().as_secs_f64(), cpu_seconds() - cpu, peak_kib());
+            if let Ok(mut done) = self.done.lock() {
+                done.push(row);
+            }
+        }
+    }
+
+    /// The stage table.
+    pub fn render(&self) -> String {
+        self.close();
+        let mut out = format!("{:<28} {:>9} {:>9} {:>12}\n", "stage", "wall s", "cpu s", "peak MiB");
+        if let Ok(done) = self.done.lock() {
+            for (name, wall, cpu, peak) in done.iter() {
+                out.push_str(&format!("{name:<28} {wall:>9.2} {cpu:>9.2} {:>12}\n", peak / 1024));
+            }
+        }
+        out.push_str(&format!(
+            "{:<28} {:>9.2} {:>9.2} {:>12}\n",
+            "total",
+            self.start.elapsed().as_secs_f64(),
+            cpu_seconds(),
+            peak_kib() / 1024
+        ));
+        out
+    }
+}
+
+impl<P: domain::Progress> domain::Progress for StageTimes<P> {
+    fn stage(&self, name: &str, total: u64) {
+        self.close();
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some((name.to_string(), std::time::Instant::now(), cpu_seconds()));
+        }
+        self.inner.stage(name, total);
+    }
+
+    fn inc(&self, n: u64) {
+        self.inner.inc(n);
+    }
+
+    fn finish(&self) {
+        self.close();
+        self.inner.finish();
+    }
+}
+
+/// User + system CPU time of this process, from /proc (0 where unavailable).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // After the command name: state is field 0; utime and stime are fields 11 and 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident memory of this process so far, KiB (VmHWM; 0 where unavailable).
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let as_of = as_of(args.as_of.as_deref())?;
+    let pack = load_pack(args.policy.as_deref())?;
+    let lake = lake_files(&args.data_dir).context("reading the lake")?;
+    let Some(evaluation) = monitor::explain(&lake, as_of, &pack, &args.household)? else {
+        bail!("no household with that id in the lake");
+    };
+    match evaluation {
+        monitor::policy::eval::Evaluation::Uncovered { region } => {
+            println!(
+                "household {}: no parameter set covers region {}",
+                args.household,
+                region.unwrap_or_else(|| "unknown".into())
+            );
+        }
+        monitor::policy::eval::Evaluation::Done(o) => print!("{}", render(&o)),
+    }
+    Ok(())
+}
+
+fn render_steps(out: &mut String, ex: &monitor::policy::Explanation) {
+    for s in &ex.steps {
+        out.push_str(&format!(
+            "    [{}] {} ({}) — {}\n",
+            if s.holds { "holds" } else { "fails" },
+            s.rule,
+            s.source,
+            s.result
+        ));
+        out.push_str(&format!("      {}\n      {}\n", s.text_zh, s.text_en));
+        if !s.facts.is_empty() {
+            let f: Vec<String> = s.facts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push_str(&format!("      facts: {}\n", f.join(", ")));
+        }
+        if !s.params.is_empty() {
+            let p: Vec<String> = s.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push_str(&format!("      parameters: {}\n", p.join(", ")));
+        }
+    }
+}
+
+/// The explanation of one household as text (person ids masked).
+fn render(o: &monitor::policy::eval::Outcome) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "household {} · region {} · parameter set {}\n",
+        o.household_id, o.region, o.set
+    ));
+    out.push_str(&format!(
+        "size {} · tekun members {} · per-capita income {} · tier {} · dibao amount {}\n",
+        o.size, o.tekun_members, o.per_capita_income, o.tier, o.dibao_amount
+    ));
+    out.push_str("tier:\n");
+    render_steps(&mut out, &o.tier_explanation);
+    for p in &o.persons {
+        out.push_str(&format!(
+            "person {}: {} {}\n",
+            monitor::policy::eval::mask(&p.person),
+            p.status,
+            p.amount
+        ));
+        render_steps(&mut out, &p.explanation);
+    }
+    for a in &o.anomalies {
+        out.push_str(&format!(
+            "anomaly {} {} {}: {}\n",
+            a.kind,
+            a.program,
+            a.person.as_ref().map(monitor::policy::eval::mask).unwrap_or_default(),
+            a.reasons.join(";")
+        ));
+        render_steps(&mut out, &a.explanation);
+    }
+    for s in &o.signals {
+        out.push_str(&format!(
+            "signal {} ({}) {}\n",
+            s.signal,
+            s.level,
+            s.person.as_ref().map(monitor::policy::eval::mask).unwrap_or_default()
+        ));
+        render_steps(&mut out, &s.explanation);
+    }
+    out.push_str(&format!("level {} · score {} · tags {}\n", o.level, o.score, o.tags.join(";")));
+    render_steps(&mut out, &o.tags_explanation);
+    for r in &o.packages {
+        out.push_str(&format!(
+            "package {} {} {} ({})\n",
+            r.kind,
+            r.item,
+            r.amount.map(|a| a.to_string()).unwrap_or_default(),
+            r.reason
+        ));
+        render_steps(&mut out, &r.explanation);
+    }
+    out
+}

@@ -1,0 +1,254 @@
+//! Reads the rows of the person facts plan into `policy::PersonFacts`: ages and month counts
+//! from the raw dates, code words into domain enums, lists into their Rust shapes.
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Date32Type, Int64Type};
+use domain::{
+    DisabilityCategory, EmploymentStatus, Fen, PersonStatus, Program, RegionCode, Relation,
+    VehicleType, age_on,
+};
+use policy::facts::{CareLevel, Home, NEVER, PersonFacts, PersonKey, RunningSpell};
+
+use crate::MonitorError;
+use crate::facts::{Bounds, months_between};
+use domain::Date;
+
+/// Typed access to the columns of one facts batch.
+struct Row<'a> {
+    batch: &'a RecordBatch,
+    i: usize,
+}
+
+impl Row<'_> {
+    fn column(&self, name: &str) -> Option<&dyn Array> {
+        self.batch.column_by_name(name).map(|c| c.as_ref())
+    }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        let c = self.column(name)?;
+        if c.is_null(self.i) {
+            return None;
+        }
+        match c.data_type() {
+            DataType::Utf8 => Some(c.as_string::<i32>().value(self.i)),
+            DataType::LargeUtf8 => Some(c.as_string::<i64>().value(self.i)),
+            DataType::Utf8View => Some(c.as_string_view().value(self.i)),
+            _ => None,
+        }
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        let c = self.column(name)?;
+        if c.is_null(self.i) {
+            return None;
+        }
+        c.as_primitive_opt::<Int64Type>().map(|a| a.value(self.i))
+    }
+
+    fn date(&self, name: &str) -> Option<Date> {
+        let c = self.column(name)?;
+        if c.is_null(self.i) {
+            return None;
+        }
+        c.as_primitive_opt::<Date32Type>()
+            .map(|a| Date::from_days(a.value(self.i)))
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        match self.column(name) {
+            Some(c) if !c.is_null(self.i) => c.as_boolean_opt().is_some_and(|a| a.value(self.i)),
+            _ => false,
+        }
+    }
+
+    fn texts(&self, name: &str) -> Vec<String> {
+        let Some(c) = self.column(name) else {
+            return Vec::new();
+        };
+        if c.is_null(self.i) {
+            return Vec::new();
+        }
+        let Some(list) = c.as_list_opt::<i32>() else {
+            return Vec::new();
+        };
+        let values = list.value(self.i);
+        let mut out = Vec::with_capacity(values.len());
+        for j in 0..values.len() {
+            if values.is_null(j) {
+                continue;
+            }
+            let text = match values.data_type() {
+                DataType::Utf8 => values.as_string::<i32>().value(j).to_string(),
+                DataType::LargeUtf8 => values.as_string::<i64>().value(j).to_string(),
+                DataType::Utf8View => values.as_string_view().value(j).to_string(),
+                _ => continue,
+            };
+            out.push(text);
+        }
+        out
+    }
+
+    fn ints(&self, name: &str) -> Vec<i64> {
+        let Some(c) = self.column(name) else {
+            return Vec::new();
+        };
+        if c.is_null(self.i) {
+            return Vec::new();
+        }
+        let Some(list) = c.as_list_opt::<i32>() else {
+            return Vec::new();
+        };
+        let values = list.value(self.i);
+        let Some(ints) = values.as_primitive_opt::<Int64Type>() else {
+            return Vec::new();
+        };
+        (0..ints.len())
+            .filter(|j| !ints.is_null(*j))
+            .map(|j| ints.value(j))
+            .collect()
+    }
+}
+
+fn months_ago(period: Option<Date>, bounds: &Bounds) -> i64 {
+    period.map_or(NEVER, |p| months_between(p.month(), bounds.as_of.month()))
+}
+
+fn status(text: Option<&str>) -> Option<EmploymentStatus> {
+    text.and_then(EmploymentStatus::parse)
+}
+
+fn category(text: Option<&str>) -> Option<DisabilityCategory> {
+    text.and_then(DisabilityCategory::parse)
+}
+
+fn grade(value: Option<i64>) -> u8 {
+    value.map_or(0, |g| u8::try_from(g.clamp(0, 9)).unwrap_or(0))
+}
+
+/// Reads every row of a facts batch into person facts.
+pub(crate) fn person_facts(
+    batch: &RecordBatch,
+    bounds: &Bounds,
+    out: &mut Vec<PersonFacts>,
+) -> Result<(), MonitorError> {
+    for i in 0..batch.num_rows() {
+        let r = Row { batch, i };
+        let Some(id) = r.text("person_id") else {
+            continue;
+        };
+        let age = r
+            .date("birth_date")
+            .map_or(0, |b| i64::from(age_on(b, bounds.as_of)));
+        let status_date = r.date("status_date");
+        let emp_in_lookback = r.date("emp_period").is_some();
+        let earned = if emp_in_lookback {
+            r.int("emp_earned").unwrap_or(0)
+        } else {
+            0
+        };
+        let mut business_capitals: Vec<Fen> =
+            r.ints("business_capitals").into_iter().map(Fen).collect();
+        business_capitals.sort();
+        let programs = r.texts("running_programs");
+        let households = r.texts("running_households");
+        let running = programs
+            .iter()
+            .zip(households.iter())
+            .filter_map(|(p, h)| {
+                Program::parse(p).map(|program| RunningSpell {
+                    program,
+                    household_id: h.clone(),
+                })
+            })
+            .collect();
+        let home_ids = r.texts("home_ids");
+        let home_areas = r.ints("home_areas");
+        let homes = home_ids
+            .into_iter()
+            .zip(home_areas)
+            .map(|(property, area_centi_m2)| Home {
+                property,
+                area_centi_m2,
+            })
+            .collect();
+        let care_level = match r.text("self_care") {
+            Some("partial") => CareLevel::Partial,
+            Some("none") => CareLevel::Full,
+            _ => CareLevel::Myself,
+        };
+        let facts = PersonFacts {
+            id: PersonKey(id.to_string()),
+            household_id: r.text("household_id").unwrap_or_default().to_string(),
+            region: r
+                .text("region_code")
+                .and_then(|c| RegionCode::parse(c).ok()),
+            relation: r
+                .text("relation")
+                .and_then(Relation::parse)
+                .unwrap_or(Relation::Other),
+            status: r
+                .text("status")
+                .and_then(PersonStatus::parse)
+                .unwrap_or(PersonStatus::Normal),
+            status_recent: status_date
+                .is_some_and(|d| d >= bounds.recent_from && d <= bounds.as_of),
+            spouse: r.text("spouse_id").map(|s| PersonKey(s.to_string())),
+            father: r.text("father_id").map(|s| PersonKey(s.to_string())),
+            mother: r.text("mother_id").map(|s| PersonKey(s.to_string())),
+            age,
+            income: Fen(earned + r.int("declared").unwrap_or(0)),
+            financial_assets: Fen(r.int("financial_assets").unwrap_or(0)),
+            business_capitals,
+            disability_grade: grade(r.int("disability_grade")),
+            disability_category: category(r.text("disability_category")),
+            recent_disability_grade: grade(r.int("recent_disability_grade")),
+            recent_disability_category: category(r.text("recent_disability_category")),
+            student: r.int("school_rows").unwrap_or(0) > 0,
+            tuition: Fen(r.int("tuition").unwrap_or(0)),
+            medical_oop_12m: Fen(r.int("medical_oop_12m").unwrap_or(0)),
+            major_12m: r.flag("major_12m"),
+            major_recent: r.flag("major_recent"),
+            major_before_recent: r.flag("major_before_recent"),
+            chronic_12m: r.flag("chronic_12m"),
+            care_level,
+            employment_status: if emp_in_lookback {
+                status(r.text("emp_status"))
+            } else {
+                None
+            },
+            employment_months_ago: months_ago(r.date("emp_period"), bounds),
+            previous_employment_status: if emp_in_lookback {
+                status(r.text("emp_previous"))
+            } else {
+                None
+            },
+            job_start_months_ago: months_ago(r.date("job_start"), bounds),
+            running,
+            running_at_death: r
+                .texts("running_at_death")
+                .iter()
+                .filter_map(|p| Program::parse(p))
+                .collect(),
+            active_vehicle_types: r
+                .texts("active_vehicle_types")
+                .iter()
+                .filter_map(|t| VehicleType::parse(t))
+                .collect(),
+            recent_vehicle_types: r
+                .texts("recent_vehicle_types")
+                .iter()
+                .filter_map(|t| VehicleType::parse(t))
+                .collect(),
+            nonresidential_property: r.flag("nonresidential_property"),
+            homes,
+            property_recent: r.flag("property_recent"),
+            business_recent: r.flag("business_recent"),
+            utility_arrears_months: r.int("arrears_months").unwrap_or(0),
+            utility_months_ago: months_ago(r.date("utility_period"), bounds),
+            electricity_centi_kwh: r.int("electricity_centi_kwh").unwrap_or(0),
+            electricity_months_ago: months_ago(r.date("electricity_period"), bounds),
+        };
+        out.push(facts);
+    }
+    Ok(())
+}

@@ -1,0 +1,532 @@
+//! Person facts at an as-of date as one DataFusion plan over the lake: every feed reduced to one
+//! row per person by the reading rules of policy.md §2 and §9, left-joined onto the population.
+//!
+//! The plan yields exactly the base facts of `policy::PersonFacts` (some still as raw dates,
+//! turned into ages and month counts when the rows are read, see [`crate::assemble`]). Only
+//! plain DataFusion expressions and built-in aggregates are used, so that stock Ballista
+//! executors can run the plan.
+
+use datafusion::functions_aggregate::expr_fn::{array_agg, bool_or, count, last_value, max, sum};
+use datafusion::logical_expr::{ExprFunctionExt, JoinType, SortExpr};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, col, lit};
+use datafusion::scalar::ScalarValue;
+use domain::{Date, Month};
+
+use crate::MonitorError;
+use crate::lake::{Feed, LakeFiles, read_feed};
+
+/// The windows of the reading rules, from the policy pack's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    /// `income_lookback_months`: monthly records older than this are ignored.
+    pub lookback_months: i32,
+    /// `recent_days`: what "recent" means.
+    pub recent_days: i32,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            lookback_months: 12,
+            recent_days: 90,
+        }
+    }
+}
+
+/// The dates that bound the windows at an as-of date (policy.md §9).
+#[derive(Debug, Clone)]
+pub(crate) struct Bounds {
+    pub as_of: Date,
+    /// First day of A's month.
+    pub month_first: Date,
+    /// First day of the oldest month in the lookback.
+    pub lookback_first: Date,
+    /// The 12 months before A are the dates after this one, up to A.
+    pub year_excl: Date,
+    /// The recent window starts here (A − (recent_days − 1)).
+    pub recent_from: Date,
+    /// The 12 months before the recent window are after this date, up to `recent_from − 1`.
+    pub before_recent_excl: Date,
+    /// The school year containing A, written `Y-(Y+1)`.
+    pub school_year: String,
+}
+
+impl Bounds {
+    pub(crate) fn new(as_of: Date, windows: Windows) -> Bounds {
+        let month = as_of.month();
+        let recent_from = as_of.add_days(-(windows.recent_days - 1));
+        let (year, m, _) = as_of.ymd();
+        let start = if m >= 9 { year } else { year - 1 };
+        Bounds {
+            as_of,
+            month_first: month.first_day(),
+            lookback_first: (month - (windows.lookback_months - 1)).first_day(),
+            year_excl: as_of.add_months(-12),
+            recent_from,
+            before_recent_excl: recent_from.add_days(-1).add_months(-12),
+            school_year: format!("{}-{}", start, start + 1),
+        }
+    }
+}
+
+/// A Date32 literal.
+pub(crate) fn date_lit(date: Date) -> Expr {
+    lit(ScalarValue::Date32(Some(date.days())))
+}
+
+/// Months from `month` to `to` (positive when `month` is earlier).
+pub(crate) fn months_between(month: Month, to: Month) -> i64 {
+    i64::from(to.index() - month.index())
+}
+
+fn asc(e: Expr) -> SortExpr {
+    e.sort(true, true)
+}
+
+fn desc(e: Expr) -> SortExpr {
+    e.sort(false, true)
+}
+
+/// The order in which "the later row wins": commit order, then row number.
+fn file_order() -> Vec<SortExpr> {
+    vec![asc(col("seq")), asc(col("row"))]
+}
+
+fn ordered(mut first: Vec<SortExpr>) -> Vec<SortExpr> {
+    first.extend(file_order());
+    first
+}
+
+fn agg(e: Expr, filter: Option<Expr>, order: Option<Vec<SortExpr>>) -> Result<Expr, MonitorError> {
+    let mut b = e.order_by(order.unwrap_or_default());
+    if let Some(f) = filter {
+        b = b.filter(f);
+    }
+    Ok(b.build()?)
+}
+
+fn in_range(c: &str, from: Date, to: Date) -> Expr {
+    col(c).gt_eq(date_lit(from)).and(col(c).lt_eq(date_lit(to)))
+}
+
+fn in_year(c: &str, excl: Date, to: Date) -> Expr {
+    col(c).gt(date_lit(excl)).and(col(c).lt_eq(date_lit(to)))
+}
+
+fn zero(e: Expr) -> Expr {
+    coalesce(vec![e, lit(0i64)])
+}
+
+/// Builds the plan of person facts: one row per population row (every status), with the
+/// population columns and the reduced facts of every feed.
+pub(crate) async fn person_facts(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    bounds: &Bounds,
+) -> Result<DataFrame, MonitorError> {
+    let b = bounds;
+    let a = b.as_of;
+    let population = read_feed(ctx, lake, Feed::Population).await?;
+    let mut facts = population.select(vec![
+        col("person_id"),
+        col("household_id"),
+        col("relation"),
+        col("region_code"),
+        col("birth_date"),
+        col("status"),
+        col("status_date"),
+        col("spouse_id"),
+        col("father_id"),
+        col("mother_id"),
+    ])?;
+
+    // Employment: one record per person and period (the later row wins), periods up to A's
+    // month; the status of the record before each; job starts.
+    let employment = read_feed(ctx, lake, Feed::Employment)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("period").lt_eq(date_lit(b.month_first))),
+        )?
+        .aggregate(
+            vec![col("person_id"), col("period")],
+            vec![
+                agg(last_value(col("status"), vec![]), None, Some(file_order()))?.alias("status"),
+                agg(
+                    last_value(
+                        zero(col("monthly_wage"))
+                            + zero(col("pension"))
+                            + zero(col("unemployment_benefit")),
+                        vec![],
+                    ),
+                    None,
+                    Some(file_order()),
+                )?
+                .alias("earned"),
+            ],
+        )?;
+    let previous = datafusion::functions_window::expr_fn::lag(col("status"), Some(1), None)
+        .partition_by(vec![col("person_id")])
+        .order_by(vec![asc(col("period"))])
+        .build()?
+        .alias("previous_status");
+    let employment = employment.window(vec![previous])?;
+    let starts = col("status")
+        .in_list(vec![lit("employed"), lit("flexible")], false)
+        .and(col("previous_status").in_list(vec![lit("unemployed"), lit("none")], false));
+    let in_lookback = col("period").gt_eq(date_lit(b.lookback_first));
+    let employment = employment.aggregate(
+        vec![col("person_id").alias("emp_pid")],
+        vec![
+            agg(max(col("period")), Some(in_lookback.clone()), None)?.alias("emp_period"),
+            agg(
+                last_value(col("status"), vec![]),
+                Some(in_lookback.clone()),
+                Some(vec![asc(col("period"))]),
+            )?
+            .alias("emp_status"),
+            agg(
+                last_value(col("previous_status"), vec![]),
+                Some(in_lookback.clone()),
+                Some(vec![asc(col("period"))]),
+            )?
+            .alias("emp_previous"),
+            agg(
+                last_value(col("earned"), vec![]),
+                Some(in_lookback),
+                Some(vec![asc(col("period"))]),
+            )?
+            .alias("emp_earned"),
+            agg(max(col("period")), Some(starts), None)?.alias("job_start"),
+        ],
+    )?;
+    facts = left_join(facts, employment, "emp_pid")?;
+
+    // Declared income: the latest row of each counted kind in the lookback.
+    let income = read_feed(ctx, lake, Feed::Income)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(in_range("period", b.lookback_first, b.month_first))
+                .and(col("kind").not_eq(lit("exempt"))),
+        )?
+        .aggregate(
+            vec![col("person_id"), col("kind")],
+            vec![
+                agg(
+                    last_value(zero(col("monthly_amount")), vec![]),
+                    None,
+                    Some(ordered(vec![asc(col("period"))])),
+                )?
+                .alias("amount"),
+            ],
+        )?
+        .aggregate(
+            vec![col("person_id").alias("inc_pid")],
+            vec![sum(col("amount")).alias("declared")],
+        )?;
+    facts = left_join(facts, income, "inc_pid")?;
+
+    // Finance: the latest row not after A.
+    let finance = read_feed(ctx, lake, Feed::Finance)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("as_of").lt_eq(date_lit(a))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("fin_pid")],
+            vec![
+                agg(
+                    last_value(
+                        zero(col("deposits")) + zero(col("securities")) + zero(col("other_assets")),
+                        vec![],
+                    ),
+                    None,
+                    Some(ordered(vec![asc(col("as_of"))])),
+                )?
+                .alias("financial_assets"),
+            ],
+        )?;
+    facts = left_join(facts, finance, "fin_pid")?;
+
+    // Business: capital of each active business registered on or before A.
+    let business = read_feed(ctx, lake, Feed::Business)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("status").eq(lit("active")))
+                .and(col("registered_date").lt_eq(date_lit(a))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("bus_pid")],
+            vec![
+                agg(
+                    array_agg(zero(col("registered_capital"))),
+                    None,
+                    Some(file_order()),
+                )?
+                .alias("business_capitals"),
+                bool_or(col("registered_date").gt_eq(date_lit(b.recent_from)))
+                    .alias("business_recent"),
+            ],
+        )?;
+    facts = left_join(facts, business, "bus_pid")?;
+
+    // Disability: the most severe certificate (lowest grade; then the latest certificate; then
+    // the later row), overall and among the recent ones.
+    let severity = ordered(vec![desc(col("grade")), asc(col("certified_date"))]);
+    let recent = col("certified_date").gt_eq(date_lit(b.recent_from));
+    let disability = read_feed(ctx, lake, Feed::Disability)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("certified_date").lt_eq(date_lit(a))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("dis_pid")],
+            vec![
+                agg(
+                    last_value(col("grade"), vec![]),
+                    None,
+                    Some(severity.clone()),
+                )?
+                .alias("disability_grade"),
+                agg(
+                    last_value(col("category"), vec![]),
+                    None,
+                    Some(severity.clone()),
+                )?
+                .alias("disability_category"),
+                agg(
+                    last_value(col("grade"), vec![]),
+                    Some(recent.clone()),
+                    Some(severity.clone()),
+                )?
+                .alias("recent_disability_grade"),
+                agg(
+                    last_value(col("category"), vec![]),
+                    Some(recent),
+                    Some(severity),
+                )?
+                .alias("recent_disability_category"),
+            ],
+        )?;
+    facts = left_join(facts, disability, "dis_pid")?;
+
+    // Education: a row of the school year containing A.
+    let education = read_feed(ctx, lake, Feed::Education)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("school_year").eq(lit(b.school_year.clone()))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("edu_pid")],
+            vec![
+                agg(
+                    last_value(zero(col("annual_tuition")), vec![]),
+                    None,
+                    Some(file_order()),
+                )?
+                .alias("tuition"),
+                count(lit(1i64)).alias("school_rows"),
+            ],
+        )?;
+    facts = left_join(facts, education, "edu_pid")?;
+
+    // Medical settlements: sums and flags over the windows.
+    let year = in_year("settled_date", b.year_excl, a);
+    let before = in_year(
+        "settled_date",
+        b.before_recent_excl,
+        b.recent_from.add_days(-1),
+    );
+    let recent = in_range("settled_date", b.recent_from, a);
+    let major = col("kind").eq(lit("major"));
+    let medical = read_feed(ctx, lake, Feed::Medical)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("settled_date").lt_eq(date_lit(a)))
+                .and(col("settled_date").gt(date_lit(b.before_recent_excl.min(b.year_excl)))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("med_pid")],
+            vec![
+                agg(sum(zero(col("out_of_pocket"))), Some(year.clone()), None)?
+                    .alias("medical_oop_12m"),
+                bool_or(major.clone().and(year.clone())).alias("major_12m"),
+                bool_or(major.clone().and(recent)).alias("major_recent"),
+                bool_or(major.and(before)).alias("major_before_recent"),
+                bool_or(col("kind").eq(lit("chronic")).and(year)).alias("chronic_12m"),
+            ],
+        )?;
+    facts = left_join(facts, medical, "med_pid")?;
+
+    // Care: the latest assessment not after A.
+    let care = read_feed(ctx, lake, Feed::Care)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("assessed_date").lt_eq(date_lit(a))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("care_pid")],
+            vec![
+                agg(
+                    last_value(col("self_care"), vec![]),
+                    None,
+                    Some(ordered(vec![asc(col("assessed_date"))])),
+                )?
+                .alias("self_care"),
+            ],
+        )?;
+    facts = left_join(facts, care, "care_pid")?;
+
+    // Assistance: spells running at A, and spells running on the person's status date.
+    let spells = read_feed(ctx, lake, Feed::Assistance)
+        .await?
+        .filter(col("person_id").is_not_null())?;
+    let running_at = |d: Expr| {
+        col("start_date")
+            .lt_eq(d.clone())
+            .and(col("end_date").is_null().or(col("end_date").gt_eq(d)))
+    };
+    let running = spells.clone().filter(running_at(date_lit(a)))?.aggregate(
+        vec![col("person_id").alias("run_pid")],
+        vec![
+            agg(array_agg(col("program")), None, Some(file_order()))?.alias("running_programs"),
+            agg(array_agg(col("household_id")), None, Some(file_order()))?
+                .alias("running_households"),
+        ],
+    )?;
+    facts = left_join(facts, running, "run_pid")?;
+    let deaths = read_feed(ctx, lake, Feed::Population)
+        .await?
+        .filter(col("status_date").is_not_null())?
+        .select(vec![
+            col("person_id").alias("death_pid"),
+            col("status_date").alias("death_date"),
+        ])?;
+    let at_death = spells
+        .join(
+            deaths,
+            JoinType::Inner,
+            &["person_id"],
+            &["death_pid"],
+            None,
+        )?
+        .filter(running_at(col("death_date")))?
+        .aggregate(
+            vec![col("person_id").alias("dth_pid")],
+            // The order of these programs carries no meaning (they are read as a set).
+            vec![array_agg(col("program")).alias("running_at_death")],
+        )?;
+    facts = left_join(facts, at_death, "dth_pid")?;
+
+    // Vehicles: types active at A, types registered recently.
+    let vehicles = read_feed(ctx, lake, Feed::Vehicles).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(col("registered_date").lt_eq(date_lit(a))),
+    )?;
+    let active = col("cancelled_date")
+        .is_null()
+        .or(col("cancelled_date").gt(date_lit(a)));
+    let vehicles = vehicles.aggregate(
+        vec![col("person_id").alias("veh_pid")],
+        vec![
+            agg(
+                array_agg(col("vehicle_type")),
+                Some(active.clone()),
+                Some(file_order()),
+            )?
+            .alias("active_vehicle_types"),
+            agg(
+                array_agg(col("vehicle_type")),
+                Some(col("registered_date").gt_eq(date_lit(b.recent_from))),
+                Some(file_order()),
+            )?
+            .alias("recent_vehicle_types"),
+        ],
+    )?;
+    facts = left_join(facts, vehicles, "veh_pid")?;
+
+    // Real estate: active non-residential property, active homes, recent registrations.
+    let homes = col("usage").eq(lit("residential")).and(active.clone());
+    let estate = read_feed(ctx, lake, Feed::RealEstate)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("registered_date").lt_eq(date_lit(a))),
+        )?
+        .aggregate(
+            vec![col("person_id").alias("est_pid")],
+            vec![
+                bool_or(col("usage").not_eq(lit("residential")).and(active))
+                    .alias("nonresidential_property"),
+                agg(
+                    array_agg(col("property_id")),
+                    Some(homes.clone()),
+                    Some(file_order()),
+                )?
+                .alias("home_ids"),
+                agg(
+                    array_agg(zero(col("area_m2"))),
+                    Some(homes),
+                    Some(file_order()),
+                )?
+                .alias("home_areas"),
+                bool_or(col("registered_date").gt_eq(date_lit(b.recent_from)))
+                    .alias("property_recent"),
+            ],
+        )?;
+    facts = left_join(facts, estate, "est_pid")?;
+
+    // Utilities: the latest row in the lookback; the latest row with an electricity value.
+    let utilities = read_feed(ctx, lake, Feed::Utilities).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(in_range("period", b.lookback_first, b.month_first)),
+    )?;
+    let order = ordered(vec![asc(col("period"))]);
+    let has_power = col("electricity_kwh").is_not_null();
+    let utilities = utilities.aggregate(
+        vec![col("person_id").alias("utl_pid")],
+        vec![
+            agg(
+                last_value(zero(col("arrears_months")), vec![]),
+                None,
+                Some(order.clone()),
+            )?
+            .alias("arrears_months"),
+            max(col("period")).alias("utility_period"),
+            agg(
+                last_value(col("electricity_kwh"), vec![]),
+                Some(has_power.clone()),
+                Some(order),
+            )?
+            .alias("electricity_centi_kwh"),
+            agg(max(col("period")), Some(has_power), None)?.alias("electricity_period"),
+        ],
+    )?;
+    facts = left_join(facts, utilities, "utl_pid")?;
+
+    Ok(facts)
+}
+
+/// Left-joins a reduction keyed by `key` onto the facts and drops the key.
+fn left_join(facts: DataFrame, reduction: DataFrame, key: &str) -> Result<DataFrame, MonitorError> {
+    let joined = facts.join(reduction, JoinType::Left, &["person_id"], &[key], None)?;
+    Ok(joined.drop_columns(&[key])?)
+}

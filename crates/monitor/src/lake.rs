@@ -1,0 +1,352 @@
+//! The Parquet files a run reads: which files of which feed, in commit order, and how each is
+//! read into a DataFusion table of the canonical columns the facts need.
+//!
+//! Every feed table gets two ordering columns besides the feed's own: `seq` (the file's position
+//! in commit order) and `row` (the source row number), so that "the later row wins" (policy.md
+//! §9) is an `ORDER BY seq, row`. A feed without files reads as an empty table of the same schema,
+//! so a run without, say, the medical feed still completes and reports the feed missing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, cast, col, lit};
+use datafusion::scalar::ScalarValue;
+
+use crate::MonitorError;
+
+/// The feeds of the exchange contract (exchange.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Feed {
+    /// 户籍人口: the master list of persons.
+    Population,
+    /// 救助名册: assistance spells.
+    Assistance,
+    /// 残疾人: disability certificates.
+    Disability,
+    /// 就业与社保: monthly employment records.
+    Employment,
+    /// 医保结算: medical settlements.
+    Medical,
+    /// 不动产登记: real estate.
+    RealEstate,
+    /// 机动车登记: vehicles.
+    Vehicles,
+    /// 市场主体登记: businesses.
+    Business,
+    /// 金融资产: financial assets.
+    Finance,
+    /// 在校学生: students.
+    Education,
+    /// 水电气: utilities.
+    Utilities,
+    /// 家计调查收入: declared income.
+    Income,
+    /// 生活自理能力评估: care assessments.
+    Care,
+}
+
+impl Feed {
+    /// Every feed, population first.
+    pub const ALL: [Feed; 13] = [
+        Feed::Population,
+        Feed::Assistance,
+        Feed::Disability,
+        Feed::Employment,
+        Feed::Medical,
+        Feed::RealEstate,
+        Feed::Vehicles,
+        Feed::Business,
+        Feed::Finance,
+        Feed::Education,
+        Feed::Utilities,
+        Feed::Income,
+        Feed::Care,
+    ];
+
+    /// The feed's name in the contract (and its file name in a batch).
+    pub fn name(self) -> &'static str {
+        match self {
+            Feed::Population => "population",
+            Feed::Assistance => "assistance",
+            Feed::Disability => "disability",
+            Feed::Employment => "employment",
+            Feed::Medical => "medical",
+            Feed::RealEstate => "real_estate",
+            Feed::Vehicles => "vehicles",
+            Feed::Business => "business",
+            Feed::Finance => "finance",
+            Feed::Education => "education",
+            Feed::Utilities => "utilities",
+            Feed::Income => "income",
+            Feed::Care => "care",
+        }
+    }
+
+    /// Looks a feed up by its contract name.
+    pub fn from_name(name: &str) -> Option<Feed> {
+        Feed::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The canonical columns the monitor reads from the feed, with their types. Ids, regions,
+    /// codes and text are Utf8; dates and periods Date32; money Int64 fen; decimals are read as
+    /// hundredths (Int64); integers Int64.
+    pub fn columns(self) -> &'static [(&'static str, Kind)] {
+        use Kind::*;
+        match self {
+            Feed::Population => &[
+                ("person_id", Text),
+                ("household_id", Text),
+                ("relation", Text),
+                ("region_code", Text),
+                ("birth_date", Date),
+                ("status", Text),
+                ("status_date", Date),
+                ("spouse_id", Text),
+                ("father_id", Text),
+                ("mother_id", Text),
+            ],
+            Feed::Assistance => &[
+                ("person_id", Text),
+                ("household_id", Text),
+                ("program", Text),
+                ("start_date", Date),
+                ("end_date", Date),
+            ],
+            Feed::Disability => &[
+                ("person_id", Text),
+                ("category", Text),
+                ("grade", Integer),
+                ("certified_date", Date),
+            ],
+            Feed::Employment => &[
+                ("person_id", Text),
+                ("period", Date),
+                ("status", Text),
+                ("monthly_wage", Money),
+                ("pension", Money),
+                ("unemployment_benefit", Money),
+            ],
+            Feed::Medical => &[
+                ("person_id", Text),
+                ("settled_date", Date),
+                ("out_of_pocket", Money),
+                ("kind", Text),
+            ],
+            Feed::RealEstate => &[
+                ("person_id", Text),
+                ("property_id", Text),
+                ("usage", Text),
+                ("area_m2", Centi),
+                ("registered_date", Date),
+                ("cancelled_date", Date),
+            ],
+            Feed::Vehicles => &[
+                ("person_id", Text),
+                ("vehicle_type", Text),
+                ("registered_date", Date),
+                ("cancelled_date", Date),
+            ],
+            Feed::Business => &[
+                ("person_id", Text),
+                ("registered_capital", Money),
+                ("status", Text),
+                ("registered_date", Date),
+            ],
+            Feed::Finance => &[
+                ("person_id", Text),
+                ("as_of", Date),
+                ("deposits", Money),
+                ("securities", Money),
+                ("other_assets", Money),
+            ],
+            Feed::Education => &[
+                ("person_id", Text),
+                ("school_year", Text),
+                ("annual_tuition", Money),
+            ],
+            Feed::Utilities => &[
+                ("person_id", Text),
+                ("period", Date),
+                ("electricity_kwh", Centi),
+                ("arrears_months", Integer),
+            ],
+            Feed::Income => &[
+                ("person_id", Text),
+                ("period", Date),
+                ("kind", Text),
+                ("monthly_amount", Money),
+            ],
+            Feed::Care => &[
+                ("person_id", Text),
+                ("self_care", Text),
+                ("assessed_date", Date),
+            ],
+        }
+    }
+
+    /// The Arrow schema of the feed table as the monitor reads it (columns, then `seq`, `row`).
+    pub fn schema(self) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .columns()
+            .iter()
+            .map(|(name, kind)| Field::new(*name, kind.data_type(), true))
+            .collect();
+        fields.push(Field::new("seq", DataType::Int64, false));
+        fields.push(Field::new("row", DataType::Int64, true));
+        Arc::new(Schema::new(fields))
+    }
+}
+
+/// The canonical type of a column as the monitor reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Utf8: ids, regions, codes, text.
+    Text,
+    /// Date32: dates, and periods as the first day of their month.
+    Date,
+    /// Int64 fen.
+    Money,
+    /// Int64 hundredths of a decimal (m², kWh).
+    Centi,
+    /// Int64.
+    Integer,
+}
+
+impl Kind {
+    /// The Arrow type.
+    pub fn data_type(self) -> DataType {
+        match self {
+            Kind::Text => DataType::Utf8,
+            Kind::Date => DataType::Date32,
+            Kind::Money | Kind::Centi | Kind::Integer => DataType::Int64,
+        }
+    }
+}
+
+/// The committed Parquet files of each feed, in commit order. Population is a full snapshot:
+/// only the files of the latest batch that carries it are listed; other feeds accumulate.
+#[derive(Debug, Clone, Default)]
+pub struct LakeFiles {
+    files: BTreeMap<Feed, Vec<PathBuf>>,
+}
+
+impl LakeFiles {
+    /// No files at all.
+    pub fn new() -> LakeFiles {
+        LakeFiles::default()
+    }
+
+    /// Appends a file of a feed (later calls are later in commit order).
+    pub fn add(&mut self, feed: Feed, path: impl Into<PathBuf>) {
+        self.files.entry(feed).or_default().push(path.into());
+    }
+
+    /// Replaces the files of a feed.
+    pub fn set(&mut self, feed: Feed, paths: Vec<PathBuf>) {
+        self.files.insert(feed, paths);
+    }
+
+    /// The files of a feed.
+    pub fn files(&self, feed: Feed) -> &[PathBuf] {
+        self.files.get(&feed).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The feeds without any file.
+    pub fn missing(&self) -> Vec<Feed> {
+        Feed::ALL
+            .into_iter()
+            .filter(|f| self.files(*f).is_empty())
+            .collect()
+    }
+}
+
+/// Reads a feed into a DataFrame of its canonical columns plus `seq` and `row`.
+pub(crate) async fn read_feed(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    feed: Feed,
+) -> Result<DataFrame, MonitorError> {
+    let schema = feed.schema();
+    let mut table: Option<DataFrame> = None;
+    for (seq, path) in lake.files(feed).iter().enumerate() {
+        let text = path
+            .to_str()
+            .ok_or_else(|| MonitorError::Lake("a lake path is not UTF-8".into()))?;
+        let df = ctx
+            .read_parquet(text.to_string(), ParquetReadOptions::default())
+            .await?;
+        let present: Vec<String> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut exprs = Vec::new();
+        for (name, kind) in feed.columns() {
+            let expr = if present.iter().any(|p| p == name) {
+                let source_type = df
+                    .schema()
+                    .field_with_unqualified_name(name)?
+                    .data_type()
+                    .clone();
+                column_expr(name, *kind, &source_type)
+            } else {
+                lit(ScalarValue::try_from(&kind.data_type())?)
+            };
+            exprs.push(expr.alias(*name));
+        }
+        exprs.push(lit(seq as i64).alias("seq"));
+        if present.iter().any(|p| p == "row") {
+            exprs.push(cast(col("row"), DataType::Int64).alias("row"));
+        } else {
+            exprs.push(lit(ScalarValue::Int64(None)).alias("row"));
+        }
+        let df = df.select(exprs)?;
+        table = Some(match table {
+            None => df,
+            Some(t) => t.union(df)?,
+        });
+    }
+    match table {
+        Some(t) => Ok(t),
+        None => Ok(ctx.read_batch(RecordBatch::new_empty(schema))?),
+    }
+}
+
+/// The expression that reads a source column as its canonical kind.
+fn column_expr(name: &str, kind: Kind, source: &DataType) -> datafusion::prelude::Expr {
+    let c = col(quoted(name));
+    match (kind, source) {
+        (Kind::Centi, DataType::Decimal128(_, scale))
+        | (Kind::Centi, DataType::Decimal256(_, scale)) => {
+            // Hundredths, exact for scales up to 2 (the contract's decimals).
+            cast(
+                cast(c, DataType::Decimal128(38, *scale))
+                    * lit(ScalarValue::Decimal128(Some(100), 38, 0)),
+                DataType::Int64,
+            )
+        }
+        (Kind::Centi, DataType::Float32 | DataType::Float64) => {
+            // Non-negative by the contract: truncating x·100 + ½ rounds half up.
+            cast(
+                cast(c, DataType::Float64) * lit(100.0f64) + lit(0.5f64),
+                DataType::Int64,
+            )
+        }
+        (Kind::Centi, _) => cast(cast(c, DataType::Int64) * lit(100i64), DataType::Int64),
+        (Kind::Money, DataType::Decimal128(_, scale)) => cast(
+            cast(c, DataType::Decimal128(38, *scale))
+                * lit(ScalarValue::Decimal128(Some(100), 38, 0)),
+            DataType::Int64,
+        ),
+        (k, _) => cast(c, k.data_type()),
+    }
+}
+
+/// A column name as an identifier (keeps upper case and dots literal).
+fn quoted(name: &str) -> datafusion::common::Column {
+    datafusion::common::Column::from_name(name)
+}

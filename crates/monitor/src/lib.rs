@@ -1,0 +1,241 @@
+//! Screening on Apache DataFusion: every household of a city against every department's data
+//! at an as-of date.
+//!
+//! The pipeline: [`lake`] lists the committed Parquet files of each feed; [`facts`] is one
+//! DataFusion plan that reduces every feed to the base facts of each person (policy.md §2, §9);
+//! the rows are then assembled into households and screened against the policy pack; the
+//! results are written as the files of exchange.md §4.
+//!
+//! CPU-heavy work runs on a Tokio runtime the crate owns: callers use the blocking API and never
+//! run it on a web server's async runtime. The crate never reads the clock: the as-of date is an
+//! argument.
+
+mod assemble;
+pub mod facts;
+pub mod lake;
+pub mod output;
+mod registry;
+mod screen;
+pub mod simulate;
+
+pub use facts::Windows;
+pub use lake::{Feed, LakeFiles};
+pub use output::{Results, Summary};
+pub use policy;
+
+use arrow::array::RecordBatch;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use domain::{Date, Progress};
+use policy::eval::{Evaluation, Options, Outcome};
+use policy::facts::PersonFacts;
+use policy::pack::{Pack, ParamValue};
+
+/// Why a run failed (a household that does not qualify is a result, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The lake could not be listed.
+    #[error("lake: {0}")]
+    Lake(String),
+    /// A DataFusion plan failed.
+    #[error("query: {0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// An Arrow operation failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// Writing results failed.
+    #[error("writing {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        message: String,
+    },
+    /// The runtime could not be started.
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+/// A DataFusion session sized for this machine.
+pub(crate) fn session(partitions: usize) -> SessionContext {
+    let config = SessionConfig::new()
+        .with_target_partitions(partitions.max(1))
+        .with_batch_size(8192);
+    SessionContext::new_with_config(config)
+}
+
+/// A Tokio runtime owned by the caller of the blocking API.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, MonitorError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| MonitorError::Runtime(e.to_string()))
+}
+
+/// Computes the person facts table at `as_of` and returns its batches (blocking).
+pub fn person_fact_batches(
+    lake: &LakeFiles,
+    as_of: Date,
+    windows: Windows,
+) -> Result<Vec<RecordBatch>, MonitorError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let ctx = session(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let bounds = facts::Bounds::new(as_of, windows);
+        let df = facts::person_facts(&ctx, lake, &bounds).await?;
+        Ok(df.collect().await?)
+    })
+}
+
+/// The reading windows a pack sets (`income_lookback_months`, `recent_days`), from the values
+/// every parameter set shares; the contract's defaults when the pack does not declare them.
+pub fn windows(pack: &Pack) -> Windows {
+    let value = |name: &str, fallback: i32| {
+        pack.param(name)
+            .and_then(|i| pack.params.get(i))
+            .and_then(|p| match &p.default {
+                Some(ParamValue::Num(n)) => i32::try_from(n.round()).ok(),
+                _ => None,
+            })
+            .unwrap_or(fallback)
+    };
+    let defaults = Windows::default();
+    Windows {
+        lookback_months: value("income_lookback_months", defaults.lookback_months),
+        recent_days: value("recent_days", defaults.recent_days),
+    }
+}
+
+/// How a run is carried out.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Threads for DataFusion partitions and for household evaluation.
+    pub threads: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+async fn facts_of_everyone(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    as_of: Date,
+    windows: Windows,
+    progress: &dyn Progress,
+) -> Result<Vec<PersonFacts>, MonitorError> {
+    use futures::StreamExt as _;
+    let bounds = facts::Bounds::new(as_of, windows);
+    let df = facts::person_facts(ctx, lake, &bounds).await?;
+    progress.stage("computing person facts", 0);
+    let mut stream = df.execute_stream().await?;
+    let mut persons = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        progress.inc(batch.num_rows() as u64);
+        assemble::person_facts(&batch, &bounds, &mut persons)?;
+    }
+    progress.finish();
+    Ok(persons)
+}
+
+/// The base facts of every person of the population snapshot at `as_of` (blocking).
+pub fn person_facts(
+    lake: &LakeFiles,
+    as_of: Date,
+    windows: Windows,
+) -> Result<Vec<PersonFacts>, MonitorError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let ctx = session(RunOptions::default().threads);
+        facts_of_everyone(&ctx, lake, as_of, windows, &domain::NoProgress).await
+    })
+}
+
+/// Facts of everyone and the registry check, computed once for one or more evaluations.
+pub(crate) fn prepare(
+    lake: &LakeFiles,
+    as_of: Date,
+    windows: Windows,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<(screen::Registry, registry::RegistryCheck), MonitorError> {
+    let rt = runtime()?;
+    let ctx = session(options.threads);
+    let (persons, check) = rt.block_on(async {
+        let persons = facts_of_everyone(&ctx, lake, as_of, windows, progress).await?;
+        let check = registry::check(&ctx, lake).await?;
+        Ok::<_, MonitorError>((persons, check))
+    })?;
+    Ok((screen::Registry::new(persons), check))
+}
+
+/// Evaluates a pack on every household of a prepared registry.
+pub(crate) fn results_of(
+    registry: &screen::Registry,
+    check: &registry::RegistryCheck,
+    lake: &LakeFiles,
+    as_of: Date,
+    pack: &Pack,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Results {
+    let mut results = Results::default();
+    results.summary.as_of = Some(as_of);
+    results.summary.persons = registry.persons.len() as u64;
+    results.summary.feeds_missing = lake
+        .missing()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    results.summary.not_in_registry = check.not_in_registry.clone();
+    results.summary.unlinked = check.unlinked_per_feed.clone();
+    results.linkage = check.unlinked.clone();
+    let decided = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
+    screen::collect(decided, &mut results);
+    results.sort();
+    results
+}
+
+/// Screens every household of the lake at `as_of` against the pack (blocking): facts on
+/// DataFusion, then the pack on every household, then the result rows in their file order.
+pub fn screen(
+    lake: &LakeFiles,
+    as_of: Date,
+    pack: &Pack,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<Results, MonitorError> {
+    let (registry, check) = prepare(lake, as_of, windows(pack), options, progress)?;
+    Ok(results_of(
+        &registry, &check, lake, as_of, pack, options, progress,
+    ))
+}
+
+/// Evaluates one household with explanations, on the facts a batch run computes (blocking).
+/// `None` when the household is not in the data.
+pub fn explain(
+    lake: &LakeFiles,
+    as_of: Date,
+    pack: &Pack,
+    household_id: &str,
+) -> Result<Option<Evaluation>, MonitorError> {
+    let persons = person_facts(lake, as_of, windows(pack))?;
+    let registry = screen::Registry::new(persons);
+    if !registry.household_ids().contains(&household_id) {
+        return Ok(None);
+    }
+    let input = registry.input(household_id);
+    Ok(Some(policy::eval::evaluate(
+        pack,
+        &input,
+        as_of,
+        Options { explain: true },
+    )))
+}
+
+/// The outcome type of one household, re-exported for callers that print explanations.
+pub type HouseholdOutcome = Outcome;

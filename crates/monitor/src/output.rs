@@ -1,0 +1,407 @@
+//! The results of a run and how they are written: the CSV files of exchange.md §4 (money in
+//! yuan with two decimals, rows in a deterministic order), a Parquet copy of each, and the run
+//! summary.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use domain::{Date, Fen};
+use parquet::arrow::ArrowWriter;
+
+use crate::MonitorError;
+
+/// One row of households.csv (一户一画像).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdRow {
+    /// Population `household_id`.
+    pub household_id: String,
+    /// The household's region (12 digits).
+    pub region_code: String,
+    /// Living members.
+    pub size: u32,
+    /// Living members who are tekun.
+    pub tekun_members: u32,
+    /// Counted income per member per month.
+    pub per_capita_income: Fen,
+    /// `tekun`, `dibao`, `marginal`, `rigid_expense` or `none`.
+    pub tier: String,
+    /// The dibao amount (0 unless the tier is dibao).
+    pub dibao_amount: Fen,
+    /// 0-100.
+    pub score: u32,
+    /// `red`, `orange`, `yellow` or `none`.
+    pub level: String,
+    /// Tag codes, sorted.
+    pub tags: Vec<String>,
+}
+
+/// One row of persons.csv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    /// The person.
+    pub person_id: String,
+    /// Population `household_id`.
+    pub household_id: String,
+    /// `tekun` or `dibao_single`.
+    pub status: String,
+    /// Monthly amount.
+    pub amount: Fen,
+    /// `self`, `partial`, `full` for tekun; empty otherwise.
+    pub care_level: Option<String>,
+}
+
+/// One row of anomalies.csv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnomalyRow {
+    /// `wrong_inclusion`, `omission` or `duplicate`.
+    pub kind: String,
+    /// The program concerned.
+    pub program: String,
+    /// The household.
+    pub household_id: String,
+    /// The person, when the anomaly is about one person.
+    pub person_id: Option<String>,
+    /// Reason codes, sorted.
+    pub reasons: Vec<String>,
+}
+
+/// One row of warnings.csv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningRow {
+    /// The household.
+    pub household_id: String,
+    /// The person the signal is about, if any.
+    pub person_id: Option<String>,
+    /// Signal code.
+    pub signal: String,
+    /// `red`, `orange`, `yellow`.
+    pub level: String,
+}
+
+/// One row of recommendations.csv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecommendationRow {
+    /// The household.
+    pub household_id: String,
+    /// `service`, `subsidy`, `cash`, `goods`.
+    pub kind: String,
+    /// Catalogue item.
+    pub item: String,
+    /// Amount, for items that have one.
+    pub amount: Option<Fen>,
+    /// What recommends it.
+    pub reason: String,
+}
+
+/// One row of linkage.csv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkageRow {
+    /// The feed.
+    pub feed: String,
+    /// Row number in the source file.
+    pub row: i64,
+    /// The person linked to; `None` when unmatched.
+    pub person_id: Option<String>,
+    /// Match probability in thousandths (0-1000).
+    pub probability_milli: u32,
+}
+
+/// What a run did and did not have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The as-of date.
+    pub as_of: Option<Date>,
+    /// Persons in the population snapshot (every status).
+    pub persons: u64,
+    /// Households screened.
+    pub households: u64,
+    /// Households per tier.
+    pub tiers: BTreeMap<String, u64>,
+    /// Anomalies per kind.
+    pub anomalies: BTreeMap<String, u64>,
+    /// Signals per level.
+    pub signals: BTreeMap<String, u64>,
+    /// Households left out because no parameter set covers their region.
+    pub households_without_parameters: u64,
+    /// Rows whose valid person_id is not in the registry, per feed.
+    pub not_in_registry: BTreeMap<String, u64>,
+    /// Rows kept without a usable person_id, per feed.
+    pub unlinked: BTreeMap<String, u64>,
+    /// Feeds without any committed file.
+    pub feeds_missing: Vec<String>,
+}
+
+impl Summary {
+    /// The summary as text lines for the terminal and `summary.txt`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Some(d) = self.as_of {
+            out.push_str(&format!("as of {d}\n"));
+        }
+        out.push_str(&format!("persons in the registry: {}\n", self.persons));
+        out.push_str(&format!("households screened: {}\n", self.households));
+        for (tier, n) in &self.tiers {
+            out.push_str(&format!("  tier {tier}: {n}\n"));
+        }
+        for (kind, n) in &self.anomalies {
+            out.push_str(&format!("anomalies {kind}: {n}\n"));
+        }
+        for (level, n) in &self.signals {
+            out.push_str(&format!("signals {level}: {n}\n"));
+        }
+        out.push_str(&format!(
+            "households in regions without a parameter set: {}\n",
+            self.households_without_parameters
+        ));
+        for (feed, n) in &self.not_in_registry {
+            out.push_str(&format!(
+                "rows whose person is not in the registry, {feed}: {n}\n"
+            ));
+        }
+        for (feed, n) in &self.unlinked {
+            out.push_str(&format!("unlinked rows, {feed}: {n}\n"));
+        }
+        if self.feeds_missing.is_empty() {
+            out.push_str("feeds missing: none\n");
+        } else {
+            out.push_str(&format!(
+                "feeds missing: {}\n",
+                self.feeds_missing.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// Everything a run produces.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// households.csv rows.
+    pub households: Vec<HouseholdRow>,
+    /// persons.csv rows.
+    pub persons: Vec<PersonRow>,
+    /// anomalies.csv rows.
+    pub anomalies: Vec<AnomalyRow>,
+    /// warnings.csv rows.
+    pub warnings: Vec<WarningRow>,
+    /// recommendations.csv rows.
+    pub recommendations: Vec<RecommendationRow>,
+    /// linkage.csv rows.
+    pub linkage: Vec<LinkageRow>,
+    /// The run summary.
+    pub summary: Summary,
+}
+
+impl Results {
+    /// Puts every file's rows in their deterministic order.
+    pub fn sort(&mut self) {
+        self.households
+            .sort_by(|a, b| a.household_id.cmp(&b.household_id));
+        self.persons.sort_by(|a, b| {
+            (&a.household_id, &a.person_id, &a.status).cmp(&(
+                &b.household_id,
+                &b.person_id,
+                &b.status,
+            ))
+        });
+        self.anomalies.sort_by(|a, b| {
+            (&a.household_id, &a.person_id, &a.kind, &a.program).cmp(&(
+                &b.household_id,
+                &b.person_id,
+                &b.kind,
+                &b.program,
+            ))
+        });
+        self.warnings.sort_by(|a, b| {
+            (&a.household_id, &a.person_id, &a.signal).cmp(&(
+                &b.household_id,
+                &b.person_id,
+                &b.signal,
+            ))
+        });
+        self.recommendations.sort_by(|a, b| {
+            (&a.household_id, &a.kind, &a.item).cmp(&(&b.household_id, &b.kind, &b.item))
+        });
+        self.linkage
+            .sort_by(|a, b| (&a.feed, a.row).cmp(&(&b.feed, b.row)));
+    }
+
+    /// Writes the six CSV files, their Parquet copies and `summary.txt` into `dir`.
+    pub fn write(&self, dir: &Path, as_of: Date) -> Result<(), MonitorError> {
+        std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+        let detected = as_of.to_string();
+        let money = |f: Fen| f.to_string();
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+        write_table(
+            dir,
+            "households",
+            &[
+                "household_id",
+                "region_code",
+                "size",
+                "tekun_members",
+                "per_capita_income",
+                "tier",
+                "dibao_amount",
+                "score",
+                "level",
+                "tags",
+            ],
+            self.households.iter().map(|h| {
+                vec![
+                    h.household_id.clone(),
+                    h.region_code.clone(),
+                    h.size.to_string(),
+                    h.tekun_members.to_string(),
+                    money(h.per_capita_income),
+                    h.tier.clone(),
+                    money(h.dibao_amount),
+                    h.score.to_string(),
+                    h.level.clone(),
+                    h.tags.join(";"),
+                ]
+            }),
+        )?;
+        write_table(
+            dir,
+            "persons",
+            &[
+                "person_id",
+                "household_id",
+                "status",
+                "amount",
+                "care_level",
+            ],
+            self.persons.iter().map(|p| {
+                vec![
+                    p.person_id.clone(),
+                    p.household_id.clone(),
+                    p.status.clone(),
+                    money(p.amount),
+                    opt(&p.care_level),
+                ]
+            }),
+        )?;
+        write_table(
+            dir,
+            "anomalies",
+            &["kind", "program", "household_id", "person_id", "reasons"],
+            self.anomalies.iter().map(|a| {
+                vec![
+                    a.kind.clone(),
+                    a.program.clone(),
+                    a.household_id.clone(),
+                    opt(&a.person_id),
+                    a.reasons.join(";"),
+                ]
+            }),
+        )?;
+        write_table(
+            dir,
+            "warnings",
+            &[
+                "household_id",
+                "person_id",
+                "signal",
+                "level",
+                "detected_at",
+            ],
+            self.warnings.iter().map(|w| {
+                vec![
+                    w.household_id.clone(),
+                    opt(&w.person_id),
+                    w.signal.clone(),
+                    w.level.clone(),
+                    detected.clone(),
+                ]
+            }),
+        )?;
+        write_table(
+            dir,
+            "recommendations",
+            &["household_id", "kind", "item", "amount", "reason"],
+            self.recommendations.iter().map(|r| {
+                vec![
+                    r.household_id.clone(),
+                    r.kind.clone(),
+                    r.item.clone(),
+                    r.amount.map(money).unwrap_or_default(),
+                    r.reason.clone(),
+                ]
+            }),
+        )?;
+        write_table(
+            dir,
+            "linkage",
+            &["feed", "row", "person_id", "probability"],
+            self.linkage.iter().map(|l| {
+                vec![
+                    l.feed.clone(),
+                    l.row.to_string(),
+                    opt(&l.person_id),
+                    format!(
+                        "{}.{:03}",
+                        l.probability_milli / 1000,
+                        l.probability_milli % 1000
+                    ),
+                ]
+            }),
+        )?;
+        let path = dir.join("summary.txt");
+        std::fs::write(&path, self.summary.render()).map_err(|e| write_error(&path, e))?;
+        Ok(())
+    }
+}
+
+fn write_error(path: &Path, e: impl std::fmt::Display) -> MonitorError {
+    MonitorError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes `NAME.csv` and `NAME.parquet` (every column as text, exactly as in the CSV).
+fn write_table(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<(), MonitorError> {
+    let csv_path = dir.join(format!("{name}.csv"));
+    let mut writer = csv::Writer::from_path(&csv_path).map_err(|e| write_error(&csv_path, e))?;
+    writer
+        .write_record(header)
+        .map_err(|e| write_error(&csv_path, e))?;
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+    for row in rows {
+        writer
+            .write_record(&row)
+            .map_err(|e| write_error(&csv_path, e))?;
+        for (c, v) in columns.iter_mut().zip(row) {
+            c.push(v);
+        }
+    }
+    writer.flush().map_err(|e| write_error(&csv_path, e))?;
+
+    let schema = Arc::new(Schema::new(
+        header
+            .iter()
+            .map(|h| Field::new(*h, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays: Vec<ArrayRef> = columns
+        .into_iter()
+        .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    let pq_path = dir.join(format!("{name}.parquet"));
+    let file = File::create(&pq_path).map_err(|e| write_error(&pq_path, e))?;
+    let mut pq = ArrowWriter::try_new(file, schema, None).map_err(|e| write_error(&pq_path, e))?;
+    pq.write(&batch).map_err(|e| write_error(&pq_path, e))?;
+    pq.close().map_err(|e| write_error(&pq_path, e))?;
+    Ok(())
+}

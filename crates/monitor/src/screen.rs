@@ -1,0 +1,286 @@
+//! From person facts to results: persons are grouped into households with the relatives and
+//! spell holders each evaluation reads (`policy::eval::HouseholdInput`), the pack is evaluated on
+//! every household on all cores, and the outcomes become the rows of the result files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use domain::{Date, PersonStatus, Progress};
+use policy::eval::{Evaluation, HouseholdInput, Options, Outcome, evaluate};
+use policy::facts::PersonFacts;
+use policy::pack::Pack;
+
+use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Results, WarningRow};
+
+/// Who is who: indexes over every person of the population snapshot.
+pub(crate) struct Registry {
+    /// Every person (every status).
+    pub persons: Vec<PersonFacts>,
+    by_id: HashMap<String, u32>,
+    /// Household id → persons whose population household is it (every status).
+    households: BTreeMap<String, Vec<u32>>,
+    /// Person → persons who name them as father or mother.
+    children: HashMap<u32, Vec<u32>>,
+    /// Person → persons who name them as spouse.
+    spouses_of: HashMap<u32, Vec<u32>>,
+    /// Household id → holders of running spells naming it who live elsewhere.
+    spell_holders: BTreeMap<String, Vec<u32>>,
+}
+
+impl Registry {
+    /// Indexes the persons.
+    pub fn new(persons: Vec<PersonFacts>) -> Registry {
+        let mut by_id = HashMap::with_capacity(persons.len());
+        for (i, p) in persons.iter().enumerate() {
+            by_id.entry(p.id.0.clone()).or_insert(i as u32);
+        }
+        let mut households: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut spouses_of: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut spell_holders: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for (i, p) in persons.iter().enumerate() {
+            let i = i as u32;
+            households
+                .entry(p.household_id.clone())
+                .or_default()
+                .push(i);
+            for parent in [&p.father, &p.mother].into_iter().flatten() {
+                if let Some(&j) = by_id.get(&parent.0) {
+                    children.entry(j).or_default().push(i);
+                }
+            }
+            if let Some(s) = &p.spouse
+                && let Some(&j) = by_id.get(&s.0)
+            {
+                spouses_of.entry(j).or_default().push(i);
+            }
+            let named: BTreeSet<&str> = p
+                .running
+                .iter()
+                .map(|s| s.household_id.as_str())
+                .filter(|h| *h != p.household_id)
+                .collect();
+            for h in named {
+                spell_holders.entry(h.to_string()).or_default().push(i);
+            }
+        }
+        Registry {
+            persons,
+            by_id,
+            households,
+            children,
+            spouses_of,
+            spell_holders,
+        }
+    }
+
+    /// Every household id: population households and households only named by spells.
+    pub fn household_ids(&self) -> Vec<&str> {
+        let mut ids: BTreeSet<&str> = self.households.keys().map(String::as_str).collect();
+        ids.extend(self.spell_holders.keys().map(String::as_str));
+        ids.into_iter().collect()
+    }
+
+    /// Living members of a household.
+    pub fn living_members(&self, household_id: &str) -> usize {
+        self.households.get(household_id).map_or(0, |m| {
+            m.iter()
+                .filter(|&&i| self.persons[i as usize].status == PersonStatus::Normal)
+                .count()
+        })
+    }
+
+    /// The evaluator's input for one household.
+    pub fn input(&self, household_id: &str) -> HouseholdInput {
+        let members: &[u32] = self.households.get(household_id).map_or(&[], Vec::as_slice);
+        let in_household: BTreeSet<u32> = members.iter().copied().collect();
+        let mut others: BTreeSet<u32> = BTreeSet::new();
+        let add = |j: u32, others: &mut BTreeSet<u32>| {
+            if !in_household.contains(&j) {
+                others.insert(j);
+            }
+        };
+        for &m in members {
+            let p = &self.persons[m as usize];
+            for link in [&p.spouse, &p.father, &p.mother].into_iter().flatten() {
+                if let Some(&j) = self.by_id.get(&link.0) {
+                    add(j, &mut others);
+                }
+            }
+            for list in [self.children.get(&m), self.spouses_of.get(&m)]
+                .into_iter()
+                .flatten()
+            {
+                for &j in list {
+                    add(j, &mut others);
+                }
+            }
+        }
+        if let Some(holders) = self.spell_holders.get(household_id) {
+            for &j in holders {
+                add(j, &mut others);
+            }
+        }
+        HouseholdInput {
+            household_id: household_id.to_string(),
+            members: members
+                .iter()
+                .map(|&i| self.persons[i as usize].clone())
+                .collect(),
+            others: others
+                .into_iter()
+                .map(|i| self.persons[i as usize].clone())
+                .collect(),
+        }
+    }
+}
+
+/// The outcome of one household, or why there is none.
+pub(crate) enum Decided {
+    /// Evaluated.
+    Done(Box<Outcome>),
+    /// No parameter set covers the household's region (and it has living members).
+    Uncovered,
+    /// Nothing to report (no living member, no finding).
+    Nothing,
+}
+
+/// Evaluates every household on `threads` threads, in household-id order.
+pub(crate) fn evaluate_all(
+    registry: &Registry,
+    pack: &Pack,
+    as_of: Date,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Vec<Decided> {
+    let ids = registry.household_ids();
+    progress.stage("screening households", ids.len() as u64);
+    let threads = threads.max(1);
+    let chunk = ids.len().div_ceil(threads).max(1);
+    let mut out: Vec<Vec<Decided>> = Vec::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut decided = Vec::with_capacity(part.len());
+                    for (k, id) in part.iter().enumerate() {
+                        let input = registry.input(id);
+                        let d = match evaluate(pack, &input, as_of, Options { explain: false }) {
+                            Evaluation::Done(o) => Decided::Done(o),
+                            Evaluation::Uncovered { .. } => {
+                                if registry.living_members(id) > 0 {
+                                    Decided::Uncovered
+                                } else {
+                                    Decided::Nothing
+                                }
+                            }
+                        };
+                        decided.push(d);
+                        if k % 4096 == 4095 {
+                            progress.inc(4096);
+                        }
+                    }
+                    decided
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(d) => out.push(d),
+                Err(_) => out.push(Vec::new()),
+            }
+        }
+    });
+    progress.finish();
+    out.into_iter().flatten().collect()
+}
+
+/// An anomaly row as a sortable key: kind, program, household, person, reasons.
+type AnomalyKey = (String, String, String, Option<String>, Vec<String>);
+
+/// Turns the outcomes into result rows and counts.
+pub(crate) fn collect(decided: Vec<Decided>, results: &mut Results) {
+    let mut anomalies: BTreeSet<AnomalyKey> = BTreeSet::new();
+    let mut warnings: BTreeSet<(String, Option<String>, String, String)> = BTreeSet::new();
+    for d in decided {
+        let o = match d {
+            Decided::Done(o) => o,
+            Decided::Uncovered => {
+                results.summary.households_without_parameters += 1;
+                continue;
+            }
+            Decided::Nothing => continue,
+        };
+        for a in &o.anomalies {
+            anomalies.insert((
+                a.kind.clone(),
+                a.program.clone(),
+                a.household_id.clone(),
+                a.person.as_ref().map(|p| p.0.clone()),
+                a.reasons.clone(),
+            ));
+        }
+        for s in &o.signals {
+            warnings.insert((
+                o.household_id.clone(),
+                s.person.as_ref().map(|p| p.0.clone()),
+                s.signal.clone(),
+                s.level.clone(),
+            ));
+        }
+        if o.size == 0 {
+            continue;
+        }
+        for p in &o.persons {
+            results.persons.push(PersonRow {
+                person_id: p.person.0.clone(),
+                household_id: o.household_id.clone(),
+                status: p.status.clone(),
+                amount: p.amount,
+                care_level: p.care_level.clone(),
+            });
+        }
+        for r in &o.packages {
+            results.recommendations.push(RecommendationRow {
+                household_id: o.household_id.clone(),
+                kind: r.kind.clone(),
+                item: r.item.clone(),
+                amount: r.amount,
+                reason: r.reason.clone(),
+            });
+        }
+        *results.summary.tiers.entry(o.tier.clone()).or_default() += 1;
+        results.summary.households += 1;
+        results.households.push(HouseholdRow {
+            household_id: o.household_id.clone(),
+            region_code: o.region.clone(),
+            size: u32::try_from(o.size).unwrap_or(u32::MAX),
+            tekun_members: u32::try_from(o.tekun_members).unwrap_or(u32::MAX),
+            per_capita_income: o.per_capita_income,
+            tier: o.tier.clone(),
+            dibao_amount: o.dibao_amount,
+            score: u32::try_from(o.score.max(0)).unwrap_or(u32::MAX),
+            level: o.level.clone(),
+            tags: o.tags.clone(),
+        });
+    }
+    for (kind, program, household_id, person_id, reasons) in anomalies {
+        *results.summary.anomalies.entry(kind.clone()).or_default() += 1;
+        results.anomalies.push(AnomalyRow {
+            kind,
+            program,
+            household_id,
+            person_id,
+            reasons,
+        });
+    }
+    for (household_id, person_id, signal, level) in warnings {
+        *results.summary.signals.entry(level.clone()).or_default() += 1;
+        results.warnings.push(WarningRow {
+            household_id,
+            person_id,
+            signal,
+            level,
+        });
+    }
+}
