@@ -91,7 +91,9 @@ pub fn as_of(text: Option<&str>) -> anyhow::Result<Date> {
 /// The pack of a run: a folder, or the default pack.
 pub fn load_pack(path: Option<&Path>) -> anyhow::Result<Pack> {
     match path {
-        Some(dir) => Pack::load_dir(dir).map_err(|e| anyhow::anyhow!("policy pack {}: {e}", dir.display())),
+        Some(dir) => {
+            Pack::load_dir(dir).map_err(|e| anyhow::anyhow!("policy pack {}: {e}", dir.display()))
+        }
         None => Pack::default_pack().map_err(|e| anyhow::anyhow!("the built-in policy pack: {e}")),
     }
 }
@@ -166,9 +168,16 @@ impl<P: domain::Progress> StageTimes<P> {
     }
 
     fn close(&self) {
-        let Ok(mut current) = self.current.lock() else { return };
+        let Ok(mut current) = self.current.lock() else {
+            return;
+        };
         if let Some((name, started, cpu)) = current.take() {
-            let row = (name, started.elapsed().as_secs_f64(), cpu_seconds() - cpu, peak_kib());
+            let row = (
+                name,
+                started.elapsed().as_secs_f64(),
+                cpu_seconds() - cpu,
+                peak_kib(),
+            );
             if let Ok(mut done) = self.done.lock() {
                 done.push(row);
             }
@@ -178,10 +187,16 @@ impl<P: domain::Progress> StageTimes<P> {
     /// The stage table.
     pub fn render(&self) -> String {
         self.close();
-        let mut out = format!("{:<28} {:>9} {:>9} {:>12}\n", "stage", "wall s", "cpu s", "peak MiB");
+        let mut out = format!(
+            "{:<28} {:>9} {:>9} {:>12}\n",
+            "stage", "wall s", "cpu s", "peak MiB"
+        );
         if let Ok(done) = self.done.lock() {
             for (name, wall, cpu, peak) in done.iter() {
-                out.push_str(&format!("{name:<28} {wall:>9.2} {cpu:>9.2} {:>12}\n", peak / 1024));
+                out.push_str(&format!(
+                    "{name:<28} {wall:>9.2} {cpu:>9.2} {:>12}\n",
+                    peak / 1024
+                ));
             }
         }
         out.push_str(&format!(
@@ -216,10 +231,19 @@ impl<P: domain::Progress> domain::Progress for StageTimes<P> {
 
 /// User + system CPU time of this process, from /proc (0 where unavailable).
 fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // After the command name: state is field 0; utime and stime are fields 11 and 12.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -304,7 +328,10 @@ fn render(o: &monitor::policy::eval::Outcome) -> String {
             "anomaly {} {} {}: {}\n",
             a.kind,
             a.program,
-            a.person.as_ref().map(monitor::policy::eval::mask).unwrap_or_default(),
+            a.person
+                .as_ref()
+                .map(monitor::policy::eval::mask)
+                .unwrap_or_default(),
             a.reasons.join(";")
         ));
         render_steps(&mut out, &a.explanation);
@@ -314,11 +341,19 @@ fn render(o: &monitor::policy::eval::Outcome) -> String {
             "signal {} ({}) {}\n",
             s.signal,
             s.level,
-            s.person.as_ref().map(monitor::policy::eval::mask).unwrap_or_default()
+            s.person
+                .as_ref()
+                .map(monitor::policy::eval::mask)
+                .unwrap_or_default()
         ));
         render_steps(&mut out, &s.explanation);
     }
-    out.push_str(&format!("level {} · score {} · tags {}\n", o.level, o.score, o.tags.join(";")));
+    out.push_str(&format!(
+        "level {} · score {} · tags {}\n",
+        o.level,
+        o.score,
+        o.tags.join(";")
+    ));
     render_steps(&mut out, &o.tags_explanation);
     for r in &o.packages {
         out.push_str(&format!(

@@ -47,10 +47,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("simulating")?;
     monitor::simulate::write_csv(&rows, &args.out).context("writing the comparison")?;
     let h = monitor::simulate::CSV_HEADER;
-    println!("{:<14} {:<11} {:<22} {:>14} {:>14} {:>14}", h[0], h[1], h[2], h[3], h[4], h[5]);
+    println!(
+        "{:<14} {:<11} {:<22} {:>14} {:>14} {:>14}",
+        h[0], h[1], h[2], h[3], h[4], h[5]
+    );
     for r in &rows {
         let f = monitor::simulate::fields(r);
-        println!("{:<14} {:<11} {:<22} {:>14} {:>14} {:>14}", f[0], f[1], f[2], f[3], f[4], f[5]);
+        println!(
+            "{:<14} {:<11} {:<22} {:>14} {:>14} {:>14}",
+            f[0], f[1], f[2], f[3], f[4], f[5]
+        );
     }
     println!("comparison in {}", args.out.display());
     Ok(())

@@ -73,7 +73,11 @@ fn monitor_screens_an_imported_batch_and_explains_a_household() {
         "--data-dir",
         data.to_str().expect("utf-8"),
     ]);
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
 
     let run = jiuzhu(&[
         "monitor",
@@ -85,7 +89,11 @@ fn monitor_screens_an_imported_batch_and_explains_a_household() {
         out.to_str().expect("utf-8"),
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let households = std::fs::read_to_string(out.join("households.csv")).expect("households");
     assert_eq!(
         households,
@@ -94,10 +102,21 @@ fn monitor_screens_an_imported_batch_and_explains_a_household() {
          H3,990101001001,1,1,400.00,tekun,0.00,35,none,below_standard;elderly_alone\n"
     );
     let persons = std::fs::read_to_string(out.join("persons.csv")).expect("persons");
-    assert_eq!(persons, format!("person_id,household_id,status,amount,care_level\n{widow},H3,tekun,2100.00,partial\n"));
+    assert_eq!(
+        persons,
+        format!(
+            "person_id,household_id,status,amount,care_level\n{widow},H3,tekun,2100.00,partial\n"
+        )
+    );
     let linkage = std::fs::read_to_string(out.join("linkage.csv")).expect("linkage");
-    assert_eq!(linkage, "feed,row,person_id,probability\nmedical,2,,0.000\n");
-    assert!(stdout.contains("rows whose person is not in the registry, medical: 1"), "{stdout}");
+    assert_eq!(
+        linkage,
+        "feed,row,person_id,probability\nmedical,2,,0.000\n"
+    );
+    assert!(
+        stdout.contains("rows whose person is not in the registry, medical: 1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("feeds missing: assistance"), "{stdout}");
     assert!(!stdout.contains(&widow), "no resident ID on the terminal");
 
@@ -112,7 +131,11 @@ fn monitor_screens_an_imported_batch_and_explains_a_household() {
         "2026-06-30",
     ]);
     let text = String::from_utf8_lossy(&explain.stdout).to_string();
-    assert!(explain.status.success(), "{}", String::from_utf8_lossy(&explain.stderr));
+    assert!(
+        explain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&explain.stderr)
+    );
     assert!(text.contains("tier tekun"), "{text}");
     assert!(text.contains("tekun 2100.00"), "{text}");
     assert!(!text.contains(&widow), "explanations mask resident IDs");
@@ -136,7 +159,11 @@ fn simulate_compares_a_reform_by_county() {
     copy_dir(&pack, &reform);
     let gen_path = reform.join("sets/gen.yaml");
     let gen_text = std::fs::read_to_string(&gen_path).expect("gen.yaml");
-    std::fs::write(&gen_path, gen_text.replace("{urban: 1000, rural: 800}", "{urban: 1200, rural: 800}")).expect("edit");
+    std::fs::write(
+        &gen_path,
+        gen_text.replace("{urban: 1000, rural: 800}", "{urban: 1200, rural: 800}"),
+    )
+    .expect("edit");
     let csv = tmp.path().join("sim.csv");
     let run = jiuzhu(&[
         "simulate",
@@ -149,12 +176,22 @@ fn simulate_compares_a_reform_by_county() {
         "--out",
         csv.to_str().expect("utf-8"),
     ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = std::fs::read_to_string(&csv).expect("csv");
     assert!(text.starts_with("county,measure,key,base,reform,change\n"));
     // H1: income 1500 for 2 persons → dibao 500 under 1000, 900 under 1200.
-    assert!(text.contains("all,cash,dibao,500.00,900.00,400.00\n"), "{text}");
-    assert!(text.contains("990101000000,households,dibao,1,1,0\n"), "{text}");
+    assert!(
+        text.contains("all,cash,dibao,500.00,900.00,400.00\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("990101000000,households,dibao,1,1,0\n"),
+        "{text}"
+    );
     assert!(String::from_utf8_lossy(&run.stdout).contains("tier/program"));
 }
 
