@@ -289,10 +289,11 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
     let cache = people
         .iter()
         .map(|p| Cache {
-            running: bits(
-                &p.running.iter().map(|s| s.program).collect::<Vec<_>>(),
-                program_index,
-            ),
+            running: p
+                .running
+                .iter()
+                .filter_map(|s| program_index(s.program))
+                .fold(0u64, |m, i| m | (1u64 << (i & 63))),
             running_at_death: bits(&p.running_at_death, program_index),
             vehicles: bits(&p.active_vehicle_types, |v| {
                 Domain::VehicleType.index(v.as_str())
