@@ -3,3 +3,4 @@ mod link;
 mod policy;
 mod synth;
 mod ledger;
+mod import;
