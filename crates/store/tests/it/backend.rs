@@ -52,6 +52,11 @@ impl TestDb {
         let mut admin = match PgConnection::connect(&admin_url).await {
             Ok(c) => c,
             Err(error) => {
+                // CI makes PostgreSQL present and says so; there a skip is a failure.
+                assert!(
+                    std::env::var_os("JIUZHU_REQUIRE_POSTGRES").is_none(),
+                    "PostgreSQL at {PG_SERVER} is unreachable ({error}) but JIUZHU_REQUIRE_POSTGRES is set"
+                );
                 eprintln!(
                     "\n!!!!!!!! PostgreSQL at {PG_SERVER} is unreachable ({error}); \
                      the PostgreSQL story test is SKIPPED !!!!!!!!\n"
