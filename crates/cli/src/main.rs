@@ -31,6 +31,16 @@ enum Command {
     /// The tamper-evident audit ledger.
     #[command(subcommand)]
     Ledger(cmd::ledger::Command),
+    /// Manage users: add, list, disable, enable.
+    Users(cmd::users::Args),
+    /// Serve the web application.
+    Serve(cmd::serve::Args),
+    /// Screen every household of the lake at an as-of date.
+    Monitor(cmd::monitor::Args),
+    /// Compare a reformed policy pack with the baseline (what-if).
+    Simulate(cmd::simulate::Args),
+    /// The whole platform on a synthetic city: generate, import, screen, load and serve.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +52,11 @@ fn main() -> std::process::ExitCode {
         Command::Policy(command) => cmd::policy::run(command),
         Command::Link(args) => cmd::link::run(args),
         Command::Ledger(command) => cmd::ledger::run(command),
+        Command::Users(args) => cmd::users::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Monitor(args) => cmd::monitor::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -12,7 +12,9 @@ pub struct TerminalProgress {
 impl TerminalProgress {
     /// A progress display with no stage started yet.
     pub fn new() -> Self {
-        TerminalProgress { bar: Mutex::new(None) }
+        TerminalProgress {
+            bar: Mutex::new(None),
+        }
     }
 }
 
@@ -36,26 +38,25 @@ impl domain::Progress for TerminalProgress {
         bar.set_style(style);
         bar.set_message(name.to_string());
         if let Ok(mut slot) = self.bar.lock() {
-            if let Some(old) = slot.take() {
+            if let Some(old) = slot.replace(bar) {
                 old.finish();
             }
-            *slot = Some(bar);
         }
     }
 
     fn inc(&self, n: u64) {
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(bar) = slot.as_ref() {
-                bar.inc(n);
-            }
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(n);
         }
     }
 
     fn finish(&self) {
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(bar) = slot.take() {
-                bar.finish();
-            }
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish();
         }
     }
 }

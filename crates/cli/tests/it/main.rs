@@ -1,6 +1,12 @@
 //! Integration tests that run the `jiuzhu` binary as a user would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
+
+mod demo;
+mod import;
+mod ledger;
 mod link;
+mod monitor;
 mod policy;
 mod synth;
-mod ledger;
-mod import;
+mod users;
