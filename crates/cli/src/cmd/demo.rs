@@ -145,7 +145,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = serve::runtime()?;
     let population =
         read_population(&exchange::Lake::open(dir)?.feed_files(exchange::Feed::Population))?;
-    let run = run_results(&results, as_of, &pack_name())?;
+    let mut run = run_results(&results, as_of, &pack_name())?;
+    let left_out = keep_profiled(&mut run);
+    if left_out > 0 {
+        println!(
+            "  {left_out} result rows name a household with no living member in the registry \
+             (e.g. 错保 household_not_found); they are in the result files, not in the store"
+        );
+    }
     let store = runtime.block_on(async {
         let now = serve::now()?;
         let store = Store::open(&url, &kek, Algorithm::default(), now)
@@ -224,6 +231,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let boundaries = batch.join("_meta").join("boundaries.geojson");
     let web = serve::web_config(boundaries.exists().then_some(boundaries.as_path()), false)?;
     runtime.block_on(serve::serve(serve::Server { listen, store, web }))
+}
+
+/// Keeps only the rows whose household has a profile (the store scopes every row by its
+/// household's region); returns how many were left out.
+fn keep_profiled(run: &mut store::RunResults) -> usize {
+    let profiled: std::collections::HashSet<String> = run
+        .households
+        .iter()
+        .map(|h| h.household_id.clone())
+        .collect();
+    let before =
+        run.persons.len() + run.anomalies.len() + run.warnings.len() + run.recommendations.len();
+    run.persons.retain(|r| profiled.contains(&r.household_id));
+    run.anomalies.retain(|r| profiled.contains(&r.household_id));
+    run.warnings.retain(|r| profiled.contains(&r.household_id));
+    run.recommendations
+        .retain(|r| profiled.contains(&r.household_id));
+    before
+        - (run.persons.len() + run.anomalies.len() + run.warnings.len() + run.recommendations.len())
 }
 
 fn pack_name() -> String {

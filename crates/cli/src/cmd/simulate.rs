@@ -46,7 +46,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rows = monitor::simulate::simulate(&lake, as_of, &base, &reform, options, &progress)
         .context("simulating")?;
     monitor::simulate::write_csv(&rows, &args.out).context("writing the comparison")?;
-    let h = monitor::simulate::CSV_HEADER;
+    // The key column holds a tier (households, persons) or a program (cash).
+    let h = [
+        "county",
+        "measure",
+        "tier/program",
+        "base",
+        "reform",
+        "change",
+    ];
     println!(
         "{:<14} {:<11} {:<22} {:>14} {:>14} {:>14}",
         h[0], h[1], h[2], h[3], h[4], h[5]
