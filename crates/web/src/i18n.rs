@@ -40,7 +40,7 @@ impl Lang {
     }
 
     /// The message for `key`; the key itself when the catalogue lacks it (a test forbids that).
-    pub fn t<'a>(self, key: &'a str) -> &'a str {
+    pub fn t(self, key: &str) -> &str {
         let catalogue = match self {
             Lang::Zh => catalogue(&ZH, include_str!("../i18n/zh.toml")),
             Lang::En => catalogue(&EN, include_str!("../i18n/en.toml")),
