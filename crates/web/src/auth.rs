@@ -139,9 +139,7 @@ pub fn navigation(roles: &[Role]) -> Vec<(&'static str, &'static str)> {
         Role::Auditor,
     ]) {
         nav.push(("nav.dashboard", "/dashboard"));
-        nav.push(("nav.map", "/map"));
     }
-    nav.push(("nav.api", "/api/openapi.json"));
     nav
 }
 
@@ -209,7 +207,7 @@ mod tests {
         assert!(
             navigation(&[Role::Analyst])
                 .iter()
-                .any(|(_, h)| *h == "/map")
+                .any(|(_, h)| *h == "/dashboard")
         );
         assert!(
             !navigation(&[Role::Analyst])

@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}/decide", post(pages::tasks::decide))
         .route("/tasks/{id}/dismiss", post(pages::tasks::dismiss))
         .route("/households/{id}", get(pages::household::profile))
+        .route("/dashboard", get(pages::dashboard::dashboard))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/assets/style.css", get(style))

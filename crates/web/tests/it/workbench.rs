@@ -137,3 +137,32 @@ async fn another_township_gets_404_for_the_household_and_the_task() {
     );
     assert_eq!(c.get("/households/HB0001").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn analyst_sees_the_figures_of_the_latest_run_but_no_tasks() {
+    let w = world().await;
+    let mut c = Client::new(&w.app);
+    c.sign_in("analyst").await;
+    let home = c.get("/").await;
+    assert_eq!(home.location.as_deref(), Some("/dashboard"));
+    let page = c.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Two households of tier dibao, both at level red, in the analyst's county.
+    assert!(page.body.contains("家庭数 2"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<th scope=\"row\">低保</th><td class=\"num\">2</td>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<th scope=\"row\">红色</th><td class=\"num\">2</td>")
+    );
+    assert!(page.body.contains("<svg"));
+    assert_eq!(c.get("/tasks").await.status, StatusCode::FORBIDDEN);
+    // A caseworker may not see the dashboard.
+    let mut cw = Client::new(&w.app);
+    cw.sign_in("cw_a").await;
+    assert_eq!(cw.get("/dashboard").await.status, StatusCode::FORBIDDEN);
+}
