@@ -145,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = serve::runtime()?;
     let population =
         read_population(&exchange::Lake::open(dir)?.feed_files(exchange::Feed::Population))?;
-    let mut run = run_results(&results, as_of, &pack_name())?;
+    let mut run = run_results(&results, as_of, DEFAULT_PACK)?;
     let left_out = keep_profiled(&mut run);
     if left_out > 0 {
         println!(
@@ -252,9 +252,8 @@ fn keep_profiled(run: &mut store::RunResults) -> usize {
         - (run.persons.len() + run.anomalies.len() + run.warnings.len() + run.recommendations.len())
 }
 
-fn pack_name() -> String {
-    "default".to_string()
-}
+/// The name the store records for runs of the built-in policy pack.
+const DEFAULT_PACK: &str = "default";
 
 /// The demo's key-encryption key, made on first use and kept beside the data (a real
 /// installation keeps it outside the data directory).
