@@ -20,6 +20,7 @@
 //! Time is an argument ([`Timestamp`], [`domain::Date`]): nothing here reads the clock.
 
 mod population;
+pub mod reports;
 mod runs;
 mod scope;
 mod tasks;
