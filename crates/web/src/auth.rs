@@ -139,15 +139,19 @@ pub fn navigation(roles: &[Role]) -> Vec<(&'static str, &'static str)> {
         Role::Auditor,
     ]) {
         nav.push(("nav.dashboard", "/dashboard"));
+        nav.push(("nav.map", "/map"));
     }
     nav
 }
 
-impl FromRequestParts<AppState> for Signed {
-    type Rejection = WebError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::Unauthorized)?;
+impl Signed {
+    /// The user of a session token (from the cookie or an `Authorization: Bearer` header),
+    /// with the display preferences of the request.
+    pub async fn from_token(
+        state: &AppState,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<Signed, WebError> {
         let session = SessionToken::from_client(token);
         let user = state
             .store()
@@ -156,7 +160,7 @@ impl FromRequestParts<AppState> for Signed {
             .map_err(WebError::from)?
             .ok_or(WebError::Unauthorized)?;
         let scope = user.scope().map_err(WebError::from)?;
-        let (lang, large_text) = preferences(&parts.headers);
+        let (lang, large_text) = preferences(headers);
         Ok(Signed {
             csrf: csrf_for(token),
             user,
@@ -164,6 +168,15 @@ impl FromRequestParts<AppState> for Signed {
             lang,
             large_text,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::Unauthorized)?;
+        Signed::from_token(state, token, &parts.headers).await
     }
 }
 

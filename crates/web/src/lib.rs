@@ -4,14 +4,19 @@
 //!
 //! The library never reads the clock: the binary passes a clock in [`AppState::new`].
 
+#![recursion_limit = "512"]
+
+pub mod api;
 pub mod auth;
 pub mod chart;
 pub mod error;
 pub mod i18n;
 pub mod map;
 pub mod metrics;
+pub mod openapi;
 pub mod page;
 mod pages;
+pub mod table;
 
 use axum::Router;
 use axum::extract::State;
@@ -116,7 +121,13 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{id}/decide", post(pages::tasks::decide))
         .route("/tasks/{id}/dismiss", post(pages::tasks::dismiss))
         .route("/households/{id}", get(pages::household::profile))
+        // Dashboards, the map and the JSON API.
         .route("/dashboard", get(pages::dashboard::dashboard))
+        .route("/dashboard/trends", get(pages::dashboard::trends))
+        .route("/dashboard/warnings", get(pages::dashboard::warnings))
+        .route("/map", get(pages::map::counties))
+        .route("/map/{county}", get(pages::map::townships))
+        .merge(api::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/assets/style.css", get(style))

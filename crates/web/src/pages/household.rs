@@ -13,7 +13,8 @@ use maud::{Markup, html};
 use store::Role;
 use store::privacy::mask;
 
-const READERS: &[Role] = &[
+/// Roles that read household profiles.
+pub const READERS: &[Role] = &[
     Role::Caseworker,
     Role::Reviewer,
     Role::Approver,
@@ -22,7 +23,7 @@ const READERS: &[Role] = &[
 ];
 
 /// Renders the steps of an explanation as stored (the policy's `Explanation` as JSON).
-fn explanation(lang: Lang, value: &serde_json::Value) -> Markup {
+pub fn explanation(lang: Lang, value: &serde_json::Value) -> Markup {
     let steps = value
         .get("steps")
         .and_then(|s| s.as_array())

@@ -3,6 +3,7 @@
 pub mod dashboard;
 pub mod household;
 pub mod login;
+pub mod map;
 pub mod tasks;
 
 use crate::auth::Signed;

@@ -7,6 +7,7 @@ use crate::auth::Signed;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::page::shell;
+use crate::pages::household::{explanation, tag_label};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
@@ -16,21 +17,28 @@ use store::{DecisionInput, Level, Role, Task, TaskState};
 /// Filters of the queue, all optional.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct QueueFilter {
-    level: Option<String>,
-    signal: Option<String>,
-    township: Option<String>,
-    state: Option<String>,
-    due_before: Option<String>,
+    /// `red`, `orange` or `yellow`.
+    pub level: Option<String>,
+    /// A signal code.
+    pub signal: Option<String>,
+    /// A township prefix.
+    pub township: Option<String>,
+    /// A task state (closed tasks are left out unless asked for).
+    pub state: Option<String>,
+    /// A date: tasks due on or before it.
+    pub due_before: Option<String>,
 }
 
-const CASEWORK: &[Role] = &[
+/// Roles that work through tasks.
+pub const CASEWORK: &[Role] = &[
     Role::Caseworker,
     Role::Reviewer,
     Role::Approver,
     Role::Administrator,
 ];
 
-fn level_rank(level: Level) -> u8 {
+/// Sort rank of a level, most urgent first.
+pub fn level_rank(level: Level) -> u8 {
     match level {
         Level::Red => 0,
         Level::Orange => 1,
@@ -39,7 +47,8 @@ fn level_rank(level: Level) -> u8 {
     }
 }
 
-fn is_overdue(task: &Task, today: domain::Date) -> bool {
+/// Whether a task is past its due date and not yet decided.
+pub fn is_overdue(task: &Task, today: domain::Date) -> bool {
     task.due_date < today && matches!(task.state, TaskState::Open | TaskState::Verifying)
 }
 
@@ -47,16 +56,32 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
-/// `GET /tasks`: the queue of the user's region, overdue first, then by due date and level.
-pub async fn queue(
-    State(state): State<AppState>,
-    user: Signed,
-    Query(filter): Query<QueueFilter>,
-) -> Result<Markup, WebError> {
+/// The queue after filtering, with the townships and signals of the unfiltered queue (the
+/// choices of the filter form).
+pub struct Queue {
+    /// Tasks, overdue first, then by due date, level and id.
+    pub tasks: Vec<Task>,
+    /// Township prefixes present.
+    pub townships: Vec<String>,
+    /// Signal codes present.
+    pub signals: Vec<String>,
+}
+
+/// The user's queue: tasks of her region (a caseworker's own), not closed unless asked for,
+/// filtered and sorted most urgent first.
+pub async fn queue_of(
+    state: &AppState,
+    user: &Signed,
+    filter: &QueueFilter,
+) -> Result<Queue, WebError> {
     user.require(CASEWORK)?;
-    let lang = user.lang;
     let today = state.today();
-    let wanted_state = non_empty(&filter.state).and_then(TaskState::parse);
+    let wanted_state = match non_empty(&filter.state) {
+        Some(s) => Some(
+            TaskState::parse(s).ok_or_else(|| WebError::BadRequest("unknown task state".into()))?,
+        ),
+        None => None,
+    };
     let mut tasks = state.store().tasks(&user.scope, wanted_state).await?;
     if wanted_state.is_none() {
         tasks.retain(|t| t.state != TaskState::Closed);
@@ -78,6 +103,26 @@ pub async fn queue(
             && due_before.is_none_or(|d| t.due_date <= d)
     });
     tasks.sort_by_key(|t| (!is_overdue(t, today), t.due_date, level_rank(t.level), t.id));
+    Ok(Queue {
+        tasks,
+        townships,
+        signals,
+    })
+}
+
+/// `GET /tasks`: the queue of the user's region, overdue first, then by due date and level.
+pub async fn queue(
+    State(state): State<AppState>,
+    user: Signed,
+    Query(filter): Query<QueueFilter>,
+) -> Result<Markup, WebError> {
+    let lang = user.lang;
+    let today = state.today();
+    let Queue {
+        tasks,
+        townships,
+        signals,
+    } = queue_of(&state, &user, &filter).await?;
     let select =
         |name: &str, label: &str, options: Vec<(String, String)>, current: Option<&str>| {
             html! {
@@ -188,10 +233,35 @@ pub async fn detail(
             dt { (lang.t("tasks.detected")) } dd { (task.created_on) }
             dt { (lang.t("tasks.due")) } dd { (task.due_date) }
         }
+        section id="why" aria-labelledby="why-title" {
+            h2 id="why-title" { (lang.t("tasks.why")) }
+            p {
+                (lang.t("tasks.why_signal")) " " strong { (signal_label(lang, &task.signal)) }
+                " · " (lang.t("tasks.detected")) " " (task.created_on)
+            }
+            @if let Some(r) = &report {
+                p {
+                    (lang.t("household.tier")) ": " (lang.t(&format!("tier.{}", r.profile.tier.as_str())))
+                    " · " (lang.t("household.score")) ": " (r.profile.score)
+                    @if !r.profile.tags.is_empty() {
+                        " · " (lang.t("household.tags")) ": "
+                        @for tag in &r.profile.tags { span class="tag" { (tag_label(lang, tag)) } }
+                    }
+                }
+                @if !r.anomalies.is_empty() {
+                    ul {
+                        @for a in &r.anomalies {
+                            li { (a.kind.as_str()) " · " (a.program.as_str()) " · " (lang.t("household.reasons")) ": " (a.reasons.join("; ")) }
+                        }
+                    }
+                }
+                (explanation(lang, &r.profile.explanation))
+            }
+        }
         @if task.state == TaskState::Open {
             section {
                 h2 { (lang.t("tasks.verify")) }
-                form method="post" action={"/tasks/" (task.id) "/verify"} {
+                form id="verify-form" method="post" action={"/tasks/" (task.id) "/verify"} {
                     input type="hidden" name="csrf" value=(user.csrf);
                     label for="note" { (lang.t("tasks.verify_note")) }
                     textarea id="note" name="note" rows="4" cols="60" required {}
@@ -202,11 +272,11 @@ pub async fn detail(
         @if task.state == TaskState::Verifying {
             section {
                 h2 { (lang.t("tasks.decide")) }
-                form method="post" action={"/tasks/" (task.id) "/decide"} {
+                form id="decide-form" method="post" action={"/tasks/" (task.id) "/decide"} {
                     input type="hidden" name="csrf" value=(user.csrf);
                     fieldset {
                         legend { (lang.t("tasks.outcome")) }
-                        @for (i, outcome) in ["include", "adjust", "exclude", "refer", "no_change"].iter().enumerate() {
+                        @for (i, outcome) in OUTCOMES.iter().enumerate() {
                             label class="choice" {
                                 input type="radio" name="outcome" value=(outcome) required checked[i == 0];
                                 " " (lang.t(&format!("outcome.{outcome}")))
@@ -229,7 +299,7 @@ pub async fn detail(
                     p { button type="submit" { (lang.t("tasks.decide_submit")) } }
                 }
                 h2 { (lang.t("tasks.dismiss")) }
-                form method="post" action={"/tasks/" (task.id) "/dismiss"} {
+                form id="dismiss-form" method="post" action={"/tasks/" (task.id) "/dismiss"} {
                     input type="hidden" name="csrf" value=(user.csrf);
                     label for="dismiss-reason" { (lang.t("tasks.reason")) }
                     textarea id="dismiss-reason" name="reason" rows="2" cols="60" required {}
@@ -275,11 +345,22 @@ pub async fn verify(
     Form(form): Form<VerifyForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let note = form.note.trim();
+    verify_task(&state, &user, id, &form.note).await?;
+    Ok(Redirect::to(&format!("/tasks/{id}")))
+}
+
+/// Records a home-visit note and moves the task to verifying.
+pub async fn verify_task(
+    state: &AppState,
+    user: &Signed,
+    id: i64,
+    note: &str,
+) -> Result<Task, WebError> {
+    let note = note.trim();
     if note.is_empty() {
         return Err(WebError::BadRequest("a home-visit note is required".into()));
     }
-    state
+    Ok(state
         .store()
         .move_task(
             &user.scope,
@@ -288,8 +369,62 @@ pub async fn verify(
             Some(note),
             state.now(),
         )
+        .await?)
+}
+
+/// The decisions a person may record.
+pub const OUTCOMES: [&str; 5] = ["include", "adjust", "exclude", "refer", "no_change"];
+
+/// Records a decision with its reason and the package items chosen.
+pub async fn decide_task(
+    state: &AppState,
+    user: &Signed,
+    id: i64,
+    outcome: &str,
+    reason: &str,
+    package_items: Vec<String>,
+) -> Result<store::Decision, WebError> {
+    if !OUTCOMES.contains(&outcome) {
+        return Err(WebError::BadRequest("choose a decision".into()));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(WebError::BadRequest("a reason is required".into()));
+    }
+    let input = DecisionInput {
+        outcome: outcome.to_string(),
+        reason: reason.to_string(),
+        package_items,
+    };
+    Ok(state
+        .store()
+        .record_decision(&user.scope, id, &input, state.now())
+        .await?)
+}
+
+/// Dismisses a task being verified: a decision `dismiss` with its reason, then closed.
+pub async fn dismiss_task(
+    state: &AppState,
+    user: &Signed,
+    id: i64,
+    reason: &str,
+) -> Result<Task, WebError> {
+    let reason = reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(WebError::BadRequest("a reason is required".into()));
+    }
+    let input = DecisionInput {
+        outcome: "dismiss".into(),
+        reason,
+        package_items: Vec::new(),
+    };
+    let store = state.store();
+    store
+        .record_decision(&user.scope, id, &input, state.now())
         .await?;
-    Ok(Redirect::to(&format!("/tasks/{id}")))
+    Ok(store
+        .move_task(&user.scope, id, TaskState::Closed, None, state.now())
+        .await?)
 }
 
 /// `POST /tasks/{id}/decide` and `/dismiss` take a list of `item` fields, which a plain form
@@ -308,27 +443,13 @@ pub async fn decide(
     };
     user.check_csrf(&field("csrf").unwrap_or_default())?;
     let outcome = field("outcome").unwrap_or_default();
-    if !["include", "adjust", "exclude", "refer", "no_change"].contains(&outcome.as_str()) {
-        return Err(WebError::BadRequest("choose a decision".into()));
-    }
     let reason = field("reason").unwrap_or_default();
-    if reason.is_empty() {
-        return Err(WebError::BadRequest("a reason is required".into()));
-    }
     let package_items = pairs
         .iter()
         .filter(|(k, _)| k == "item")
         .map(|(_, v)| v.clone())
         .collect();
-    let input = DecisionInput {
-        outcome,
-        reason,
-        package_items,
-    };
-    state
-        .store()
-        .record_decision(&user.scope, id, &input, state.now())
-        .await?;
+    decide_task(&state, &user, id, &outcome, &reason, package_items).await?;
     Ok(Redirect::to("/tasks"))
 }
 
@@ -347,21 +468,6 @@ pub async fn dismiss(
     Form(form): Form<DismissForm>,
 ) -> Result<Redirect, WebError> {
     user.check_csrf(&form.csrf)?;
-    let reason = form.reason.trim().to_string();
-    if reason.is_empty() {
-        return Err(WebError::BadRequest("a reason is required".into()));
-    }
-    let input = DecisionInput {
-        outcome: "dismiss".into(),
-        reason,
-        package_items: Vec::new(),
-    };
-    let store = state.store();
-    store
-        .record_decision(&user.scope, id, &input, state.now())
-        .await?;
-    store
-        .move_task(&user.scope, id, TaskState::Closed, None, state.now())
-        .await?;
+    dismiss_task(&state, &user, id, &form.reason).await?;
     Ok(Redirect::to("/tasks"))
 }

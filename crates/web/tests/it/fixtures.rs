@@ -24,15 +24,15 @@ pub fn resident_id(seq: u32) -> ResidentId {
     ResidentId::parse(&format!("{first17}{check}")).unwrap()
 }
 
-fn region(code: &str) -> RegionCode {
+pub fn region(code: &str) -> RegionCode {
     RegionCode::parse(code).unwrap()
 }
 
-fn as_of() -> Date {
+pub fn as_of() -> Date {
     Date::from_ymd(2026, 6, 30).unwrap()
 }
 
-fn profile(household: &str, region_code: &str) -> HouseholdProfile {
+pub fn profile(household: &str, region_code: &str) -> HouseholdProfile {
     HouseholdProfile {
         household_id: household.into(),
         region_code: region(region_code),
@@ -51,6 +51,18 @@ fn profile(household: &str, region_code: &str) -> HouseholdProfile {
         }]}),
     }
 }
+
+/// Two counties of region 99, one township each.
+pub const BOUNDARIES: &str = r#"{"type":"FeatureCollection","features":[
+  {"type":"Feature","properties":{"code":"990101000000","name":"和平区"},
+   "geometry":{"type":"Polygon","coordinates":[[[113,30],[113.5,30],[113.5,30.5],[113,30.5],[113,30]]]}},
+  {"type":"Feature","properties":{"code":"990102000000","name":"安康区"},
+   "geometry":{"type":"Polygon","coordinates":[[[113.5,30],[114,30],[114,30.5],[113.5,30.5],[113.5,30]]]}},
+  {"type":"Feature","properties":{"code":"990101001000","name":"幸福街道"},
+   "geometry":{"type":"Polygon","coordinates":[[[113,30],[113.25,30],[113.25,30.5],[113,30.5],[113,30]]]}},
+  {"type":"Feature","properties":{"code":"990101002000","name":"和谐镇"},
+   "geometry":{"type":"Polygon","coordinates":[[[113.25,30],[113.5,30],[113.5,30.5],[113.25,30.5],[113.25,30]]]}}
+]}"#;
 
 pub struct World {
     pub app: Router,
@@ -157,7 +169,7 @@ pub async fn world() -> World {
         Arc::new(|| NOW),
         web::WebConfig {
             secure_cookies: false,
-            boundaries: Vec::new(),
+            boundaries: web::map::parse_geojson(BOUNDARIES).unwrap(),
         },
     );
     World {
@@ -176,6 +188,7 @@ pub struct Client<'a> {
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
+    pub content_type: Option<String>,
     pub body: String,
 }
 
@@ -203,10 +216,15 @@ impl<'a> Client<'a> {
             .headers()
             .get(header::LOCATION)
             .map(|l| l.to_str().unwrap().to_string());
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|l| l.to_str().unwrap().to_string());
         let body = response.into_body().collect().await.unwrap().to_bytes();
         Page {
             status,
             location,
+            content_type,
             body: String::from_utf8_lossy(&body).into_owned(),
         }
     }
@@ -239,6 +257,50 @@ impl<'a> Client<'a> {
             .body(Body::from(body))
             .unwrap();
         self.send(request).await
+    }
+
+    /// A JSON API request: with a bearer token if given, else with the cookies (and the CSRF
+    /// header if given).
+    pub async fn api(
+        &mut self,
+        method: &str,
+        uri: &str,
+        bearer: Option<&str>,
+        csrf: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Page {
+        let mut request = Request::builder().method(method).uri(uri);
+        match bearer {
+            Some(token) => request = request.header(header::AUTHORIZATION, format!("Bearer {token}")),
+            None => request = request.header(header::COOKIE, self.cookie_header()),
+        }
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        let request = match body {
+            Some(json) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_string()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        };
+        self.send(request).await
+    }
+
+    /// Signs in through the API and returns the bearer token.
+    pub async fn api_token(&mut self, username: &str) -> String {
+        let page = self
+            .api(
+                "POST",
+                "/api/v1/session",
+                None,
+                None,
+                Some(serde_json::json!({ "username": username, "password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let value: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+        value["token"].as_str().unwrap().to_string()
     }
 
     pub fn csrf_in(page: &Page) -> String {
