@@ -36,6 +36,10 @@ pub struct Args {
     /// Prepare everything, print the users, and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// The store's database URL (`sqlite:PATH` or `postgres://…`); by default a SQLite file
+    /// in the data directory.
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 /// The demo users: (login, role, region prefix, password). The two caseworkers work in
@@ -141,7 +145,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("4/5 loading persons and results into the store");
     let key_path = dir.join("demo.key");
     let kek = demo_key(&key_path)?;
-    let url = format!("sqlite:{}", dir.join("jiuzhu.sqlite").display());
+    let url = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", dir.join("jiuzhu.sqlite").display()));
     let runtime = serve::runtime()?;
     let population =
         read_population(&exchange::Lake::open(dir)?.feed_files(exchange::Feed::Population))?;
