@@ -183,8 +183,13 @@ impl Store {
         scope: &Scope,
         run_id: &str,
     ) -> Result<Vec<GroupCount>> {
-        self.grouped(scope, run_id, "level", Level::ALL.iter().map(|l| l.as_str()))
-            .await
+        self.grouped(
+            scope,
+            run_id,
+            "level",
+            Level::ALL.iter().map(|l| l.as_str()),
+        )
+        .await
     }
 
     async fn grouped(
@@ -577,7 +582,14 @@ mod tests {
             as_of,
             policy: "default".into(),
             households: vec![
-                profile("HA1", "990101001001", 2, Tier::Dibao, Level::Red, &["elderly_alone"]),
+                profile(
+                    "HA1",
+                    "990101001001",
+                    2,
+                    Tier::Dibao,
+                    Level::Red,
+                    &["elderly_alone"],
+                ),
                 profile(
                     "HA2",
                     "990101001002",
@@ -594,7 +606,14 @@ mod tests {
                     Level::Orange,
                     &["disabled", "elderly_alone"],
                 ),
-                profile("HC1", "990102003001", 3, Tier::Dibao, Level::None, &["disabled"]),
+                profile(
+                    "HC1",
+                    "990102003001",
+                    3,
+                    Tier::Dibao,
+                    Level::None,
+                    &["disabled"],
+                ),
             ],
             persons: vec![PersonResult {
                 person_id: id(1940, 4),
@@ -660,7 +679,13 @@ mod tests {
         let tasks = store.tasks(&system, None).await.unwrap();
         let red = tasks.iter().find(|t| t.household_id == "HA1").unwrap();
         store
-            .move_task(&reviewer, red.id, TaskState::Verifying, Some("visited"), NOW)
+            .move_task(
+                &reviewer,
+                red.id,
+                TaskState::Verifying,
+                Some("visited"),
+                NOW,
+            )
             .await
             .unwrap();
         let input = crate::DecisionInput {
@@ -690,7 +715,10 @@ mod tests {
         assert_eq!(get(&tiers, "marginal"), (1, 1));
         assert_eq!(get(&tiers, "none"), (0, 0));
         let tiers = store.households_by_tier(&township, "r1").await.unwrap();
-        assert_eq!((get(&tiers, "dibao"), get(&tiers, "none")), ((1, 2), (1, 1)));
+        assert_eq!(
+            (get(&tiers, "dibao"), get(&tiers, "none")),
+            ((1, 2), (1, 1))
+        );
         assert_eq!(get(&tiers, "tekun"), (0, 0));
 
         let levels = store.households_by_level(&county, "r2").await.unwrap();
@@ -705,11 +733,19 @@ mod tests {
         let prefixes: Vec<&str> = areas.iter().map(|a| a.prefix.as_str()).collect();
         assert_eq!(prefixes, ["990101", "990102"]);
         assert_eq!(
-            (areas[0].households, areas[0].persons, areas[0].covered, areas[0].warned),
+            (
+                areas[0].households,
+                areas[0].persons,
+                areas[0].covered,
+                areas[0].warned
+            ),
             (3, 4, 3, 2)
         );
         assert_eq!(areas[0].coverage_per_mille(), 1000);
-        let areas = store.areas(&county, "r1", RegionDepth::Township).await.unwrap();
+        let areas = store
+            .areas(&county, "r1", RegionDepth::Township)
+            .await
+            .unwrap();
         assert_eq!(areas.len(), 2);
         assert_eq!(areas[0].prefix, "990101001");
         assert_eq!((areas[0].households, areas[0].covered), (2, 1));
@@ -742,7 +778,10 @@ mod tests {
 
         let trends = store.trends(&county).await.unwrap();
         assert_eq!(trends.len(), 2);
-        assert_eq!((trends[0].run_id.as_str(), trends[1].run_id.as_str()), ("r1", "r2"));
+        assert_eq!(
+            (trends[0].run_id.as_str(), trends[1].run_id.as_str()),
+            ("r1", "r2")
+        );
         assert_eq!(trends[0].by_tier[&Tier::None], 1);
         assert_eq!(trends[1].by_tier[&Tier::None], 0);
         assert_eq!(trends[1].by_tier[&Tier::Marginal], 1);
@@ -751,7 +790,14 @@ mod tests {
         let spending = store.spending(&county).await.unwrap();
         let amounts: Vec<(&str, &str, i64, i64)> = spending
             .iter()
-            .map(|s| (s.run_id.as_str(), s.program.as_str(), s.recipients, s.amount.0))
+            .map(|s| {
+                (
+                    s.run_id.as_str(),
+                    s.program.as_str(),
+                    s.recipients,
+                    s.amount.0,
+                )
+            })
             .collect();
         assert_eq!(
             amounts,
@@ -766,7 +812,10 @@ mod tests {
         assert_eq!(spending[0].amount, Fen(300_000)); // HC1 adds 3 × 600 yuan
 
         // The red task was decided on 2026-07-01, due 07-03; the orange one is due 07-07.
-        let w = store.warning_figures(&county, date(2026, 7, 2)).await.unwrap();
+        let w = store
+            .warning_figures(&county, date(2026, 7, 2))
+            .await
+            .unwrap();
         let find = |w: &[WarningFigure], s: &str| {
             w.iter()
                 .find(|f| f.signal == s)
@@ -779,9 +828,15 @@ mod tests {
             (Level::Red, Handling::ClosedInTime, 1)
         );
         assert_eq!(find(&w, "job_loss"), (Level::Orange, Handling::Open, 1));
-        let w = store.warning_figures(&county, date(2026, 7, 10)).await.unwrap();
+        let w = store
+            .warning_figures(&county, date(2026, 7, 10))
+            .await
+            .unwrap();
         assert_eq!(find(&w, "job_loss"), (Level::Orange, Handling::Overdue, 1));
-        let w = store.warning_figures(&township, date(2026, 7, 10)).await.unwrap();
+        let w = store
+            .warning_figures(&township, date(2026, 7, 10))
+            .await
+            .unwrap();
         assert_eq!(w.len(), 1, "township B's task is outside the scope");
 
         // A role without results sees nothing.
@@ -809,22 +864,21 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn figures_on_postgres() {
-        let mut admin = match sqlx::postgres::PgConnection::connect(&format!("{PG_SERVER}/test"))
-            .await
-        {
-            Ok(c) => c,
-            Err(error) => {
-                assert!(
-                    std::env::var_os("JIUZHU_REQUIRE_POSTGRES").is_none(),
-                    "PostgreSQL is unreachable ({error}) but JIUZHU_REQUIRE_POSTGRES is set"
-                );
-                eprintln!(
-                    "\n!!!!!!!! PostgreSQL at {PG_SERVER} is unreachable ({error}); \
+        let mut admin =
+            match sqlx::postgres::PgConnection::connect(&format!("{PG_SERVER}/test")).await {
+                Ok(c) => c,
+                Err(error) => {
+                    assert!(
+                        std::env::var_os("JIUZHU_REQUIRE_POSTGRES").is_none(),
+                        "PostgreSQL is unreachable ({error}) but JIUZHU_REQUIRE_POSTGRES is set"
+                    );
+                    eprintln!(
+                        "\n!!!!!!!! PostgreSQL at {PG_SERVER} is unreachable ({error}); \
                      the PostgreSQL report test is SKIPPED !!!!!!!!\n"
-                );
-                return;
-            }
-        };
+                    );
+                    return;
+                }
+            };
         let name = format!("jiuzhu_reports_{:016x}", rand::random::<u64>());
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)

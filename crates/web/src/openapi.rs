@@ -87,7 +87,7 @@ pub fn document() -> Value {
             },
             "/api/v1/tasks": {
                 "get": { "summary": "The task queue, overdue first, then by due date and level",
-                    "description": "Caseworkers see the tasks assigned to them; reviewers, approvers and administrators every task of their region. Closed tasks only when asked for by `state`.",
+                    "description": "Caseworkers see the tasks assigned to them; reviewers, approvers and administrators every task of their region. Decided and closed tasks only when asked for by `state`.",
                     "parameters": [
                         query("level", "red, orange or yellow"),
                         query("signal", "A signal code"),

@@ -107,7 +107,10 @@ impl Table {
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
         };
-        line(self.headers.iter().map(|h| csv_field(h)).collect(), &mut out);
+        line(
+            self.headers.iter().map(|h| csv_field(h)).collect(),
+            &mut out,
+        );
         for row in &self.rows {
             let fields = row
                 .iter()
@@ -194,7 +197,11 @@ fn sheet_name(caption: &str) -> String {
 pub fn download(format: Format, name: &str, tables: &[&Table]) -> Response {
     let (body, content_type, ext) = match format {
         Format::Csv => {
-            let text: String = tables.iter().map(|t| t.csv()).collect::<Vec<_>>().join("\r\n");
+            let text: String = tables
+                .iter()
+                .map(|t| t.csv())
+                .collect::<Vec<_>>()
+                .join("\r\n");
             (text.into_bytes(), "text/csv; charset=utf-8", "csv")
         }
         Format::Xlsx => match xlsx(tables) {

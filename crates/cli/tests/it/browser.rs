@@ -55,19 +55,42 @@ fn http(
     request.push_str("\r\n");
     request.push_str(body);
     stream.write_all(request.as_bytes()).unwrap();
+    // Read the head, then exactly the body: a server may keep the connection open.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP response");
+    let mut buf = [0u8; 8192];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the connection closed before the response head");
+        raw.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut payload = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    let lower = head.to_ascii_lowercase();
+    let length = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if let Some(length) = length {
+        while payload.len() < length {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "the connection closed inside the body");
+            payload.extend_from_slice(&buf[..n]);
+        }
+        payload.truncate(length);
+    } else if lower.contains("transfer-encoding: chunked") {
+        while !payload.ends_with(b"0\r\n\r\n") {
+            let n = stream.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            payload.extend_from_slice(&buf[..n]);
+        }
         payload = dechunk(&payload);
+    } else {
+        stream.read_to_end(&mut payload).unwrap();
     }
     let status = head
         .split_whitespace()
@@ -83,8 +106,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
             break;
         };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16)
-            .unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -127,7 +150,7 @@ struct Browser {
     app: u16,
 }
 
-const ELEMENT: &str = "element-6066-11e4-a6e3-4a4b4e5f3b31";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -137,6 +160,46 @@ impl Browser {
         let value: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
         assert_eq!(status, 200, "WebDriver {method} {path}: {value}");
         value["value"].clone()
+    }
+
+    /// Like `call`, but a WebDriver error is a `None` (a stale element while a page changes).
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Option<Value> {
+        let path = format!("/session/{}{path}", self.session);
+        let text = body.map(|b| b.to_string());
+        let (status, _, payload) = http(self.port, method, &path, &[], text.as_deref());
+        let value: Value = serde_json::from_slice(&payload).ok()?;
+        (status == 200).then(|| value["value"].clone())
+    }
+
+    /// Waits (up to 20 s) until the page at `path_prefix` shows `css` with text satisfying
+    /// `ok`: a click on a submit button returns before the next page has replaced this one.
+    fn wait_for(&self, path_prefix: &str, css: &str, ok: &dyn Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut last = String::new();
+        while std::time::Instant::now() < deadline {
+            if self.path().starts_with(path_prefix) {
+                let found = self.try_call(
+                    "POST",
+                    "/element",
+                    Some(json!({ "using": "css selector", "value": css })),
+                );
+                let text = found
+                    .and_then(|e| e[ELEMENT].as_str().map(str::to_string))
+                    .and_then(|id| self.try_call("GET", &format!("/element/{id}/text"), None))
+                    .and_then(|t| t.as_str().map(str::to_string));
+                if let Some(text) = text {
+                    if ok(&text) {
+                        return text;
+                    }
+                    last = text;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "{css} on {path_prefix} never matched; last seen {last:?} on {}",
+            self.path()
+        );
     }
 
     fn open(&self, path: &str) {
@@ -171,10 +234,14 @@ impl Browser {
     }
 
     fn find(&self, css: &str) -> String {
-        self.find_all(css)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("no element {css} on {}", self.path()))
+        self.find_all(css).into_iter().next().unwrap_or_else(|| {
+            let raw = self.call(
+                "POST",
+                "/elements",
+                Some(json!({ "using": "css selector", "value": css })),
+            );
+            panic!("no element {css} on {}: {raw}", self.path())
+        })
     }
 
     fn text(&self, css: &str) -> String {
@@ -219,10 +286,20 @@ impl Browser {
 
     fn sign_in(&self, user: &str, password: &str) {
         self.call("DELETE", "/cookie", None);
-        self.open("/login");
+        // English: the test machine may have no Chinese fonts for the screenshots.
+        self.open("/login?lang=en");
         self.type_into("#username", user);
         self.type_into("#password", password);
         self.click("button[type=submit]");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.path().starts_with("/login") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{user} could not sign in"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.wait_for("/", "h1", &|_| true);
     }
 
     fn session_cookie(&self) -> String {
@@ -273,7 +350,11 @@ fn start_until(mut command: Command, ready: &str) -> (Running, Vec<String>) {
     loop {
         let mut line = String::new();
         let n = reader.read_line(&mut line).unwrap();
-        assert!(n > 0, "the process ended before `{ready}`:\n{}", lines.join(""));
+        assert!(
+            n > 0,
+            "the process ended before `{ready}`:\n{}",
+            lines.join("")
+        );
         let done = line.contains(ready);
         lines.push(line);
         if done {
@@ -359,8 +440,8 @@ fn caseworker_and_analyst_in_headless_chromium() {
     browser.window(1280, 800);
 
     // The caseworker's day.
-    browser.open("/login");
-    assert!(browser.body_text().contains("登录"));
+    browser.open("/login?lang=en");
+    assert!(browser.body_text().contains("Sign in"));
     browser.screenshot("login");
     browser.sign_in("caseworker", &password_of(&lines, "caseworker"));
     assert_eq!(browser.path(), "/tasks");
@@ -377,13 +458,14 @@ fn caseworker_and_analyst_in_headless_chromium() {
     let why = browser.text("#why");
     assert!(!why.trim().is_empty(), "the task says why it was raised");
     browser.screenshot("task");
-    browser.type_into("#note", "入户核实：家庭情况与预警一致。");
+    browser.type_into("#note", "Home visit: the situation matches the warning.");
     browser.click("#verify-form button[type=submit]");
-    assert_eq!(browser.text("#task-state"), "核实中");
-    browser.type_into("#reason", "核实属实，按政策处理。");
+    browser.wait_for("/tasks/", "#task-state", &|t| t == "Verifying");
+    browser.type_into("#reason", "Confirmed; handled as the policy says.");
     browser.click("#decide-form button[type=submit]");
+    let heading = browser.wait_for("/tasks", "h1", &|t| t.starts_with("My tasks"));
     assert_eq!(browser.path(), "/tasks");
-    let after = queue_count(&browser.text("h1"));
+    let after = queue_count(&heading);
     assert_eq!(after, before - 1, "the decided task left the queue");
     let hrefs: Vec<String> = browser
         .find_all("a.task-link")
@@ -405,7 +487,12 @@ fn caseworker_and_analyst_in_headless_chromium() {
     browser.sign_in("caseworker2", &password_of(&lines, "caseworker2"));
     assert_eq!(browser.path(), "/tasks");
     browser.open(&format!("/households/{household}"));
-    assert!(browser.body_text().contains("没有找到"), "{}", browser.body_text());
+    // Error pages speak Chinese, the first language.
+    assert!(
+        browser.body_text().contains("没有找到"),
+        "{}",
+        browser.body_text()
+    );
     let cookie = format!("jz_session={}", browser.session_cookie());
     let (status, _, _) = http(
         app,

@@ -284,13 +284,13 @@ pub async fn overview(state: &AppState, user: &Signed) -> Result<Option<Overview
     Ok(Some(Overview {
         tiers: store.households_by_tier(scope, &run.run_id).await?,
         levels: store.households_by_level(scope, &run.run_id).await?,
-        counties: store
-            .areas(scope, &run.run_id, RegionDepth::County)
-            .await?,
+        counties: store.areas(scope, &run.run_id, RegionDepth::County).await?,
         townships: store
             .areas(scope, &run.run_id, RegionDepth::Township)
             .await?,
-        ages: store.persons_by_age_band(scope, &run.run_id, run.as_of).await?,
+        ages: store
+            .persons_by_age_band(scope, &run.run_id, run.as_of)
+            .await?,
         tags: store.households_by_tag(scope, &run.run_id).await?,
         run,
     }))
@@ -306,7 +306,15 @@ pub async fn dashboard(
     let title = lang.t("dashboard.title");
     let Some(o) = overview(&state, &user).await? else {
         let intro = html! { p { (lang.t("dashboard.no_run")) } };
-        return respond(&user, "/dashboard", title, intro, vec![], &query, "dashboard");
+        return respond(
+            &user,
+            "/dashboard",
+            title,
+            intro,
+            vec![],
+            &query,
+            "dashboard",
+        );
     };
     let households: i64 = o.tiers.iter().map(|t| t.households).sum();
     let persons: i64 = o.tiers.iter().map(|t| t.persons).sum();
@@ -318,12 +326,56 @@ pub async fn dashboard(
     let plain = |k: &str| k.to_string();
     let tag = |k: &str| tag_label(lang, k);
     let sections = vec![
-        group_section(lang, "by_tier", "dashboard.by_tier", "household.tier", &o.tiers, &tier, false),
-        group_section(lang, "by_level", "dashboard.by_level", "tasks.level", &o.levels, &level, false),
-        area_section(&state, lang, "by_county", "dashboard.by_county", &o.counties),
-        area_section(&state, lang, "by_township", "dashboard.by_township", &o.townships),
-        group_section(lang, "by_age", "dashboard.by_age", "dashboard.age_band", &o.ages, &plain, true),
-        group_section(lang, "by_tag", "dashboard.by_tag", "household.tags", &o.tags, &tag, false),
+        group_section(
+            lang,
+            "by_tier",
+            "dashboard.by_tier",
+            "household.tier",
+            &o.tiers,
+            &tier,
+            false,
+        ),
+        group_section(
+            lang,
+            "by_level",
+            "dashboard.by_level",
+            "tasks.level",
+            &o.levels,
+            &level,
+            false,
+        ),
+        area_section(
+            &state,
+            lang,
+            "by_county",
+            "dashboard.by_county",
+            &o.counties,
+        ),
+        area_section(
+            &state,
+            lang,
+            "by_township",
+            "dashboard.by_township",
+            &o.townships,
+        ),
+        group_section(
+            lang,
+            "by_age",
+            "dashboard.by_age",
+            "dashboard.age_band",
+            &o.ages,
+            &plain,
+            true,
+        ),
+        group_section(
+            lang,
+            "by_tag",
+            "dashboard.by_tag",
+            "household.tags",
+            &o.tags,
+            &tag,
+            false,
+        ),
     ];
     let stem = format!("dashboard-{}", o.run.as_of);
     respond(&user, "/dashboard", title, intro, sections, &query, &stem)
@@ -498,24 +550,25 @@ pub async fn warnings(
     let total = |pred: &dyn Fn(&store::reports::WarningFigure) -> bool| -> i64 {
         figures.iter().filter(|f| pred(f)).map(|f| f.count).sum()
     };
-    let simple = |id: &'static str, caption_key: &str, header_key: &str, rows: Vec<(String, i64)>| {
-        let caption = lang.t(caption_key).to_string();
-        Section {
-            chart: Some(bar_chart(&caption, &bars(&rows))),
-            table: Table {
-                id,
-                caption,
-                headers: vec![
-                    lang.t(header_key).to_string(),
-                    lang.t("dashboard.warnings_count").to_string(),
-                ],
-                rows: rows
-                    .into_iter()
-                    .map(|(k, v)| vec![Cell::Text(k), Cell::Int(v)])
-                    .collect(),
-            },
-        }
-    };
+    let simple =
+        |id: &'static str, caption_key: &str, header_key: &str, rows: Vec<(String, i64)>| {
+            let caption = lang.t(caption_key).to_string();
+            Section {
+                chart: Some(bar_chart(&caption, &bars(&rows))),
+                table: Table {
+                    id,
+                    caption,
+                    headers: vec![
+                        lang.t(header_key).to_string(),
+                        lang.t("dashboard.warnings_count").to_string(),
+                    ],
+                    rows: rows
+                        .into_iter()
+                        .map(|(k, v)| vec![Cell::Text(k), Cell::Int(v)])
+                        .collect(),
+                },
+            }
+        };
     let by_signal = simple(
         "by_signal",
         "dashboard.by_signal",

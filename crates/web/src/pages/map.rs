@@ -92,14 +92,22 @@ async fn render(
         None => "/map".to_string(),
     };
     let caption = match &county {
-        Some(c) => format!("{} · {}", area_name(state, c), lang.t("dashboard.by_township")),
+        Some(c) => format!(
+            "{} · {}",
+            area_name(state, c),
+            lang.t("dashboard.by_township")
+        ),
         None => lang.t("dashboard.by_county").to_string(),
     };
     let table = area_table(state, lang, "areas", caption.clone(), &figures);
     if let Some(format) = query.format.as_deref().filter(|f| !f.is_empty()) {
         let format = Format::parse(format)
             .ok_or_else(|| WebError::BadRequest("format is csv or xlsx".into()))?;
-        if query.table.as_deref().is_some_and(|t| !t.is_empty() && t != "areas") {
+        if query
+            .table
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && t != "areas")
+        {
             return Err(WebError::NotFound);
         }
         let stem = match &county {
@@ -148,7 +156,8 @@ async fn render(
     };
     let drill = county.is_none();
     let by_q = by.to_string();
-    let link = move |code: &str| drill.then(|| format!("/map/{}?by={by_q}", &code[..6.min(code.len())]));
+    let link =
+        move |code: &str| drill.then(|| format!("/map/{}?by={by_q}", &code[..6.min(code.len())]));
     let title = lang.t("map.title");
     let legend = if warnings {
         lang.t("map.by_warnings")

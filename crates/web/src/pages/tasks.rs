@@ -23,7 +23,7 @@ pub struct QueueFilter {
     pub signal: Option<String>,
     /// A township prefix.
     pub township: Option<String>,
-    /// A task state (closed tasks are left out unless asked for).
+    /// A task state (decided and closed tasks are left out unless asked for).
     pub state: Option<String>,
     /// A date: tasks due on or before it.
     pub due_before: Option<String>,
@@ -67,7 +67,8 @@ pub struct Queue {
     pub signals: Vec<String>,
 }
 
-/// The user's queue: tasks of her region (a caseworker's own), not closed unless asked for,
+/// The user's queue: tasks of her region (a caseworker's own) awaiting action (open or being
+/// verified) unless a state is asked for,
 /// filtered and sorted most urgent first.
 pub async fn queue_of(
     state: &AppState,
@@ -84,7 +85,8 @@ pub async fn queue_of(
     };
     let mut tasks = state.store().tasks(&user.scope, wanted_state).await?;
     if wanted_state.is_none() {
-        tasks.retain(|t| t.state != TaskState::Closed);
+        // The queue is what awaits action: decided and closed tasks only when asked for.
+        tasks.retain(|t| matches!(t.state, TaskState::Open | TaskState::Verifying));
     }
     let mut townships: Vec<String> = tasks
         .iter()

@@ -12,9 +12,7 @@ use domain::{Gender, PersonStatus, Relation};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use store::privacy::{Algorithm, Kek};
-use store::{
-    Level, NewUser, PopulationRow, Role, RunResults, Scope, Store, TaskRules, WarningRow,
-};
+use store::{Level, NewUser, PopulationRow, Role, RunResults, Scope, Store, TaskRules, WarningRow};
 
 const ROLES: [Role; 6] = [
     Role::Caseworker,
@@ -100,7 +98,12 @@ struct Row {
     api: bool,
 }
 
-const fn row(method: &'static str, route: &'static str, uri: &'static str, expected: Expected) -> Row {
+const fn row(
+    method: &'static str,
+    route: &'static str,
+    uri: &'static str,
+    expected: Expected,
+) -> Row {
     Row {
         method,
         route,
@@ -110,7 +113,12 @@ const fn row(method: &'static str, route: &'static str, uri: &'static str, expec
     }
 }
 
-const fn api(method: &'static str, route: &'static str, uri: &'static str, expected: Expected) -> Row {
+const fn api(
+    method: &'static str,
+    route: &'static str,
+    uri: &'static str,
+    expected: Expected,
+) -> Row {
     Row {
         method,
         route,
@@ -130,13 +138,38 @@ const TABLE: &[Row] = &[
     row("GET", "/assets/style.css", "/assets/style.css", ALL_OK),
     row("GET", "/tasks", "/tasks", CASEWORK_LIST),
     row("GET", "/tasks/{id}", "/tasks/{target}", CASEWORK_ONE),
-    row("POST", "/tasks/{id}/verify", "/tasks/{own1}/verify", deciding(303)),
-    row("POST", "/tasks/{id}/decide", "/tasks/{own1}/decide", deciding(303)),
-    row("POST", "/tasks/{id}/verify", "/tasks/{own2}/verify", deciding(303)),
-    row("POST", "/tasks/{id}/dismiss", "/tasks/{own2}/dismiss", deciding(303)),
+    row(
+        "POST",
+        "/tasks/{id}/verify",
+        "/tasks/{own1}/verify",
+        deciding(303),
+    ),
+    row(
+        "POST",
+        "/tasks/{id}/decide",
+        "/tasks/{own1}/decide",
+        deciding(303),
+    ),
+    row(
+        "POST",
+        "/tasks/{id}/verify",
+        "/tasks/{own2}/verify",
+        deciding(303),
+    ),
+    row(
+        "POST",
+        "/tasks/{id}/dismiss",
+        "/tasks/{own2}/dismiss",
+        deciding(303),
+    ),
     row("GET", "/households/{id}", "/households/HA0000", HOUSEHOLD),
     row("GET", "/dashboard", "/dashboard", FIGURES),
-    row("GET", "/dashboard", "/dashboard?format=csv&table=by_tier", FIGURES),
+    row(
+        "GET",
+        "/dashboard",
+        "/dashboard?format=csv&table=by_tier",
+        FIGURES,
+    ),
     row("GET", "/dashboard", "/dashboard?format=xlsx", FIGURES),
     row("GET", "/dashboard/trends", "/dashboard/trends", FIGURES),
     row("GET", "/dashboard/warnings", "/dashboard/warnings", FIGURES),
@@ -146,18 +179,63 @@ const TABLE: &[Row] = &[
     api("GET", "/api/openapi.json", "/api/openapi.json", ALL_OK),
     api("GET", "/api/v1/session", "/api/v1/session", ALL_OK),
     api("GET", "/api/v1/tasks", "/api/v1/tasks", CASEWORK_LIST),
-    api("GET", "/api/v1/tasks/{id}", "/api/v1/tasks/{target}", CASEWORK_ONE),
-    api("POST", "/api/v1/tasks/{id}/verify", "/api/v1/tasks/{own3}/verify", deciding(200)),
-    api("POST", "/api/v1/tasks/{id}/decide", "/api/v1/tasks/{own3}/decide", deciding(200)),
-    api("POST", "/api/v1/tasks/{id}/verify", "/api/v1/tasks/{own4}/verify", deciding(200)),
-    api("POST", "/api/v1/tasks/{id}/dismiss", "/api/v1/tasks/{own4}/dismiss", deciding(200)),
-    api("GET", "/api/v1/households/{id}", "/api/v1/households/HA0000", HOUSEHOLD),
+    api(
+        "GET",
+        "/api/v1/tasks/{id}",
+        "/api/v1/tasks/{target}",
+        CASEWORK_ONE,
+    ),
+    api(
+        "POST",
+        "/api/v1/tasks/{id}/verify",
+        "/api/v1/tasks/{own3}/verify",
+        deciding(200),
+    ),
+    api(
+        "POST",
+        "/api/v1/tasks/{id}/decide",
+        "/api/v1/tasks/{own3}/decide",
+        deciding(200),
+    ),
+    api(
+        "POST",
+        "/api/v1/tasks/{id}/verify",
+        "/api/v1/tasks/{own4}/verify",
+        deciding(200),
+    ),
+    api(
+        "POST",
+        "/api/v1/tasks/{id}/dismiss",
+        "/api/v1/tasks/{own4}/dismiss",
+        deciding(200),
+    ),
+    api(
+        "GET",
+        "/api/v1/households/{id}",
+        "/api/v1/households/HA0000",
+        HOUSEHOLD,
+    ),
     api("GET", "/api/v1/dashboard", "/api/v1/dashboard", FIGURES),
-    api("GET", "/api/v1/dashboard/trends", "/api/v1/dashboard/trends", FIGURES),
-    api("GET", "/api/v1/dashboard/warnings", "/api/v1/dashboard/warnings", FIGURES),
+    api(
+        "GET",
+        "/api/v1/dashboard/trends",
+        "/api/v1/dashboard/trends",
+        FIGURES,
+    ),
+    api(
+        "GET",
+        "/api/v1/dashboard/warnings",
+        "/api/v1/dashboard/warnings",
+        FIGURES,
+    ),
     // Sign-in and sign-out come last: signing out ends the session the rows above used.
     api("POST", "/api/v1/session", "/api/v1/session", ALL_OK),
-    api("DELETE", "/api/v1/session", "/api/v1/session", [(204, 204); 6]),
+    api(
+        "DELETE",
+        "/api/v1/session",
+        "/api/v1/session",
+        [(204, 204); 6],
+    ),
     row("POST", "/logout", "/logout", HOME_PAGE),
 ];
 
@@ -264,7 +342,10 @@ async fn access_world() -> AccessWorld {
         } else {
             login(Role::Caseworker, false)
         };
-        store.assign_task(&admin, t.id, id_of(&who), NOW).await.unwrap();
+        store
+            .assign_task(&admin, t.id, id_of(&who), NOW)
+            .await
+            .unwrap();
     }
     let mut own = std::collections::HashMap::new();
     for (u, name) in logins.iter().enumerate() {
@@ -288,7 +369,6 @@ async fn access_world() -> AccessWorld {
         _dir: dir,
     }
 }
-
 
 fn body_for(uri: &str) -> Option<serde_json::Value> {
     if uri.ends_with("/verify") {
@@ -422,7 +502,9 @@ async fn cookie_sessions_need_the_csrf_header_for_api_writes() {
     let body = body_for(&uri);
     let page = c.api("POST", &uri, None, None, body.clone()).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
-    let page = c.api("POST", &uri, None, Some("forged"), body.clone()).await;
+    let page = c
+        .api("POST", &uri, None, Some("forged"), body.clone())
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     let session = c.api("GET", "/api/v1/session", None, None, None).await;
     let v: serde_json::Value = serde_json::from_str(&session.body).unwrap();
@@ -445,7 +527,9 @@ async fn cookie_sessions_need_the_csrf_header_for_api_writes() {
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("\"error\":\"bad_request\""));
     // Unknown endpoints under the API answer 404 in JSON.
-    let page = c.api("GET", "/api/v1/no-such-thing", None, None, None).await;
+    let page = c
+        .api("GET", "/api/v1/no-such-thing", None, None, None)
+        .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.body.contains("not_found"));
 }

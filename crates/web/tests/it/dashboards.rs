@@ -12,14 +12,22 @@ async fn dashboards_show_charts_and_tables_and_download_them() {
     let mut c = Client::new(&w.app);
     c.sign_in("analyst").await;
     let page = c.get("/dashboard").await;
-    for id in ["by_tier", "by_level", "by_county", "by_township", "by_age", "by_tag"] {
+    for id in [
+        "by_tier",
+        "by_level",
+        "by_county",
+        "by_township",
+        "by_age",
+        "by_tag",
+    ] {
         assert!(page.body.contains(&format!("id=\"table-{id}\"")), "{id}");
     }
     assert_eq!(page.body.matches("<svg class=\"chart\"").count(), 6);
     // Both members are born in 1950: age 76 on the run's as-of date.
     assert!(
-        page.body
-            .contains("<th scope=\"row\">60-79</th><td class=\"num\">2</td><td class=\"num\">2</td>"),
+        page.body.contains(
+            "<th scope=\"row\">60-79</th><td class=\"num\">2</td><td class=\"num\">2</td>"
+        ),
         "{}",
         page.body
     );
@@ -36,8 +44,14 @@ async fn dashboards_show_charts_and_tables_and_download_them() {
     let xlsx = c.get("/dashboard?format=xlsx").await;
     assert_eq!(xlsx.status, StatusCode::OK);
     assert!(xlsx.body.starts_with("PK"));
-    assert_eq!(c.get("/dashboard?format=pdf").await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(c.get("/dashboard?format=csv").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        c.get("/dashboard?format=pdf").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        c.get("/dashboard?format=csv").await.status,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(
         c.get("/dashboard?format=csv&table=nope").await.status,
         StatusCode::NOT_FOUND
@@ -48,7 +62,11 @@ async fn dashboards_show_charts_and_tables_and_download_them() {
     assert!(trends.body.contains("chart-line"));
     let spending = c.get("/dashboard/trends?format=csv&table=spending").await;
     // Two dibao households of 600 yuan a month.
-    assert!(spending.body.contains("2026-06-30,低保,2,1200.00"), "{}", spending.body);
+    assert!(
+        spending.body.contains("2026-06-30,低保,2,1200.00"),
+        "{}",
+        spending.body
+    );
 
     let warnings = c.get("/dashboard/warnings?format=csv&table=detail").await;
     assert!(
@@ -66,8 +84,15 @@ async fn the_map_colours_counties_and_drills_down_to_townships() {
     let map = c.get("/map").await;
     assert_eq!(map.status, StatusCode::OK);
     // County 990101 is the analyst's: every household covered; 990102 has no figures.
-    assert!(map.body.contains(r#"href="/map/990101?by=coverage""#), "{}", map.body);
-    assert!(map.body.contains(r#"class="map-area map-c4" data-code="990101000000""#));
+    assert!(
+        map.body.contains(r#"href="/map/990101?by=coverage""#),
+        "{}",
+        map.body
+    );
+    assert!(
+        map.body
+            .contains(r#"class="map-area map-c4" data-code="990101000000""#)
+    );
     assert!(!map.body.contains(r#"data-code="990102000000""#));
     assert!(map.body.contains("100.0%"));
     let county = c.get("/map/990101?by=warnings").await;
@@ -75,7 +100,11 @@ async fn the_map_colours_counties_and_drills_down_to_townships() {
     assert_eq!(county.body.matches("class=\"map-area").count(), 2);
     assert!(county.body.contains("和谐镇: 1"));
     let csv = c.get("/map/990101?format=csv").await;
-    assert!(csv.body.contains("幸福街道,990101001,1,1,1,100.0%,1"), "{}", csv.body);
+    assert!(
+        csv.body.contains("幸福街道,990101001,1,1,1,100.0%,1"),
+        "{}",
+        csv.body
+    );
     assert_eq!(c.get("/map/990102").await.status, StatusCode::NOT_FOUND);
     assert_eq!(c.get("/map/99x").await.status, StatusCode::NOT_FOUND);
 }
@@ -86,7 +115,9 @@ async fn the_api_lists_decides_and_reports() {
     let mut c = Client::new(&w.app);
     let token = c.api_token("cw_a").await;
     let get = |v: &str| serde_json::from_str::<Value>(v).unwrap();
-    let list = c.api("GET", "/api/v1/tasks", Some(&token), None, None).await;
+    let list = c
+        .api("GET", "/api/v1/tasks", Some(&token), None, None)
+        .await;
     let list = get(&list.body);
     let tasks = list["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 1);
@@ -95,12 +126,25 @@ async fn the_api_lists_decides_and_reports() {
     let uri = format!("/api/v1/tasks/{}", w.task_a);
     let verify = serde_json::json!({ "note": "入户核实" });
     let page = c
-        .api("POST", &format!("{uri}/verify"), Some(&token), None, Some(verify))
+        .api(
+            "POST",
+            &format!("{uri}/verify"),
+            Some(&token),
+            None,
+            Some(verify),
+        )
         .await;
     assert_eq!(get(&page.body)["state"], "verifying");
-    let decide = serde_json::json!({ "outcome": "include", "reason": "收入低于标准", "items": ["dibao"] });
+    let decide =
+        serde_json::json!({ "outcome": "include", "reason": "收入低于标准", "items": ["dibao"] });
     let page = c
-        .api("POST", &format!("{uri}/decide"), Some(&token), None, Some(decide))
+        .api(
+            "POST",
+            &format!("{uri}/decide"),
+            Some(&token),
+            None,
+            Some(decide),
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(get(&page.body)["decision"]["package_items"][0], "dibao");
@@ -122,10 +166,16 @@ async fn the_api_lists_decides_and_reports() {
     assert_eq!(household["decisions"][0]["outcome"], "include");
     // Masked: the name and the ID number never leave the server in clear.
     assert!(!household.to_string().contains("欧阳明远"));
-    assert!(!household.to_string().contains(crate::fixtures::resident_id(11).as_str()));
+    assert!(
+        !household
+            .to_string()
+            .contains(crate::fixtures::resident_id(11).as_str())
+    );
 
     let analyst = c.api_token("analyst").await;
-    let figures = c.api("GET", "/api/v1/dashboard", Some(&analyst), None, None).await;
+    let figures = c
+        .api("GET", "/api/v1/dashboard", Some(&analyst), None, None)
+        .await;
     let figures = get(&figures.body);
     let dibao = figures["by_tier"]
         .as_array()
@@ -136,7 +186,13 @@ async fn the_api_lists_decides_and_reports() {
     assert_eq!(dibao["households"], 2);
     assert_eq!(figures["by_county"][0]["coverage_per_mille"], 1000);
     let warnings = c
-        .api("GET", "/api/v1/dashboard/warnings", Some(&analyst), None, None)
+        .api(
+            "GET",
+            "/api/v1/dashboard/warnings",
+            Some(&analyst),
+            None,
+            None,
+        )
         .await;
     let warnings = get(&warnings.body);
     let handled: Vec<&str> = warnings["warnings"]

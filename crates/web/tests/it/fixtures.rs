@@ -271,7 +271,9 @@ impl<'a> Client<'a> {
     ) -> Page {
         let mut request = Request::builder().method(method).uri(uri);
         match bearer {
-            Some(token) => request = request.header(header::AUTHORIZATION, format!("Bearer {token}")),
+            Some(token) => {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"))
+            }
             None => request = request.header(header::COOKIE, self.cookie_header()),
         }
         if let Some(csrf) = csrf {
