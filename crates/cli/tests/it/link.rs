@@ -177,7 +177,13 @@ fn rows(path: &Path) -> Vec<HashMap<String, String>> {
         .collect();
     lines
         .filter(|l| !l.is_empty())
-        .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_string)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
         .collect()
 }
 
@@ -203,7 +209,12 @@ fn monitor_links_the_noisy_rows_of_a_synthetic_city() {
     let truth: HashMap<(String, String), String> = noise
         .iter()
         .filter(|r| r["id_noise"] != "legacy_15")
-        .map(|r| ((r["feed"].clone(), r["row"].clone()), r["person_id"].clone()))
+        .map(|r| {
+            (
+                (r["feed"].clone(), r["row"].clone()),
+                r["person_id"].clone(),
+            )
+        })
         .collect();
     assert!(truth.len() > 1000, "{} noisy rows", truth.len());
     let linkage = rows(&c.out.join("linkage.csv"));
@@ -215,8 +226,10 @@ fn monitor_links_the_noisy_rows_of_a_synthetic_city() {
         truth.keys().all(|k| listed.contains(k)),
         "every noisy row is listed in linkage.csv"
     );
-    let predicted: Vec<&HashMap<String, String>> =
-        linkage.iter().filter(|r| !r["person_id"].is_empty()).collect();
+    let predicted: Vec<&HashMap<String, String>> = linkage
+        .iter()
+        .filter(|r| !r["person_id"].is_empty())
+        .collect();
     let correct = predicted
         .iter()
         .filter(|r| truth.get(&(r["feed"].clone(), r["row"].clone())) == Some(&r["person_id"]))
@@ -253,7 +266,10 @@ fn monitor_links_the_noisy_rows_of_a_synthetic_city() {
         .filter(|r| r["kind"] == "duplicate" && mistyped_spells.contains(&r["person_id"]))
         .map(|r| r["person_id"].clone())
         .collect();
-    assert!(!planted.is_empty(), "the city plants same-person-two-IDs cases");
+    assert!(
+        !planted.is_empty(),
+        "the city plants same-person-two-IDs cases"
+    );
     let anomalies = rows(&c.out.join("anomalies.csv"));
     let two_ids: HashSet<String> = anomalies
         .iter()
@@ -303,7 +319,10 @@ fn monitor_links_the_noisy_rows_of_a_synthetic_city() {
         Some(linked_assistance.to_string().as_str()),
         "{text}"
     );
-    assert!(text.contains(&format!("{feed}:{row} — best candidate linked")), "{text}");
+    assert!(
+        text.contains(&format!("{feed}:{row} — best candidate linked")),
+        "{text}"
+    );
     assert!(text.contains("IdNumber"), "{text}");
     assert!(text.contains("BirthDate"), "{text}");
     let digits = text
