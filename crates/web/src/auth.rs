@@ -140,6 +140,9 @@ pub fn navigation(roles: &[Role]) -> Vec<(&'static str, &'static str)> {
     ]) {
         nav.push(("nav.dashboard", "/dashboard"));
     }
+    if has(&[Role::Auditor]) {
+        nav.push(("nav.ledger", "/audit"));
+    }
     nav
 }
 

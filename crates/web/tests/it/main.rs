@@ -3,5 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
+mod audit;
+mod exchange;
 mod fixtures;
 mod workbench;
