@@ -25,10 +25,10 @@ use crate::store::{AppendBatch, LedgerStore, StoreError, StoredRecord};
 /// bound parameters.
 const INSERT_CHUNK: usize = 1000;
 
-#[cfg(feature = "sqlite")]
-use crate::schema::SQLITE_MIGRATIONS;
 #[cfg(feature = "postgres")]
 use crate::schema::POSTGRES_MIGRATIONS;
+#[cfg(feature = "sqlite")]
+use crate::schema::SQLITE_MIGRATIONS;
 
 /// A stored value that cannot be what the ledger wrote.
 #[derive(Debug, thiserror::Error)]

@@ -154,7 +154,9 @@ impl Store {
     ) -> Result<(Vec<Person>, u64)> {
         scope.require(REVEALING)?;
         if !REVEAL_PURPOSES.contains(&purpose) {
-            return Err(StoreError::Invalid("not a purpose for reading personal data"));
+            return Err(StoreError::Invalid(
+                "not a purpose for reading personal data",
+            ));
         }
         let members = self
             .household_members(scope, household_id)
@@ -271,7 +273,12 @@ impl Store {
     }
 
     /// Up to `limit` entries from index `start`, decoded (they hold no personal data).
-    pub async fn ledger_entries(&self, scope: &Scope, start: u64, limit: u64) -> Result<Vec<Record>> {
+    pub async fn ledger_entries(
+        &self,
+        scope: &Scope,
+        start: u64,
+        limit: u64,
+    ) -> Result<Vec<Record>> {
         self.with_ledger(scope, move |l| {
             let end = start.saturating_add(limit).min(l.size());
             (start..end).map(|i| l.record(i).map(|(r, _)| r)).collect()
@@ -366,9 +373,7 @@ pub(crate) async fn migrate_ledger(pool: &AnyPool, backend: Backend) -> Result<(
         if applied.contains(version) {
             continue;
         }
-        sqlx::raw_sql(*sql)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::raw_sql(*sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO ledger_migrations (version) VALUES ($1)")
             .bind(*version)
             .execute(&mut *tx)
@@ -392,7 +397,9 @@ impl NodeSource for Prefetched {
         self.0
             .get(&(level, index))
             .copied()
-            .ok_or(StoreError::Corrupt("a ledger node is missing; run jiuzhu ledger verify"))
+            .ok_or(StoreError::Corrupt(
+                "a ledger node is missing; run jiuzhu ledger verify",
+            ))
     }
 }
 
@@ -452,9 +459,11 @@ async fn append_entries(
         let width = 1u64 << level;
         if size & width != 0 {
             let index = start >> level;
-            let hash = read_node(&mut **tx, level, index).await?.ok_or(StoreError::Corrupt(
-                "a ledger node is missing; run jiuzhu ledger verify",
-            ))?;
+            let hash = read_node(&mut **tx, level, index)
+                .await?
+                .ok_or(StoreError::Corrupt(
+                    "a ledger node is missing; run jiuzhu ledger verify",
+                ))?;
             cached.insert((level, index), hash);
             start += width;
         }
@@ -468,7 +477,9 @@ async fn append_entries(
         .encode();
         let leaf_hash = LEDGER_HASH.leaf(&body);
         let mut nodes = Vec::new();
-        frontier.push(leaf_hash, |level, index, hash| nodes.push((level, index, hash)));
+        frontier.push(leaf_hash, |level, index, hash| {
+            nodes.push((level, index, hash))
+        });
         sqlx::query("INSERT INTO ledger_entries (seq, body, leaf_hash) VALUES ($1, $2, $3)")
             .bind(to_i64(index)?)
             .bind(body)
@@ -605,8 +616,7 @@ impl LedgerStore for PoolLedgerStore {
                         timestamp: ledger::Timestamp(at),
                     },
                     public_key: ledger::PublicKey {
-                        algorithm: ledger::SignatureAlgorithm::parse(&sig_alg)
-                            .ok_or_else(bad)?,
+                        algorithm: ledger::SignatureAlgorithm::parse(&sig_alg).ok_or_else(bad)?,
                         key: ledger::head::HexBytes(key),
                     },
                     signature: ledger::head::HexBytes(signature),
@@ -632,8 +642,14 @@ mod tests {
     #[test]
     fn the_operator_acts_as_the_platform() {
         let scope = Scope::new(5, &[Role::Auditor, Role::Caseworker], "99").expect("scope");
-        assert_eq!(acting_role(&scope, &[Role::Caseworker]), ledger::Role::Caseworker);
+        assert_eq!(
+            acting_role(&scope, &[Role::Caseworker]),
+            ledger::Role::Caseworker
+        );
         assert_eq!(acting_role(&scope, &[]), ledger::Role::Caseworker);
-        assert_eq!(acting_role(&Scope::system(), &[Role::Caseworker]), ledger::Role::System);
+        assert_eq!(
+            acting_role(&Scope::system(), &[Role::Caseworker]),
+            ledger::Role::System
+        );
     }
 }

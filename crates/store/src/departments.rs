@@ -264,7 +264,9 @@ impl Store {
             let hash: Vec<u8> = row.try_get("content_hash")?;
             let index: i64 = row.try_get("ledger_index")?;
             if hash != content.digest().0 {
-                return Err(StoreError::Conflict("event_id (sent before with other content)"));
+                return Err(StoreError::Conflict(
+                    "event_id (sent before with other content)",
+                ));
             }
             return Ok(Receipt {
                 content_hash: hex(&hash),
@@ -308,10 +310,11 @@ impl Store {
 
     /// The number of events an account has delivered.
     pub async fn department_event_count(&self, department: &Department) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM department_events WHERE account_id = $1")
-            .bind(department.id)
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM department_events WHERE account_id = $1")
+                .bind(department.id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 

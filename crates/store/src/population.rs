@@ -148,7 +148,10 @@ impl Store {
                      father_index = excluded.father_index, mother_index = excluded.mother_index",
             )
             .bind(index.as_bytes().to_vec())
-            .bind(self.keys().seal("person_id", &record, row.person_id.as_str()))
+            .bind(
+                self.keys()
+                    .seal("person_id", &record, row.person_id.as_str()),
+            )
             .bind(self.keys().seal("name", &record, &row.name))
             .bind(
                 row.address
@@ -192,7 +195,8 @@ impl Store {
     /// when the person is unknown or lives outside the scope. Needs a casework role; the
     /// caller records the read in the audit ledger.
     pub async fn find_person(&self, scope: &Scope, id: &ResidentId) -> Result<Option<Person>> {
-        self.with_current_keys(|| self.find_person_now(scope, id)).await
+        self.with_current_keys(|| self.find_person_now(scope, id))
+            .await
     }
 
     async fn find_person_now(&self, scope: &Scope, id: &ResidentId) -> Result<Option<Person>> {
@@ -217,7 +221,8 @@ impl Store {
         scope: &Scope,
         household_id: &str,
     ) -> Result<Option<Vec<Person>>> {
-        self.with_current_keys(|| self.household_members_now(scope, household_id)).await
+        self.with_current_keys(|| self.household_members_now(scope, household_id))
+            .await
     }
 
     async fn household_members_now(

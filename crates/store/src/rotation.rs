@@ -158,7 +158,9 @@ impl Store {
             .await?
             .ok_or(StoreError::Invalid("no key rotation is under way"))?;
         if self.keys().active_field_key() != row.key_id {
-            return Err(StoreError::Corrupt("the rotation's key is not the active field key"));
+            return Err(StoreError::Corrupt(
+                "the rotation's key is not the active field key",
+            ));
         }
         if row.stage < STAGES.len() {
             let (next, done) = self
@@ -332,15 +334,13 @@ impl Store {
                     .bind(limit)
                     .fetch_all(&mut **tx)
                     .await?;
-                let update = format!(
-                    "UPDATE {table} SET person_sealed = $1 WHERE run_id = $2 AND seq = $3"
-                );
+                let update =
+                    format!("UPDATE {table} SET person_sealed = $1 WHERE run_id = $2 AND seq = $3");
                 for r in &rows {
                     let run_id: String = r.try_get("run_id")?;
                     let seq: i64 = r.try_get("seq")?;
                     let sealed: Option<Vec<u8>> = r.try_get("person_sealed")?;
-                    let record =
-                        result_record(&run_id, table, usize::try_from(seq).unwrap_or(0));
+                    let record = result_record(&run_id, table, usize::try_from(seq).unwrap_or(0));
                     if let Some(s) = sealed
                         && let Some(new) = reseal("person_id", &record, &s)?
                     {
@@ -408,11 +408,13 @@ impl Store {
                     let at = Timestamp(r.try_get("decided_at")?);
                     let sealed: Vec<u8> = r.try_get("reason_sealed")?;
                     if let Some(new) = reseal("reason", &decision_record(task_id, at), &sealed)? {
-                        sqlx::query("UPDATE decisions SET reason_sealed = $1 WHERE decision_id = $2")
-                            .bind(new)
-                            .bind(id)
-                            .execute(&mut **tx)
-                            .await?;
+                        sqlx::query(
+                            "UPDATE decisions SET reason_sealed = $1 WHERE decision_id = $2",
+                        )
+                        .bind(new)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
                         done += 1;
                     }
                     last = Some(id.to_string());

@@ -4,10 +4,10 @@
 
 use crate::audit::{Audit, LEDGER_HASH, acting_role, region_of_prefix};
 use crate::scope::{CASEWORK, RESULTS, Role};
-use ledger::{Action, Purpose};
 use crate::tasks::{TaskRules, TaskState, insert_history};
 use crate::{Result, Scope, Store, StoreError, Timestamp};
 use domain::{Date, Fen, Program, RegionCode, ResidentId};
+use ledger::{Action, Purpose};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -284,9 +284,8 @@ impl Store {
     /// The ledger entry of a run load: the run (keyed) as subject, and as data a hash chained
     /// over its identity and every household's outcome and warning, in the order given.
     fn run_audit(&self, scope: &Scope, run: &RunResults) -> Result<Audit> {
-        let mut chain = LEDGER_HASH.hash(
-            format!("{}\u{1f}{}\u{1f}{}", run.run_id, run.as_of, run.policy).as_bytes(),
-        );
+        let mut chain = LEDGER_HASH
+            .hash(format!("{}\u{1f}{}\u{1f}{}", run.run_id, run.as_of, run.policy).as_bytes());
         let mut add = |row: String| {
             chain = LEDGER_HASH.hash_parts(&[chain.as_bytes(), row.as_bytes()]);
         };
@@ -608,7 +607,8 @@ impl Store {
         household_id: &str,
         run_id: Option<&str>,
     ) -> Result<Option<HouseholdReport>> {
-        self.with_current_keys(|| self.household_report_now(scope, household_id, run_id)).await
+        self.with_current_keys(|| self.household_report_now(scope, household_id, run_id))
+            .await
     }
 
     async fn household_report_now(

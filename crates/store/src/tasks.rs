@@ -322,7 +322,8 @@ impl Store {
         scope: &Scope,
         task_id: i64,
     ) -> Result<Option<Vec<TaskEvent>>> {
-        self.with_current_keys(|| self.task_history_now(scope, task_id)).await
+        self.with_current_keys(|| self.task_history_now(scope, task_id))
+            .await
     }
 
     async fn task_history_now(
@@ -593,7 +594,8 @@ impl Store {
 
     /// The decisions about a household within the scope, oldest first.
     pub async fn decisions(&self, scope: &Scope, household_id: &str) -> Result<Vec<Decision>> {
-        self.with_current_keys(|| self.decisions_now(scope, household_id)).await
+        self.with_current_keys(|| self.decisions_now(scope, household_id))
+            .await
     }
 
     async fn decisions_now(&self, scope: &Scope, household_id: &str) -> Result<Vec<Decision>> {

@@ -6,8 +6,8 @@
 
 use crate::audit::{Audit, acting_role, region_of_prefix};
 use crate::scope::{Role, is_region_prefix};
-use ledger::{Action, Purpose};
 use crate::{Result, Scope, Store, StoreError, Timestamp};
+use ledger::{Action, Purpose};
 use privacy::password::{self, SessionToken};
 use sqlx::Row;
 use sqlx::any::AnyRow;

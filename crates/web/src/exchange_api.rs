@@ -130,17 +130,13 @@ async fn account(state: &AppState, headers: &HeaderMap) -> Result<Department, Ap
                 "send the account's API key as `Authorization: Bearer KEY`",
             )
         })?;
-    let department = state
-        .store()
-        .department_by_key(key)
-        .await?
-        .ok_or_else(|| {
-            refuse(
-                StatusCode::UNAUTHORIZED,
-                "wrong_key",
-                "the API key is not valid (wrong, or the account is disabled)",
-            )
-        })?;
+    let department = state.store().department_by_key(key).await?.ok_or_else(|| {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "wrong_key",
+            "the API key is not valid (wrong, or the account is disabled)",
+        )
+    })?;
     let exchange = state.exchange().ok_or_else(|| {
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -209,7 +205,11 @@ pub async fn event(
             "rejected",
             error.to_string(),
         ),
-        other => refuse(StatusCode::BAD_REQUEST, "malformed_event", other.to_string()),
+        other => refuse(
+            StatusCode::BAD_REQUEST,
+            "malformed_event",
+            other.to_string(),
+        ),
     })?;
     let feed = event.row.feed().as_str();
     if !department.may_send(feed) {
@@ -445,7 +445,10 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].0, "medical.csv");
         assert_eq!(parts[0].1, b"a,b\r\n1,2");
-        assert_eq!(parts[1], ("batch.toml".to_string(), b"source = \"x\"".to_vec()));
+        assert_eq!(
+            parts[1],
+            ("batch.toml".to_string(), b"source = \"x\"".to_vec())
+        );
         assert!(parse_multipart("application/json", body).is_none());
         assert!(parse_multipart("multipart/form-data; boundary=Other", body).is_none());
         assert!(parse_multipart("multipart/form-data; boundary=XyZ", &body[..40]).is_none());
@@ -459,7 +462,10 @@ mod tests {
         assert!(exchange.admit(1, 2, 60));
         assert!(exchange.admit(1, 2, 61));
         assert!(!exchange.admit(1, 2, 62));
-        assert!(exchange.admit(2, 2, 62), "another account has its own count");
+        assert!(
+            exchange.admit(2, 2, 62),
+            "another account has its own count"
+        );
         assert!(exchange.admit(1, 2, 120), "a new minute starts afresh");
     }
 

@@ -177,7 +177,8 @@ pub async fn publish(
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Response, WebError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| WebError::Internal(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| WebError::Internal(e.to_string()))?;
     Ok((
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         text,

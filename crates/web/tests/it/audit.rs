@@ -30,7 +30,10 @@ async fn sign_head(auditor: &mut Client<'_>) -> SignedTreeHead {
     let head: serde_json::Value = serde_json::from_str(&page.body).unwrap();
     let signed: SignedTreeHead = serde_json::from_value(head["signed"].clone()).unwrap();
     assert_eq!(head["size"].as_u64(), Some(signed.head.size));
-    assert_eq!(head["root"].as_str(), Some(signed.head.root.to_hex().as_str()));
+    assert_eq!(
+        head["root"].as_str(),
+        Some(signed.head.root.to_hex().as_str())
+    );
     signed
 }
 
@@ -100,9 +103,7 @@ async fn a_decision_and_a_reveal_are_in_the_ledger_with_proofs() {
     assert_eq!(log.len() as u64, head.head.size);
     let decision = log
         .iter()
-        .find(|r| {
-            r.entry.action == Action::Decision && r.entry.case == Some(w.task_a as u64)
-        })
+        .find(|r| r.entry.action == Action::Decision && r.entry.case == Some(w.task_a as u64))
         .expect("the decision is in the ledger");
     let reveal = log
         .iter()
@@ -124,7 +125,10 @@ async fn a_decision_and_a_reveal_are_in_the_ledger_with_proofs() {
         assert!(!proof.verify(&other));
     }
     // No personal data in the log as the auditor reads it.
-    let json = auditor.get("/audit/api/entries?from=0&limit=1000").await.body;
+    let json = auditor
+        .get("/audit/api/entries?from=0&limit=1000")
+        .await
+        .body;
     let page = auditor.get("/audit").await.body;
     for text in [&json, &page] {
         assert!(!text.contains(&full_id) && !text.contains("欧阳") && !text.contains("HA0001"));
@@ -191,7 +195,11 @@ async fn refused_reveals_write_nothing_and_only_auditors_read_the_log() {
     for path in ["/audit", "/audit/api/head", "/audit/api/entries/0"] {
         assert_eq!(cw_b.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
     }
-    assert_eq!(entries(&mut auditor).await.len(), start, "nothing was written");
+    assert_eq!(
+        entries(&mut auditor).await.len(),
+        start,
+        "nothing was written"
+    );
     // Without a signing key the server signs nothing.
     let page = auditor
         .post("/audit/heads", &[("csrf", &auditor_csrf)])

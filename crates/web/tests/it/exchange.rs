@@ -98,7 +98,9 @@ fn medical_csv(rows: usize) -> String {
 }
 
 fn lake_batches(data: &Path) -> usize {
-    ::exchange::Lake::open(data).map(|l| l.batches().len()).unwrap_or(0)
+    ::exchange::Lake::open(data)
+        .map(|l| l.batches().len())
+        .unwrap_or(0)
 }
 
 async fn account(
@@ -136,7 +138,10 @@ async fn refusals_store_nothing() {
 
     // No key, a wrong key, a disabled account.
     let good = medical_event("m-1", "100.00");
-    assert_eq!(event(&w.app, None, &good).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        event(&w.app, None, &good).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let wrong = format!("{}0", &key[..key.len() - 1]);
     let answer = event(&w.app, Some(&wrong), &good).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
@@ -149,24 +154,40 @@ async fn refusals_store_nothing() {
     let answer = event(&w.app, Some(&key), &income).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.json);
     assert_eq!(answer.json["error"], "feed_not_allowed");
-    let answer = batch(&w.app, &key, &[("medical.csv", &medical_csv(1)), ("income.csv", "x")]).await;
+    let answer = batch(
+        &w.app,
+        &key,
+        &[("medical.csv", &medical_csv(1)), ("income.csv", "x")],
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.json);
     assert_eq!(answer.json["error"], "feed_not_allowed");
 
     // An upload over the account's limit.
     let answer = batch(&w.app, &key, &[("medical.csv", &medical_csv(100))]).await;
-    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", answer.json);
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.json
+    );
     assert_eq!(answer.json["error"], "too_large");
 
     // Malformed events: not JSON, no event_id, a row that breaks the contract.
     for (body, code) in [
         ("{not json", StatusCode::BAD_REQUEST),
         (r#"{"feed": "medical", "row": {}}"#, StatusCode::BAD_REQUEST),
-        (&*medical_event("m-bad", "a lot"), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &*medical_event("m-bad", "a lot"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let answer = event(&w.app, Some(&key), body).await;
         assert_eq!(answer.status, code, "{body}: {}", answer.json);
-        assert!(!answer.json["message"].as_str().unwrap().contains("a lot"), "no values in messages");
+        assert!(
+            !answer.json["message"].as_str().unwrap().contains("a lot"),
+            "no values in messages"
+        );
     }
     // A path in a file name.
     let answer = batch(&w.app, &key, &[("../medical.csv", &medical_csv(1))]).await;
@@ -174,7 +195,10 @@ async fn refusals_store_nothing() {
 
     assert_eq!(store.department_event_count(&medical).await.unwrap(), 0);
     assert_eq!(lake_batches(lake.path()), 0);
-    assert_eq!(store.ledger_size(&Scope::system()).await.unwrap(), ledger_before);
+    assert_eq!(
+        store.ledger_size(&Scope::system()).await.unwrap(),
+        ledger_before
+    );
     assert!(
         std::fs::read_dir(lake.path().join("exchange").join("incoming"))
             .map(|d| d.count())
@@ -246,7 +270,10 @@ async fn events_are_idempotent_and_batches_get_receipts() {
         .await
         .unwrap()
         .remove(0);
-    assert_eq!(entry.entry.data.digest().to_hex(), first.json["content_hash"].as_str().unwrap());
+    assert_eq!(
+        entry.entry.data.digest().to_hex(),
+        first.json["content_hash"].as_str().unwrap()
+    );
 }
 
 #[tokio::test]
@@ -257,7 +284,12 @@ async fn each_account_has_its_rate_limit() {
     let (_, slow) = account(&w, "slow", 2, 1 << 20).await;
     let (_, other) = account(&w, "other", 2, 1 << 20).await;
     for i in 0..2 {
-        let answer = event(&w.app, Some(&slow), &medical_event(&format!("s-{i}"), "100.00")).await;
+        let answer = event(
+            &w.app,
+            Some(&slow),
+            &medical_event(&format!("s-{i}"), "100.00"),
+        )
+        .await;
         assert_eq!(answer.status, StatusCode::CREATED);
     }
     let answer = event(&w.app, Some(&slow), &medical_event("s-2", "100.00")).await;
