@@ -2,11 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
+mod backup;
 mod demo;
 mod import;
+mod keys;
 mod ledger;
 mod link;
 mod monitor;
 mod policy;
 mod synth;
+mod tls;
 mod users;
