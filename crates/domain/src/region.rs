@@ -67,7 +67,7 @@ impl RegionCode {
 
     /// Whether the code starts with `prefix` (a prefix of digits, e.g. `"5101"`).
     pub fn starts_with(&self, prefix: &str) -> bool {
-        self.as_str().starts_with(prefix)
+        self.0.starts_with(prefix.as_bytes())
     }
 
     /// The code cut to its first `digits` digits (2, 4, 6, 9 or 12), the rest zero: the

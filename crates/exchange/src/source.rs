@@ -421,9 +421,7 @@ impl SourceFile {
                 let mut text = String::new();
                 for row in 0..batch.num_rows() {
                     for column in &columns {
-                        text.clear();
-                        column.write(row, &mut text);
-                        chunk.push_field(text.as_bytes());
+                        chunk.push_field(column.cell(row, &mut text));
                     }
                     chunk.end_record();
                 }
@@ -495,9 +493,42 @@ fn write_date(out: &mut String, date: Date, ty: ValueType) {
     }
 }
 
+/// Writes `v / 10^scale` as plain decimal text with exactly `scale` places (`1234.50`), as
+/// Arrow's display does, without going through the formatting machinery.
+fn write_scaled(out: &mut String, v: i128, scale: u32) {
+    let mut digits = [0u8; 40];
+    let mut n = v.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    let scale = scale as usize;
+    while len <= scale {
+        digits[len] = b'0';
+        len += 1;
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    for i in (0..len).rev() {
+        if i + 1 == scale {
+            out.push('.');
+        }
+        out.push(char::from(digits[i]));
+    }
+}
+
 /// Text of one Parquet column: strings borrowed, dates in contract form, anything else through
 /// Arrow's display formatting (decimals keep their scale: `1234.50`).
 enum ColumnText<'a> {
+    Int64(&'a arrow::array::Int64Array),
+    Int32(&'a arrow::array::Int32Array),
+    Decimal(&'a arrow::array::Decimal128Array, u32),
     Utf8(&'a arrow::array::StringArray),
     LargeUtf8(&'a arrow::array::LargeStringArray),
     View(&'a arrow::array::StringViewArray),
@@ -525,6 +556,11 @@ impl<'a> ColumnText<'a> {
             DataType::Utf8 => ColumnText::Utf8(array.as_string::<i32>()),
             DataType::LargeUtf8 => ColumnText::LargeUtf8(array.as_string::<i64>()),
             DataType::Utf8View => ColumnText::View(array.as_string_view()),
+            DataType::Int64 => ColumnText::Int64(array.as_primitive()),
+            DataType::Int32 => ColumnText::Int32(array.as_primitive()),
+            DataType::Decimal128(_, scale) if (0..=38).contains(scale) => {
+                ColumnText::Decimal(array.as_primitive(), *scale as u32)
+            }
             _ => {
                 let options = FormatOptions::default();
                 ColumnText::Other(ArrayFormatter::try_new(array, &options)?, array)
@@ -532,8 +568,31 @@ impl<'a> ColumnText<'a> {
         })
     }
 
+    /// The cell's bytes, borrowed when the column holds text; otherwise written to `out`.
+    fn cell<'s>(&'s self, row: usize, out: &'s mut String) -> &'s [u8] {
+        match self {
+            ColumnText::Utf8(a) if a.is_valid(row) => a.value(row).as_bytes(),
+            ColumnText::LargeUtf8(a) if a.is_valid(row) => a.value(row).as_bytes(),
+            ColumnText::View(a) if a.is_valid(row) => a.value(row).as_bytes(),
+            _ => {
+                out.clear();
+                self.write(row, out);
+                out.as_bytes()
+            }
+        }
+    }
+
     fn write(&self, row: usize, out: &mut String) {
         match self {
+            ColumnText::Int64(a) if a.is_valid(row) => {
+                write_scaled(out, i128::from(a.value(row)), 0)
+            }
+            ColumnText::Int32(a) if a.is_valid(row) => {
+                write_scaled(out, i128::from(a.value(row)), 0)
+            }
+            ColumnText::Decimal(a, scale) if a.is_valid(row) => {
+                write_scaled(out, a.value(row), *scale)
+            }
             ColumnText::Utf8(a) if a.is_valid(row) => out.push_str(a.value(row)),
             ColumnText::LargeUtf8(a) if a.is_valid(row) => out.push_str(a.value(row)),
             ColumnText::View(a) if a.is_valid(row) => out.push_str(a.value(row)),
@@ -545,5 +604,59 @@ impl<'a> ColumnText<'a> {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Decimal128Array, Int64Array};
+
+    #[test]
+    fn numbers_are_written_as_arrow_displays_them() {
+        let values = [
+            0i128,
+            5,
+            -5,
+            99,
+            100,
+            -100,
+            123_456,
+            -1,
+            i64::MAX as i128,
+            1_000_000_007,
+        ];
+        for scale in [0i8, 1, 2, 4] {
+            let array = Decimal128Array::from(values.to_vec())
+                .with_precision_and_scale(38, scale)
+                .unwrap();
+            let options = FormatOptions::default();
+            let formatter = ArrayFormatter::try_new(&array, &options).unwrap();
+            for (row, v) in values.iter().enumerate() {
+                let mut ours = String::new();
+                write_scaled(&mut ours, *v, scale as u32);
+                assert_eq!(
+                    ours,
+                    formatter.value(row).to_string(),
+                    "{v} at scale {scale}"
+                );
+            }
+        }
+        let ints = Int64Array::from(vec![0, 7, -42, i64::MIN, i64::MAX]);
+        let column = ColumnText::new(&ints, None).unwrap();
+        let mut text = String::new();
+        let cells: Vec<String> = (0..ints.len())
+            .map(|r| String::from_utf8(column.cell(r, &mut text).to_vec()).unwrap())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "0",
+                "7",
+                "-42",
+                &i64::MIN.to_string(),
+                &i64::MAX.to_string()
+            ]
+        );
     }
 }

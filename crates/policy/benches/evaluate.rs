@@ -133,9 +133,21 @@ fn main() {
     let as_of = Date::from_ymd(2026, 6, 30).unwrap_or(Date::from_days(0));
     let mut rng = Lcg(20260630);
     let households: Vec<HouseholdInput> = (0..20_000).map(|h| household(&mut rng, h)).collect();
+    // `cargo bench -p policy --bench evaluate -- plain [RUNS]` (or `explained`) runs one mode
+    // only, RUNS times (5 by default).
+    let only = std::env::args().nth(1);
+    let runs: usize = std::env::args()
+        .nth(2)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     for explain in [false, true] {
+        match only.as_deref() {
+            Some("plain") if explain => continue,
+            Some("explained") if !explain => continue,
+            _ => {}
+        }
         let mut rates = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..runs {
             let start = Instant::now();
             let mut tiers = 0usize;
             for h in &households {

@@ -4,6 +4,8 @@
 //! dibao_single persons, anomalies, signals, level, tags, score and package — each with an
 //! explanation. It never reads the clock and never panics on a checked pack.
 
+pub(crate) mod compile;
+
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -17,6 +19,8 @@ use crate::facts::{
     Type,
 };
 use crate::pack::{About, Pack, ReasonRule, Resolved, Rule};
+
+pub use compile::Code;
 
 /// The persons one evaluation reads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -178,7 +182,7 @@ impl Value<'_> {
 }
 
 #[derive(Clone, Copy)]
-struct Frame<'g> {
+pub(crate) struct Frame<'g> {
     person: Option<usize>,
     outer: Option<usize>,
     group: Option<&'g [usize]>,
@@ -192,24 +196,106 @@ const HOUSEHOLD: Frame<'static> = Frame {
     level: 0,
 };
 
-struct Cache<'a> {
+struct Cache {
     running: u64,
     running_at_death: u64,
     vehicles: u64,
     recent_vehicles: u64,
-    derived: Vec<Value<'a>>,
+    /// The code facts, in the order of [`code_slot`].
+    codes: [u16; 6],
 }
 
-struct Env<'a> {
+/// The base code facts kept in [`Cache::codes`], in that order.
+const CODE_FACTS: [&str; 6] = [
+    "disability_category",
+    "recent_disability_category",
+    "care_level",
+    "employment_status",
+    "previous_employment_status",
+    "status",
+];
+
+/// Where a base code fact is kept in [`Cache::codes`].
+fn code_slot(id: u16) -> Option<usize> {
+    let name = BASE_FACTS.get(id as usize)?.0;
+    CODE_FACTS.iter().position(|f| *f == name)
+}
+
+/// The index of an enum value's word in a domain, through a table made once per enum.
+fn code_index<T: Copy + PartialEq>(
+    d: Domain,
+    all: &'static [T],
+    word: fn(T) -> &'static str,
+    table: &'static std::sync::OnceLock<Vec<u16>>,
+    v: Option<T>,
+    absent: &str,
+) -> u16 {
+    let Some(v) = v else {
+        return d.index(absent).unwrap_or(0);
+    };
+    let table = table.get_or_init(|| all.iter().map(|x| d.index(word(*x)).unwrap_or(0)).collect());
+    all.iter()
+        .position(|x| *x == v)
+        .and_then(|i| table.get(i).copied())
+        .unwrap_or(0)
+}
+
+fn person_codes(f: &PersonFacts) -> [u16; 6] {
+    use domain::{DisabilityCategory as D, EmploymentStatus as E, PersonStatus as S};
+    static DISABILITY: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    static EMPLOYMENT: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    static STATUS: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    let dis = |v| {
+        code_index(
+            Domain::DisabilityCategory,
+            D::ALL,
+            D::as_str,
+            &DISABILITY,
+            v,
+            "none",
+        )
+    };
+    let emp = |v| {
+        code_index(
+            Domain::EmploymentStatus,
+            E::ALL,
+            E::as_str,
+            &EMPLOYMENT,
+            v,
+            "unknown",
+        )
+    };
+    [
+        dis(f.disability_category),
+        dis(f.recent_disability_category),
+        Domain::CareLevel.index(f.care_level.as_str()).unwrap_or(0),
+        emp(f.employment_status),
+        emp(f.previous_employment_status),
+        code_index(
+            Domain::PersonStatus,
+            S::ALL,
+            S::as_str,
+            &STATUS,
+            Some(f.status),
+            "normal",
+        ),
+    ]
+}
+
+pub(crate) struct Env<'a> {
     pack: &'a Pack,
     params: &'a [Resolved],
     people: Vec<&'a PersonFacts>,
     n_members: usize,
-    cache: Vec<Cache<'a>>,
+    cache: Vec<Cache>,
     living: Vec<usize>,
     non_tekun: Vec<usize>,
-    obligors: Vec<Vec<usize>>,
-    parents: Vec<Vec<usize>>,
+    /// Derived facts, person after person, each in pack order.
+    derived: Vec<Value<'a>>,
+    /// The obligors and then the parents of each living member, as ranges of `links`.
+    links: Vec<usize>,
+    obligors: Vec<(u32, u32)>,
+    parents: Vec<(u32, u32)>,
     tekun: Vec<bool>,
     tekun_amount: Vec<i64>,
     single: Vec<bool>,
@@ -219,6 +305,9 @@ struct Env<'a> {
     dibao_amount: i64,
     level: u16,
     fired: Vec<bool>,
+    /// `assets_pass` of the members (slots 0-3) and of H′ (4-7) per asset level, once known:
+    /// 0 unknown, 1 fails, 2 passes.
+    assets_memo: std::cell::Cell<[u8; 8]>,
 }
 
 fn bits<T: Copy>(items: &[T], index: impl Fn(T) -> Option<u16>) -> u64 {
@@ -286,9 +375,11 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
     };
     let people: Vec<&PersonFacts> = input.members.iter().chain(input.others.iter()).collect();
     let n = people.len();
-    let cache = people
-        .iter()
-        .map(|p| Cache {
+    let mut scratch = SCRATCH.with(|s| s.take());
+    scratch.clear();
+    let mut cache = scratch.cache;
+    cache.extend(people.iter().map(|p| {
+        Cache {
             running: p
                 .running
                 .iter()
@@ -301,12 +392,11 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
             recent_vehicles: bits(&p.recent_vehicle_types, |v| {
                 Domain::VehicleType.index(v.as_str())
             }),
-            derived: Vec::with_capacity(pack.derived.len()),
-        })
-        .collect();
-    let living: Vec<usize> = (0..input.members.len())
-        .filter(|&i| people[i].status == PersonStatus::Normal)
-        .collect();
+            codes: person_codes(p),
+        }
+    }));
+    let mut living = scratch.living;
+    living.extend((0..input.members.len()).filter(|&i| people[i].status == PersonStatus::Normal));
     let mut env = Env {
         pack,
         params,
@@ -314,21 +404,85 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
         n_members: input.members.len(),
         cache,
         living,
-        non_tekun: Vec::new(),
-        obligors: vec![Vec::new(); n],
-        parents: vec![Vec::new(); n],
-        tekun: vec![false; n],
-        tekun_amount: vec![0; n],
-        single: vec![false; n],
-        single_amount: vec![0; n],
+        non_tekun: scratch.non_tekun,
+        derived: Vec::with_capacity(n * pack.derived.len()),
+        links: scratch.links,
+        obligors: grow(scratch.obligors, n, (0, 0)),
+        parents: grow(scratch.parents, n, (0, 0)),
+        tekun: grow(scratch.tekun, n, false),
+        tekun_amount: grow(scratch.tekun_amount, n, 0),
+        single: grow(scratch.single, n, false),
+        single_amount: grow(scratch.single_amount, n, 0),
         running_programs: 0,
         tier: tier_index("none"),
         dibao_amount: 0,
         level: 0,
-        fired: vec![false; pack.signals.len()],
+        fired: grow(scratch.fired, pack.signals.len(), false),
+        assets_memo: std::cell::Cell::new([0; 8]),
     };
     env.prepare(&input.household_id);
-    Evaluation::Done(Box::new(env.run(input, region, &set.id, options)))
+    let outcome = env.run(input, region, &set.id, options);
+    // The buffers serve the next household evaluated on this thread.
+    SCRATCH.with(|s| {
+        s.replace(Scratch {
+            cache: env.cache,
+            living: env.living,
+            non_tekun: env.non_tekun,
+            links: env.links,
+            obligors: env.obligors,
+            parents: env.parents,
+            tekun: env.tekun,
+            tekun_amount: env.tekun_amount,
+            single: env.single,
+            single_amount: env.single_amount,
+            fired: env.fired,
+        })
+    });
+    Evaluation::Done(Box::new(outcome))
+}
+
+/// A buffer of `len` copies of `x`, reusing the allocation.
+fn grow<T: Clone>(mut v: Vec<T>, len: usize, x: T) -> Vec<T> {
+    v.clear();
+    v.resize(len, x);
+    v
+}
+
+/// Buffers of one evaluation, kept per thread so that evaluating a household allocates only
+/// for its results.
+#[derive(Default)]
+struct Scratch {
+    cache: Vec<Cache>,
+    living: Vec<usize>,
+    non_tekun: Vec<usize>,
+    links: Vec<usize>,
+    obligors: Vec<(u32, u32)>,
+    parents: Vec<(u32, u32)>,
+    tekun: Vec<bool>,
+    tekun_amount: Vec<i64>,
+    single: Vec<bool>,
+    single_amount: Vec<i64>,
+    fired: Vec<bool>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.cache.clear();
+        self.living.clear();
+        self.non_tekun.clear();
+        self.links.clear();
+        self.obligors.clear();
+        self.parents.clear();
+        self.tekun.clear();
+        self.tekun_amount.clear();
+        self.single.clear();
+        self.single_amount.clear();
+        self.fired.clear();
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 fn is_living(p: &PersonFacts) -> bool {
@@ -344,36 +498,43 @@ impl<'a> Env<'a> {
                     person: Some(i),
                     ..HOUSEHOLD
                 };
-                let v = self.eval(&self.pack.derived[d].expr, frame);
-                self.cache[i].derived.push(v);
+                let rule = &self.pack.derived[d];
+                let v = match rule.code.0.as_deref() {
+                    Some(compile::Node::Bool(f)) => Value::Bool(f(self, &frame)),
+                    Some(compile::Node::Num(f)) => Value::Num(f(self, &frame)),
+                    None => self.eval(&rule.expr, frame),
+                };
+                self.derived.push(v);
             }
         }
         // Relations of living members.
-        for &m in &self.living.clone() {
+        for li in 0..self.living.len() {
+            let m = self.living[li];
             let me = self.people[m];
-            let mut ob = Vec::new();
-            let mut parents = Vec::new();
+            let start = self.links.len() as u32;
             for (j, p) in self.people.iter().enumerate() {
-                if j == m {
+                if j == m || !is_living(p) {
                     continue;
                 }
                 let is_parent =
                     me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id);
-                if is_parent {
-                    parents.push(j);
-                }
-                if !is_living(p) {
-                    continue;
-                }
                 let spouse = me.spouse.as_ref() == Some(&p.id) || p.spouse.as_ref() == Some(&me.id);
                 let child = p.father.as_ref() == Some(&me.id) || p.mother.as_ref() == Some(&me.id);
                 let minor = me.age < 18 && j < self.n_members && p.age >= 18;
                 if spouse || is_parent || child || minor {
-                    ob.push(j);
+                    self.links.push(j);
                 }
             }
-            self.obligors[m] = ob;
-            self.parents[m] = parents;
+            let middle = self.links.len() as u32;
+            for (j, p) in self.people.iter().enumerate() {
+                if j != m
+                    && (me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id))
+                {
+                    self.links.push(j);
+                }
+            }
+            self.obligors[m] = (start, middle);
+            self.parents[m] = (middle, self.links.len() as u32);
         }
         // Programs running for the household: spells naming it, or held by a living member.
         let mut running = 0u64;
@@ -390,6 +551,25 @@ impl<'a> Env<'a> {
         self.running_programs = running;
     }
 
+    fn obligors_of(&self, p: usize) -> &[usize] {
+        let (a, b) = self.obligors[p];
+        &self.links[a as usize..b as usize]
+    }
+
+    fn parents_of(&self, p: usize) -> &[usize] {
+        let (a, b) = self.parents[p];
+        &self.links[a as usize..b as usize]
+    }
+
+    /// A derived fact of a person, once computed.
+    fn derived_of(&self, p: usize, id: usize) -> Option<&Value<'a>> {
+        let n = self.pack.derived.len();
+        if id >= n {
+            return None;
+        }
+        self.derived.get(p * n + id)
+    }
+
     fn param(&self, id: u16) -> Option<&Resolved> {
         self.params.get(id as usize)
     }
@@ -402,11 +582,11 @@ impl<'a> Env<'a> {
             Collection::NonTekun => (Cow::Borrowed(&self.non_tekun[..]), false),
             Collection::Group => (Cow::Borrowed(frame.group.unwrap_or(none)), false),
             Collection::Obligors => (
-                Cow::Borrowed(frame.person.map_or(none, |p| &self.obligors[p][..])),
+                Cow::Borrowed(frame.person.map_or(none, |p| self.obligors_of(p))),
                 true,
             ),
             Collection::Parents => (
-                Cow::Borrowed(frame.person.map_or(none, |p| &self.parents[p][..])),
+                Cow::Borrowed(frame.person.map_or(none, |p| self.parents_of(p))),
                 true,
             ),
             Collection::OtherNonTekun => (
@@ -426,8 +606,7 @@ impl<'a> Env<'a> {
     fn base(&self, p: usize, id: u16) -> Value<'a> {
         let f = self.people[p];
         let c = &self.cache[p];
-        let code =
-            |d: Domain, w: Option<&str>| Value::Code(w.and_then(|w| d.index(w)).unwrap_or(0));
+        let code = |id: u16| Value::Code(code_slot(id).map_or(0, |s| c.codes[s]));
         // Arms follow the order of BASE_FACTS (checked by a unit test).
         match id {
             0 => Value::Num(Num::int(f.age)),
@@ -435,15 +614,7 @@ impl<'a> Env<'a> {
             2 => Value::Num(Num::int(f.financial_assets.0)),
             3 => Value::List(&f.business_capitals),
             4 => Value::Num(Num::int(i64::from(f.disability_grade))),
-            5 => code(
-                Domain::DisabilityCategory,
-                Some(f.disability_category.map_or("none", |c| c.as_str())),
-            ),
             6 => Value::Num(Num::int(i64::from(f.recent_disability_grade))),
-            7 => code(
-                Domain::DisabilityCategory,
-                Some(f.recent_disability_category.map_or("none", |c| c.as_str())),
-            ),
             8 => Value::Bool(f.student),
             9 => Value::Num(Num::int(f.tuition.0)),
             10 => Value::Num(Num::int(f.medical_oop_12m.0)),
@@ -451,19 +622,7 @@ impl<'a> Env<'a> {
             12 => Value::Bool(f.major_recent),
             13 => Value::Bool(f.major_before_recent),
             14 => Value::Bool(f.chronic_12m),
-            15 => code(Domain::CareLevel, Some(f.care_level.as_str())),
-            16 => code(
-                Domain::EmploymentStatus,
-                Some(f.employment_status.map_or("unknown", |s| s.as_str())),
-            ),
             17 => Value::Num(Num::int(f.employment_months_ago)),
-            18 => code(
-                Domain::EmploymentStatus,
-                Some(
-                    f.previous_employment_status
-                        .map_or("unknown", |s| s.as_str()),
-                ),
-            ),
             19 => Value::Num(Num::int(f.job_start_months_ago)),
             20 => Value::Codes(c.running),
             21 => Value::Codes(c.running_at_death),
@@ -479,7 +638,7 @@ impl<'a> Env<'a> {
                 scale: 2,
             }),
             30 => Value::Num(Num::int(f.electricity_months_ago)),
-            31 => code(Domain::PersonStatus, Some(f.status.as_str())),
+            5 | 7 | 15 | 16 | 18 | 31 => code(id),
             32 => Value::Bool(f.status_recent),
             _ => Value::Bool(false),
         }
@@ -491,22 +650,98 @@ impl<'a> Env<'a> {
         if name == "level" {
             return Value::Code(frame.level);
         }
-        let mut homes: Vec<(&str, i64)> = Vec::new();
-        for &p in group {
-            for h in &self.people[p].homes {
-                if !homes.iter().any(|(k, _)| *k == h.property) {
-                    homes.push((&h.property, h.area_centi_m2));
+        let (count, area) = self.homes(group);
+        match name {
+            "home_count" => Value::Num(Num::int(count)),
+            "home_area" => Value::Num(Num { v: area, scale: 2 }),
+            _ => Value::Bool(false),
+        }
+    }
+
+    /// The distinct homes of a group (by property) and their total area in 0.01 m².
+    fn homes(&self, group: &[usize]) -> (i64, i128) {
+        let (mut count, mut area) = (0i64, 0i128);
+        for (gi, &p) in group.iter().enumerate() {
+            for (hi, h) in self.people[p].homes.iter().enumerate() {
+                let seen = group[..gi].iter().any(|&q| {
+                    self.people[q]
+                        .homes
+                        .iter()
+                        .any(|k| k.property == h.property)
+                }) || self.people[p].homes[..hi]
+                    .iter()
+                    .any(|k| k.property == h.property);
+                if !seen {
+                    count += 1;
+                    area += i128::from(h.area_centi_m2);
                 }
             }
         }
-        match name {
-            "home_count" => Value::Num(Num::int(homes.len() as i64)),
-            "home_area" => Value::Num(Num {
-                v: homes.iter().map(|(_, a)| i128::from(*a)).sum(),
-                scale: 2,
-            }),
-            _ => Value::Bool(false),
+        (count, area)
+    }
+
+    /// A relation of the frame's person to the outer person (`is_parent`, `is_sibling`).
+    fn relation(&self, id: u16, frame: &Frame<'_>) -> bool {
+        let (Some(p), Some(o)) = (frame.person, frame.outer) else {
+            return false;
+        };
+        let (me, outer) = (self.people[p], self.people[o]);
+        match id {
+            0 => outer.father.as_ref() == Some(&me.id) || outer.mother.as_ref() == Some(&me.id),
+            _ => {
+                let shared = |a: &Option<PersonKey>| {
+                    a.as_ref().is_some_and(|k| {
+                        outer.father.as_ref() == Some(k) || outer.mother.as_ref() == Some(k)
+                    })
+                };
+                shared(&me.father) || shared(&me.mother)
+            }
         }
+    }
+
+    /// `assets_pass(C, level)`: no asset reason holds for the persons of C at the level.
+    fn assets_pass(&self, c: Collection, frame: &Frame<'_>, level: u16) -> bool {
+        // The members and H′ do not change once H′ is known, and asset reasons read only
+        // start-stage facts (the checker's scope), so their result is kept for the household.
+        let slot = match c {
+            Collection::Members => Some(level as usize),
+            Collection::NonTekun => Some(4 + level as usize),
+            _ => None,
+        }
+        .filter(|&s| s < 8 && level < 4);
+        if let Some(s) = slot {
+            match self.assets_memo.get()[s] {
+                1 => return false,
+                2 => return true,
+                _ => {}
+            }
+        }
+        let pass = self.assets_pass_now(c, frame, level);
+        if let Some(s) = slot {
+            let mut memo = self.assets_memo.get();
+            memo[s] = if pass { 2 } else { 1 };
+            self.assets_memo.set(memo);
+        }
+        pass
+    }
+
+    fn assets_pass_now(&self, c: Collection, frame: &Frame<'_>, level: u16) -> bool {
+        let one;
+        let (group, _) = match c {
+            Collection::Myself => {
+                one = [frame.person.unwrap_or(usize::MAX)];
+                let slice: &[usize] = if frame.person.is_some() { &one } else { &[] };
+                (Cow::Borrowed(slice), true)
+            }
+            _ => self.people_of(c, *frame),
+        };
+        let gframe = Frame {
+            person: None,
+            outer: None,
+            group: Some(&group),
+            level,
+        };
+        !self.pack.assets.iter().any(|r| self.holds(r, gframe))
     }
 
     fn eval(&self, e: &Expr, frame: Frame<'_>) -> Value<'a> {
@@ -521,7 +756,7 @@ impl<'a> Env<'a> {
                     .map_or(Value::Bool(false), |p| self.base(p, *id)),
                 FactKind::PersonDerived => frame
                     .person
-                    .and_then(|p| self.cache[p].derived.get(*id as usize).copied())
+                    .and_then(|p| self.derived_of(p, *id as usize).copied())
                     .unwrap_or(Value::Bool(false)),
                 FactKind::PersonState => {
                     let Some(p) = frame.person else {
@@ -549,28 +784,7 @@ impl<'a> Env<'a> {
                     _ => Value::Bool(false),
                 },
                 FactKind::Group => self.group_fact(*id, frame),
-                FactKind::Relation => {
-                    let (Some(p), Some(o)) = (frame.person, frame.outer) else {
-                        return Value::Bool(false);
-                    };
-                    let (me, outer) = (self.people[p], self.people[o]);
-                    let holds = match *id {
-                        0 => {
-                            outer.father.as_ref() == Some(&me.id)
-                                || outer.mother.as_ref() == Some(&me.id)
-                        }
-                        _ => {
-                            let shared = |a: &Option<PersonKey>| {
-                                a.as_ref().is_some_and(|k| {
-                                    outer.father.as_ref() == Some(k)
-                                        || outer.mother.as_ref() == Some(k)
-                                })
-                            };
-                            shared(&me.father) || shared(&me.mother)
-                        }
-                    };
-                    Value::Bool(holds)
-                }
+                FactKind::Relation => Value::Bool(self.relation(*id, &frame)),
             },
             Expr::Param { id, key, .. } => match (self.param(*id), key) {
                 (Some(Resolved::Num(n)), None) => Value::Num(*n),
@@ -740,20 +954,7 @@ impl<'a> Env<'a> {
                 let Value::Code(level) = self.eval(level, frame) else {
                     return Value::Bool(false);
                 };
-                let (group, _) = self.people_of(*c, frame);
-                let gframe = Frame {
-                    person: None,
-                    outer: None,
-                    group: Some(&group),
-                    level,
-                };
-                Value::Bool(
-                    !self
-                        .pack
-                        .assets
-                        .iter()
-                        .any(|r| self.eval(&r.expr, gframe).truth()),
-                )
+                Value::Bool(self.assets_pass(*c, &frame, level))
             }
             Func::Signal => match args.first() {
                 Some(Expr::Code { id, .. }) => {
@@ -774,16 +975,22 @@ impl<'a> Env<'a> {
         self.pack
             .assets
             .iter()
-            .filter(|r| self.eval(&r.expr, frame).truth())
+            .filter(|r| self.holds(r, frame))
             .collect()
     }
 
     fn holds(&self, rule: &Rule, frame: Frame<'_>) -> bool {
-        self.eval(&rule.expr, frame).truth()
+        match rule.code.0.as_deref() {
+            Some(compile::Node::Bool(f)) => f(self, &frame),
+            _ => self.eval(&rule.expr, frame).truth(),
+        }
     }
 
     fn amount(&self, rule: &Rule, frame: Frame<'_>) -> i64 {
-        self.eval(&rule.expr, frame).num().round()
+        match rule.code.0.as_deref() {
+            Some(compile::Node::Num(f)) => f(self, &frame).round(),
+            _ => self.eval(&rule.expr, frame).num().round(),
+        }
     }
 
     // ---- explanations ----
@@ -1014,12 +1221,13 @@ impl<'a> Env<'a> {
                 });
             }
         }
-        self.non_tekun = self
-            .living
-            .iter()
-            .copied()
-            .filter(|&i| !self.tekun[i])
-            .collect();
+        let mut non_tekun = std::mem::take(&mut self.non_tekun);
+        non_tekun.clear();
+        non_tekun.extend(self.living.iter().copied().filter(|&i| !self.tekun[i]));
+        self.non_tekun = non_tekun;
+        let mut memo = self.assets_memo.get();
+        memo[4..].fill(0);
+        self.assets_memo.set(memo);
 
         // Household tier on H′.
         let mut tier_ex = Explanation::default();
@@ -1647,6 +1855,9 @@ mod tests {
         let src = include_str!("eval.rs");
         let body = src.split("fn base(").nth(1).unwrap_or_default();
         for (i, (name, _, _)) in BASE_FACTS.iter().enumerate() {
+            if code_slot(i as u16).is_some() {
+                continue; // read from the cache: `person_codes_follow_code_facts`
+            }
             let arm = format!("            {i} => ");
             let at = body
                 .find(&arm)
@@ -1663,6 +1874,38 @@ mod tests {
                 line.contains(field) || next[..200.min(next.len())].contains(field),
                 "arm {i} is not {name}: {line}"
             );
+        }
+    }
+
+    #[test]
+    fn person_codes_follow_code_facts() {
+        use domain::{DisabilityCategory, EmploymentStatus};
+        let f = PersonFacts {
+            disability_category: Some(DisabilityCategory::Mental),
+            recent_disability_category: None,
+            care_level: crate::facts::CareLevel::Full,
+            employment_status: Some(EmploymentStatus::Unemployed),
+            previous_employment_status: Some(EmploymentStatus::Retired),
+            status: PersonStatus::Deceased,
+            ..PersonFacts::default()
+        };
+        let expected = [
+            ("disability_category", "mental"),
+            ("recent_disability_category", "none"),
+            ("care_level", "full"),
+            ("employment_status", "unemployed"),
+            ("previous_employment_status", "retired"),
+            ("status", "deceased"),
+        ];
+        let codes = person_codes(&f);
+        for (slot, (name, word)) in expected.iter().enumerate() {
+            assert_eq!(CODE_FACTS[slot], *name);
+            let id = BASE_FACTS.iter().position(|b| b.0 == *name).unwrap() as u16;
+            assert_eq!(code_slot(id), Some(slot));
+            let Type::Code(domain) = BASE_FACTS[id as usize].1 else {
+                panic!("{name} is a code fact");
+            };
+            assert_eq!(domain.words()[codes[slot] as usize], *word, "{name}");
         }
     }
 }

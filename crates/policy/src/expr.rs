@@ -33,7 +33,19 @@ pub struct Num {
 const MAX_SCALE: u8 = 18;
 
 fn pow10(n: u8) -> i128 {
-    10i128.saturating_pow(u32::from(n))
+    const POWERS: [i128; 39] = {
+        let mut p = [1i128; 39];
+        let mut i = 1;
+        while i < 39 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    match POWERS.get(n as usize) {
+        Some(p) => *p,
+        None => i128::MAX,
+    }
 }
 
 impl Num {
@@ -46,7 +58,9 @@ impl Num {
     }
 
     fn rescale(self, scale: u8) -> i128 {
-        if scale >= self.scale {
+        if scale == self.scale {
+            self.v
+        } else if scale > self.scale {
             self.v.saturating_mul(pow10(scale - self.scale))
         } else {
             self.v / pow10(self.scale - scale)
@@ -55,6 +69,12 @@ impl Num {
 
     /// Sum.
     pub fn plus(self, o: Num) -> Num {
+        if self.scale == o.scale {
+            return Num {
+                v: self.v.saturating_add(o.v),
+                scale: self.scale,
+            };
+        }
         let s = self.scale.max(o.scale);
         Num {
             v: self.rescale(s).saturating_add(o.rescale(s)),
@@ -64,6 +84,12 @@ impl Num {
 
     /// Difference.
     pub fn minus(self, o: Num) -> Num {
+        if self.scale == o.scale {
+            return Num {
+                v: self.v.saturating_sub(o.v),
+                scale: self.scale,
+            };
+        }
         let s = self.scale.max(o.scale);
         Num {
             v: self.rescale(s).saturating_sub(o.rescale(s)),
@@ -89,6 +115,9 @@ impl Num {
 
     /// Compares exactly.
     pub fn cmp_num(self, o: Num) -> std::cmp::Ordering {
+        if self.scale == o.scale {
+            return self.v.cmp(&o.v);
+        }
         let s = self.scale.max(o.scale);
         self.rescale(s).cmp(&o.rescale(s))
     }

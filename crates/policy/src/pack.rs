@@ -16,6 +16,8 @@ use domain::{Date, Fen, RegionCode};
 use serde::Serialize;
 
 use crate::check::{Names, Scope};
+use crate::eval::Code;
+use crate::eval::compile::Types;
 use crate::expr::{self, Expr, Num};
 use crate::facts::{BASE_FACTS, Domain, Stage, Type};
 use crate::yaml::{self, Node};
@@ -206,6 +208,8 @@ pub struct Rule {
     pub file: String,
     /// The line.
     pub line: usize,
+    /// The compiled form, made when the pack is loaded.
+    pub code: Code,
 }
 
 /// The tier rules tried in order on H′ (after the `tekun` case for an empty H′).
@@ -497,8 +501,66 @@ impl Pack {
         }
         b.collect(&docs);
         match b.build() {
-            Some(pack) if b.problems.is_empty() => Ok(pack),
+            Some(mut pack) if b.problems.is_empty() => {
+                let types = Types::new(&pack.derived, &pack.params);
+                pack.rules_mut(&mut |r| r.code = types.rule(r));
+                Ok(pack)
+            }
             _ => Err(PackError::Invalid(b.problems)),
+        }
+    }
+
+    /// The same pack without its compiled rules: every rule is evaluated by the tree-walking
+    /// interpreter. Results are identical; tests use it to check the compiled form.
+    pub fn interpreted(&self) -> Pack {
+        let mut pack = self.clone();
+        pack.rules_mut(&mut |r| r.code = Code::default());
+        pack
+    }
+
+    /// Visits every rule of the pack.
+    fn rules_mut(&mut self, f: &mut dyn FnMut(&mut Rule)) {
+        let reasons = |rules: &mut Vec<ReasonRule>, f: &mut dyn FnMut(&mut Rule)| {
+            for r in rules {
+                if let ReasonRule::When(rule) = r {
+                    f(rule);
+                }
+            }
+        };
+        self.derived.iter_mut().for_each(&mut *f);
+        self.assets.iter_mut().for_each(&mut *f);
+        f(&mut self.tekun);
+        f(&mut self.tekun_amount);
+        for t in &mut self.tiers {
+            f(&mut t.when);
+            if let Some(a) = &mut t.amount {
+                f(a);
+            }
+        }
+        f(&mut self.dibao_single.when);
+        self.dibao_single.routes.iter_mut().for_each(&mut *f);
+        f(&mut self.dibao_single.amount);
+        for c in self
+            .household_checks
+            .iter_mut()
+            .chain(&mut self.person_checks)
+        {
+            reasons(&mut c.reasons, f);
+        }
+        for o in &mut self.omissions {
+            f(&mut o.when);
+        }
+        for s in &mut self.signals {
+            f(&mut s.when);
+        }
+        for t in &mut self.tags {
+            f(&mut t.when);
+        }
+        for i in &mut self.catalogue {
+            f(&mut i.when);
+            if let Some(a) = &mut i.amount {
+                f(a);
+            }
         }
     }
 
@@ -649,6 +711,7 @@ fn dummy_rule() -> Rule {
         en: String::new(),
         file: String::new(),
         line: 0,
+        code: Code::default(),
     }
 }
 
@@ -1271,6 +1334,7 @@ impl Builder {
             en: en.unwrap_or_default(),
             file: file.to_owned(),
             line,
+            code: Code::default(),
         })
     }
 

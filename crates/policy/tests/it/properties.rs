@@ -198,3 +198,23 @@ proptest! {
         prop_assert_eq!(fast.anomalies.len(), o.anomalies.len());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// The compiled rules mean exactly what the interpreter does: every result and every
+    /// explanation is the same.
+    #[test]
+    fn compiled_rules_agree_with_the_interpreter(input in household(), explain in any::<bool>()) {
+        static PACKS: std::sync::LazyLock<(Pack, Pack)> = std::sync::LazyLock::new(|| {
+            let compiled = Pack::default_pack().unwrap();
+            let interpreted = compiled.interpreted();
+            (compiled, interpreted)
+        });
+        let (compiled, interpreted) = &*PACKS;
+        let as_of = Date::from_ymd(2026, 6, 30).unwrap();
+        let a = evaluate(compiled, &input, as_of, Options { explain });
+        let b = evaluate(interpreted, &input, as_of, Options { explain });
+        prop_assert_eq!(a, b);
+    }
+}
