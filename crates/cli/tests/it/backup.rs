@@ -135,7 +135,7 @@ async fn story(source: &str, target: &str, work: &Path) {
             let admin = Scope::system();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                if n % 50 == 0 {
+                if n.is_multiple_of(50) {
                     let user = NewUser {
                         username: format!("clerk{n}"),
                         roles: vec![Role::Caseworker],
