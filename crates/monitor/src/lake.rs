@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, cast, col, lit};
+use datafusion::logical_expr::JoinType;
+use datafusion::prelude::{
+    DataFrame, ParquetReadOptions, SessionContext, cast, coalesce, col, lit,
+};
 use datafusion::scalar::ScalarValue;
 
 use crate::MonitorError;
@@ -231,6 +234,9 @@ impl Kind {
 #[derive(Debug, Clone, Default)]
 pub struct LakeFiles {
     files: BTreeMap<Feed, Vec<PathBuf>>,
+    /// Per feed, the rows record linkage matched to a person: `link_seq`, `link_row`,
+    /// `link_pid` (see [`crate::linking`]).
+    links: BTreeMap<Feed, RecordBatch>,
 }
 
 impl LakeFiles {
@@ -252,6 +258,22 @@ impl LakeFiles {
     /// The files of a feed.
     pub fn files(&self, feed: Feed) -> &[PathBuf] {
         self.files.get(&feed).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The same files with the decided links of record linkage: a linked row reads as a row of
+    /// its person.
+    pub(crate) fn with_links(
+        &self,
+        links: &crate::linking::LakeLinks,
+    ) -> Result<LakeFiles, MonitorError> {
+        let mut out = self.clone();
+        out.links.clear();
+        for feed in Feed::ALL {
+            if let Some(table) = links.table(feed)? {
+                out.links.insert(feed, table);
+            }
+        }
+        Ok(out)
     }
 
     /// The feeds without any file.
@@ -310,10 +332,33 @@ pub(crate) async fn read_feed(
             Some(t) => t.union(df)?,
         });
     }
-    match table {
-        Some(t) => Ok(t),
-        None => Ok(ctx.read_batch(RecordBatch::new_empty(schema))?),
-    }
+    let Some(table) = table else {
+        return Ok(ctx.read_batch(RecordBatch::new_empty(schema))?);
+    };
+    let Some(links) = lake.links.get(&feed) else {
+        return Ok(table);
+    };
+    // A linked row takes its person's ID: the mapping table joined on (file, row).
+    let links = ctx.read_batch(links.clone())?;
+    let joined = table.join(
+        links,
+        JoinType::Left,
+        &["seq", "row"],
+        &["link_seq", "link_row"],
+        None,
+    )?;
+    let exprs = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == "person_id" {
+                coalesce(vec![col("person_id"), col("link_pid")]).alias("person_id")
+            } else {
+                col(quoted(f.name()))
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(joined.select(exprs)?)
 }
 
 /// The expression that reads a source column as its canonical kind.

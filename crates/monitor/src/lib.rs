@@ -13,6 +13,7 @@
 mod assemble;
 pub mod facts;
 pub mod lake;
+pub mod linking;
 pub mod output;
 mod registry;
 mod screen;
@@ -20,6 +21,7 @@ pub mod simulate;
 
 pub use facts::Windows;
 pub use lake::{Feed, LakeFiles};
+pub use linking::{FeedLinks, LakeLinks};
 pub use output::{Results, Summary};
 pub use policy;
 
@@ -50,6 +52,9 @@ pub enum MonitorError {
         /// The cause.
         message: String,
     },
+    /// Record linkage failed.
+    #[error("record linkage: {0}")]
+    Linkage(String),
     /// The runtime could not be started.
     #[error("runtime: {0}")]
     Runtime(String),
@@ -80,8 +85,15 @@ pub fn person_fact_batches(
     let rt = runtime()?;
     rt.block_on(async {
         let ctx = session(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let (lake, _) = linked(
+            &ctx,
+            lake,
+            RunOptions::default().threads,
+            &domain::NoProgress,
+        )
+        .await?;
         let bounds = facts::Bounds::new(as_of, windows);
-        let df = facts::person_facts(&ctx, lake, &bounds).await?;
+        let df = facts::person_facts(&ctx, &lake, &bounds).await?;
         Ok(df.collect().await?)
     })
 }
@@ -120,6 +132,31 @@ impl Default for RunOptions {
     }
 }
 
+/// Links the unlinked rows of the lake; the lake with the decided links applied.
+async fn linked(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<(LakeFiles, LakeLinks), MonitorError> {
+    let links = linking::link_lake(ctx, lake, threads, progress).await?;
+    Ok((lake.with_links(&links)?, links))
+}
+
+/// Record linkage of the lake's unlinked rows to the persons of its population snapshot, as a
+/// run does it (blocking): linkage.csv rows, counts per feed, explanations.
+pub fn link(
+    lake: &LakeFiles,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<LakeLinks, MonitorError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let ctx = session(options.threads);
+        linking::link_lake(&ctx, lake, options.threads, progress).await
+    })
+}
+
 async fn facts_of_everyone(
     ctx: &SessionContext,
     lake: &LakeFiles,
@@ -150,8 +187,10 @@ pub fn person_facts(
 ) -> Result<Vec<PersonFacts>, MonitorError> {
     let rt = runtime()?;
     rt.block_on(async {
-        let ctx = session(RunOptions::default().threads);
-        facts_of_everyone(&ctx, lake, as_of, windows, &domain::NoProgress).await
+        let threads = RunOptions::default().threads;
+        let ctx = session(threads);
+        let (lake, _) = linked(&ctx, lake, threads, &domain::NoProgress).await?;
+        facts_of_everyone(&ctx, &lake, as_of, windows, &domain::NoProgress).await
     })
 }
 
@@ -166,8 +205,11 @@ pub(crate) fn prepare(
     let rt = runtime()?;
     let ctx = session(options.threads);
     let (persons, check) = rt.block_on(async {
-        let persons = facts_of_everyone(&ctx, lake, as_of, windows, progress).await?;
-        let check = registry::check(&ctx, lake).await?;
+        let (linked_lake, links) = linked(&ctx, lake, options.threads, progress).await?;
+        let persons = facts_of_everyone(&ctx, &linked_lake, as_of, windows, progress).await?;
+        let mut check = registry::check(&ctx, lake).await?;
+        check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
+        check.links = links;
         Ok::<_, MonitorError>((persons, check))
     })?;
     Ok((screen::Registry::new(persons), check))
@@ -193,9 +235,25 @@ pub(crate) fn results_of(
         .collect();
     results.summary.not_in_registry = check.not_in_registry.clone();
     results.summary.unlinked = check.unlinked_per_feed.clone();
-    results.linkage = check.unlinked.clone();
+    results.summary.linked = check.links.per_feed();
+    results.linkage = check.links.linkage_rows();
     let decided = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
     screen::collect(decided, &mut results);
+    // A person paid the same program twice, one spell under a mistyped ID: the duplicate
+    // found by the pack gets the reason that says how.
+    // The reason is the pack's (`duplicates.linked_reason`); a pack without one adds none.
+    if let Some(reason) = &pack.duplicates.linked_reason {
+        for a in &mut results.anomalies {
+            if a.kind == "duplicate"
+                && a.reasons.contains(&pack.duplicates.same_reason)
+                && let Some(p) = &a.person_id
+                && check.two_ids.contains(&(p.clone(), a.program.clone()))
+            {
+                a.reasons.push(reason.clone());
+                a.reasons.sort();
+            }
+        }
+    }
     results.sort();
     results
 }

@@ -131,6 +131,8 @@ pub struct Summary {
     pub not_in_registry: BTreeMap<String, u64>,
     /// Rows kept without a usable person_id, per feed.
     pub unlinked: BTreeMap<String, u64>,
+    /// What record linkage decided for those rows, per feed.
+    pub linked: BTreeMap<String, crate::linking::FeedLinks>,
     /// Feeds without any committed file.
     pub feeds_missing: Vec<String>,
 }
@@ -163,7 +165,14 @@ impl Summary {
             ));
         }
         for (feed, n) in &self.unlinked {
-            out.push_str(&format!("unlinked rows, {feed}: {n}\n"));
+            let l = self.linked.get(feed).copied().unwrap_or_default();
+            out.push_str(&format!(
+                "unlinked rows, {feed}: {n} (linked {}, unmatched {}, mean probability {}.{:03})\n",
+                l.linked,
+                l.unmatched,
+                l.mean_probability_milli / 1000,
+                l.mean_probability_milli % 1000
+            ));
         }
         if self.feeds_missing.is_empty() {
             out.push_str("feeds missing: none\n");

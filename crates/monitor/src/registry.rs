@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::JoinType;
@@ -11,20 +11,23 @@ use datafusion::prelude::{SessionContext, col, lit};
 
 use crate::MonitorError;
 use crate::lake::{Feed, LakeFiles, read_feed};
-use crate::output::LinkageRow;
+use crate::linking::LakeLinks;
 
 /// What the registry check found.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub(crate) struct RegistryCheck {
-    /// Unlinked rows, as linkage.csv rows (unmatched until record linkage decides).
-    pub unlinked: Vec<LinkageRow>,
+    /// What record linkage decided for the unlinked rows.
+    pub links: LakeLinks,
+    /// (person, program) paid twice under two ID numbers (see [`crate::linking`]).
+    pub two_ids: std::collections::BTreeSet<(String, String)>,
     /// Unlinked rows per feed.
     pub unlinked_per_feed: BTreeMap<String, u64>,
     /// Rows whose person is not in the registry, per feed.
     pub not_in_registry: BTreeMap<String, u64>,
 }
 
-/// Lists unlinked rows and counts rows of persons missing from the registry, feed by feed.
+/// Counts unlinked rows and rows of persons missing from the registry, feed by feed (on the
+/// lake as imported, before record linkage).
 pub(crate) async fn check(
     ctx: &SessionContext,
     lake: &LakeFiles,
@@ -41,22 +44,10 @@ pub(crate) async fn check(
         let unlinked = table
             .clone()
             .filter(col("person_id").is_null())?
-            .select(vec![col("row")])?
+            .aggregate(vec![], vec![count(lit(1i64)).alias("n")])?
             .collect()
             .await?;
-        let mut n = 0u64;
-        for batch in &unlinked {
-            let rows = batch.column(0).as_primitive::<Int64Type>();
-            for i in 0..rows.len() {
-                n += 1;
-                out.unlinked.push(LinkageRow {
-                    feed: feed.name().to_string(),
-                    row: if rows.is_null(i) { 0 } else { rows.value(i) },
-                    person_id: None,
-                    probability_milli: 0,
-                });
-            }
-        }
+        let n = first_count(&unlinked);
         if n > 0 {
             out.unlinked_per_feed.insert(feed.name().to_string(), n);
         }

@@ -1,4 +1,5 @@
-//! `jiuzhu link`: record linkage on the lake (rows without a usable person ID → persons), and
+//! `jiuzhu link`: record linkage on the lake (rows without a usable person ID → persons, as a
+//! monitoring run links them), and
 //! `jiuzhu link eval`, which measures linkage on labelled benchmark files (FEBRL, generated
 //! sets, pseudopeople) with precision, recall, F1, blocking recall and timings. The file
 //! reading lives here; the `linkage` crate does no IO.
@@ -17,12 +18,21 @@ use std::time::Instant;
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Lake folder: link the rows without a usable person ID to the persons of the register.
-    #[arg(long)]
+    /// Data directory (the lake is DATA/lake): link the rows without a usable person ID to the
+    /// persons of the population snapshot, as a monitoring run does.
+    #[arg(long, env = "JIUZHU_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Explain the decision for this row of the linkage result.
+    /// The as-of date (YYYY-MM-DD) of the run this linking belongs to; every committed batch
+    /// is read, as a monitoring run reads it.
     #[arg(long)]
-    explain: Option<usize>,
+    as_of: Option<String>,
+    /// Explain one row, FEED:ROW (e.g. medical:12): the comparison levels and weights of its
+    /// best pair, without any name or ID.
+    #[arg(long, value_name = "FEED:ROW")]
+    explain: Option<String>,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -93,13 +103,118 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let Some(dir) = args.data_dir else {
                 bail!("give --data-dir DATA (or `jiuzhu link eval …` for labelled files)");
             };
-            let _ = args.explain;
-            bail!(
-                "linking the lake at {} needs the lake reader, which is not part of this build yet",
-                dir.display()
+            run_lake(
+                &dir,
+                args.as_of.as_deref(),
+                args.explain.as_deref(),
+                args.threads,
             )
         }
     }
+}
+
+/// Parses `FEED:ROW`.
+fn feed_row(text: &str) -> anyhow::Result<(monitor::Feed, i64)> {
+    let Some((feed, row)) = text.split_once(':') else {
+        bail!("--explain takes FEED:ROW, e.g. medical:12");
+    };
+    let Some(f) = monitor::Feed::from_name(feed.trim()) else {
+        bail!("--explain: unknown feed {:?}", feed.trim());
+    };
+    if f == monitor::Feed::Population {
+        bail!("--explain: population rows are the persons linked to, not linked themselves");
+    }
+    let row: i64 = row
+        .trim()
+        .parse()
+        .ok()
+        .filter(|r| *r >= 1)
+        .with_context(|| format!("--explain: the row must be a number from 1, not {row:?}"))?;
+    Ok((f, row))
+}
+
+/// `jiuzhu link --data-dir DATA`: links the lake's unlinked rows and prints, per feed, how many
+/// were linked, how many stay unmatched and the mean probability of the links; with
+/// `--explain FEED:ROW`, the comparison of that row with its best candidate.
+fn run_lake(
+    dir: &Path,
+    as_of: Option<&str>,
+    explain: Option<&str>,
+    threads: Option<usize>,
+) -> anyhow::Result<()> {
+    let as_of = super::monitor::as_of(as_of)?;
+    let wanted = explain.map(feed_row).transpose()?;
+    let lake = super::monitor::lake_files(dir).context("reading the lake")?;
+    let mut options = monitor::RunOptions::default();
+    if let Some(t) = threads {
+        options.threads = t.max(1);
+    }
+    let progress = crate::progress::TerminalProgress::new();
+    let links = monitor::link(&lake, options, &progress).context("record linkage")?;
+    domain::Progress::finish(&progress);
+    println!("record linkage of the lake's unlinked rows (as of {as_of})");
+    let per_feed = links.per_feed();
+    if per_feed.is_empty() {
+        println!("no unlinked rows");
+    }
+    println!(
+        "{:<14} {:>9} {:>10} {:>17}",
+        "feed", "linked", "unmatched", "mean probability"
+    );
+    for (feed, f) in &per_feed {
+        println!(
+            "{feed:<14} {:>9} {:>10} {:>13}.{:03}",
+            f.linked,
+            f.unmatched,
+            f.mean_probability_milli / 1000,
+            f.mean_probability_milli % 1000
+        );
+    }
+    if let Some((feed, row)) = wanted {
+        let Some(e) = links.explain(feed, row) else {
+            bail!(
+                "{}:{row} is not an unlinked row with a candidate person",
+                feed.name()
+            );
+        };
+        println!();
+        print!("{}", render_explanation(feed.name(), row, &e));
+    }
+    Ok(())
+}
+
+/// The comparison of a row with its best candidate, as text: levels and weights only.
+fn render_explanation(feed: &str, row: i64, e: &monitor::linking::RowExplanation) -> String {
+    let x = &e.explanation;
+    let mut out = format!(
+        "{feed}:{row} — best candidate {} (probability {:.4}, match weight {:+.2})\n",
+        if e.linked { "linked" } else { "not linked" },
+        x.probability,
+        x.match_weight
+    );
+    out.push_str(&format!(
+        "  {:<12} {:<52} {:>8}\n",
+        "prior",
+        "",
+        format!("{:+.2}", x.prior_weight)
+    ));
+    for t in &x.terms {
+        let tf = if t.frequency_adjustment == 0.0 {
+            String::new()
+        } else {
+            format!(" (name frequency {:+.2})", t.frequency_adjustment)
+        };
+        out.push_str(&format!(
+            "  {:<12} {:<52} {:>8}{tf}\n",
+            format!("{:?}", t.comparison),
+            t.level,
+            format!("{:+.2}", t.weight)
+        ));
+    }
+    if x.names_swapped {
+        out.push_str("  surname and given name compared crossed (written in swapped order)\n");
+    }
+    out
 }
 
 /// A CSV table: header and rows of fields (RFC 4180 quoting).

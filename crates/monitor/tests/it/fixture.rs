@@ -138,6 +138,32 @@ impl City {
                     }
                 }
             }
+            // The columns record linkage reads, where a test gives them: population names,
+            // genders and addresses; name, birth date and raw ID text of unlinked rows.
+            let declared = |c: &str| feed.columns().iter().any(|(n, _)| *n == c);
+            for extra in ["name", "gender", "address", "person_id_raw", "birth_date"] {
+                if declared(extra) || !rows.iter().any(|r| r.iter().any(|(c, _)| c == extra)) {
+                    continue;
+                }
+                let value = |r: &Vec<(String, String)>| {
+                    r.iter().find(|(c, _)| c == extra).map(|(_, v)| v.clone())
+                };
+                if extra == "birth_date" {
+                    let mut b = Date32Builder::new();
+                    for r in &rows {
+                        b.append_option(value(r).map(|v| date(&v).days()));
+                    }
+                    fields.push(Field::new(extra, DataType::Date32, true));
+                    arrays.push(Arc::new(b.finish()));
+                } else {
+                    let mut b = StringBuilder::new();
+                    for r in &rows {
+                        b.append_option(value(r));
+                    }
+                    fields.push(Field::new(extra, DataType::Utf8, true));
+                    arrays.push(Arc::new(b.finish()));
+                }
+            }
             let mut row = Int64Builder::new();
             for i in 0..rows.len() {
                 row.append_value(i as i64 + 1);

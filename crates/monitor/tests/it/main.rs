@@ -4,4 +4,5 @@ mod agreement;
 mod examples;
 mod facts;
 mod fixture;
+mod linking;
 mod robustness;

@@ -1,0 +1,449 @@
+//! Record linkage inside a run: the rows of every feed kept without a usable `person_id`
+//! (exchange.md §1, "Linking fields") are matched to the persons of the population snapshot by
+//! `linkage` (Fellegi–Sunter), and the decided links are handed to the facts plan as a small
+//! mapping table per feed (file, row → person), joined where the plan reads the feed.
+//!
+//! The unlinked rows carry the name, birth date and raw ID text the source wrote; the persons
+//! carry name, gender, birth date, region and address. Candidates come from three blocking
+//! rules: the same birth date, the ID neighbourhood of the raw text (one edit, check character,
+//! swapped pair), and surname pinyin with birth year. A row links to its best person when the
+//! match probability reaches the threshold; below it, the row stays unmatched and out of the
+//! facts.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, StringViewArray,
+};
+use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
+use datafusion::prelude::{ParquetReadOptions, SessionContext, cast, col};
+use domain::Progress;
+use linkage::{Assignment, BirthDate, BlockKey, BlockingRule, Explanation, Record, Settings};
+
+use crate::MonitorError;
+use crate::lake::{Feed, LakeFiles, read_feed};
+use crate::output::LinkageRow;
+
+/// Match probability from which a row is linked to its best person.
+pub const THRESHOLD: f64 = 0.9;
+
+/// One row of a feed without a usable person ID.
+#[derive(Clone)]
+pub(crate) struct Unlinked {
+    pub feed: Feed,
+    /// Position of the file in the feed's commit order (the facts plan's `seq`).
+    pub seq: i64,
+    /// Source row number.
+    pub row: i64,
+    pub record: Record,
+}
+
+/// What linking decided for the unlinked rows of a lake.
+#[derive(Clone, Default)]
+pub struct LakeLinks {
+    rows: Vec<Unlinked>,
+    persons: Vec<Record>,
+    person_ids: Vec<String>,
+    /// Per row: the linked person (index into `persons`), and the probability.
+    decided: Vec<(Option<usize>, f64)>,
+    /// Per row: the best candidate person, linked or not.
+    best: Vec<Option<usize>>,
+    model: Option<linkage::Model>,
+}
+
+/// Linked, unmatched and the mean probability of the linked rows of one feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedLinks {
+    /// Rows linked to a person.
+    pub linked: u64,
+    /// Rows left unmatched.
+    pub unmatched: u64,
+    /// Mean match probability of the linked rows, in thousandths (0 without any).
+    pub mean_probability_milli: u32,
+}
+
+/// The comparison of one row with its best candidate person, without any personal value.
+#[derive(Debug, Clone)]
+pub struct RowExplanation {
+    /// Whether the row was linked.
+    pub linked: bool,
+    /// The comparison levels and weights.
+    pub explanation: Explanation,
+}
+
+impl LakeLinks {
+    /// The linkage.csv rows: every unlinked row with its person (or none) and probability.
+    pub fn linkage_rows(&self) -> Vec<LinkageRow> {
+        self.rows
+            .iter()
+            .zip(&self.decided)
+            .map(|(u, (person, p))| LinkageRow {
+                feed: u.feed.name().to_string(),
+                row: u.row,
+                person_id: person.map(|i| self.person_ids[i].clone()),
+                probability_milli: milli(*p),
+            })
+            .collect()
+    }
+
+    /// Linked and unmatched rows per feed (only feeds with unlinked rows).
+    pub fn per_feed(&self) -> BTreeMap<String, FeedLinks> {
+        let mut out: BTreeMap<String, (FeedLinks, f64)> = BTreeMap::new();
+        for (u, (person, p)) in self.rows.iter().zip(&self.decided) {
+            let e = out.entry(u.feed.name().to_string()).or_default();
+            if person.is_some() {
+                e.0.linked += 1;
+                e.1 += p;
+            } else {
+                e.0.unmatched += 1;
+            }
+        }
+        out.into_iter()
+            .map(|(feed, (mut f, sum))| {
+                if f.linked > 0 {
+                    f.mean_probability_milli = milli(sum / f.linked as f64);
+                }
+                (feed, f)
+            })
+            .collect()
+    }
+
+    /// The person a row of a feed was linked to, by file position and row number.
+    pub(crate) fn links_of(&self, feed: Feed) -> Vec<(i64, i64, &str)> {
+        self.rows
+            .iter()
+            .zip(&self.decided)
+            .filter(|(u, _)| u.feed == feed)
+            .filter_map(|(u, (person, _))| {
+                person.map(|i| (u.seq, u.row, self.person_ids[i].as_str()))
+            })
+            .collect()
+    }
+
+    /// The comparison levels and weights of a row's best pair; `None` when the row is not an
+    /// unlinked row of that feed or has no candidate at all. Rows of several batches may share
+    /// a row number: the first in commit order is explained.
+    pub fn explain(&self, feed: Feed, row: i64) -> Option<RowExplanation> {
+        let k = self
+            .rows
+            .iter()
+            .position(|u| u.feed == feed && u.row == row)?;
+        let person = self.best[k]?;
+        let model = self.model.as_ref()?;
+        Some(RowExplanation {
+            linked: self.decided[k].0.is_some(),
+            explanation: model.explain(&self.rows[k].record, &self.persons[person]),
+        })
+    }
+
+    /// The mapping table of a feed for the facts plan: `link_seq`, `link_row`, `link_pid`.
+    pub(crate) fn table(&self, feed: Feed) -> Result<Option<RecordBatch>, MonitorError> {
+        let links = self.links_of(feed);
+        if links.is_empty() {
+            return Ok(None);
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("link_seq", DataType::Int64, false),
+            Field::new("link_row", DataType::Int64, false),
+            Field::new("link_pid", DataType::Utf8, false),
+        ]));
+        let seq: ArrayRef = Arc::new(Int64Array::from_iter_values(links.iter().map(|l| l.0)));
+        let row: ArrayRef = Arc::new(Int64Array::from_iter_values(links.iter().map(|l| l.1)));
+        let pid: ArrayRef = Arc::new(StringArray::from_iter_values(links.iter().map(|l| l.2)));
+        Ok(Some(RecordBatch::try_new(schema, vec![seq, row, pid])?))
+    }
+}
+
+fn milli(p: f64) -> u32 {
+    if p.is_finite() {
+        (p.clamp(0.0, 1.0) * 1000.0).round() as u32
+    } else {
+        0
+    }
+}
+
+/// The linkage settings of a run: blocking on birth date, on the ID neighbourhood of the raw
+/// text and on surname pinyin with birth year; each row to its best person (a person may have
+/// many rows).
+pub fn settings(threads: usize) -> Settings {
+    use BlockKey::*;
+    Settings {
+        rules: vec![
+            BlockingRule::on(&[BirthDate]),
+            BlockingRule::on(&[IdNeighbourhood]),
+            BlockingRule::on(&[Surname, BirthYear]),
+        ],
+        training_rules: vec![0, 1],
+        threshold: THRESHOLD,
+        assignment: Assignment::ManyToOne,
+        threads: threads.max(1),
+        ..Settings::default()
+    }
+}
+
+/// Text of a column, whether the file stores it as Utf8, LargeUtf8 or Utf8View.
+fn text_at(array: &ArrayRef, i: usize) -> Option<String> {
+    if array.is_null(i) {
+        return None;
+    }
+    let s = match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().value(i).to_string(),
+        DataType::LargeUtf8 => array.as_string::<i64>().value(i).to_string(),
+        DataType::Utf8View => array
+            .as_any()
+            .downcast_ref::<StringViewArray>()
+            .map(|a| a.value(i).to_string())?,
+        _ => return None,
+    };
+    let s = s.trim().to_string();
+    (!s.is_empty()).then_some(s)
+}
+
+fn date_at(array: &ArrayRef, i: usize) -> Option<BirthDate> {
+    if array.is_null(i) {
+        return None;
+    }
+    let a = array.as_primitive_opt::<Date32Type>()?;
+    Some(BirthDate::from_date(domain::Date::from_days(a.value(i))))
+}
+
+/// Reads the given columns of one Parquet file (those present; others read as null) of the
+/// rows the filter keeps.
+async fn read_columns(
+    ctx: &SessionContext,
+    path: &std::path::Path,
+    wanted: &[(&str, DataType)],
+    unlinked_only: bool,
+) -> Result<Vec<RecordBatch>, MonitorError> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| MonitorError::Lake("a lake path is not UTF-8".into()))?;
+    let df = ctx
+        .read_parquet(text.to_string(), ParquetReadOptions::default())
+        .await?;
+    let present: Vec<bool> = wanted
+        .iter()
+        .map(|(name, _)| df.schema().field_with_unqualified_name(name).is_ok())
+        .collect();
+    let df = if unlinked_only {
+        if !present.first().copied().unwrap_or(false) {
+            return Ok(Vec::new());
+        }
+        df.filter(col("person_id").is_null())?
+    } else {
+        df
+    };
+    let exprs = wanted
+        .iter()
+        .zip(&present)
+        .filter(|(_, p)| **p)
+        .map(|((name, ty), _)| {
+            cast(
+                col(datafusion::common::Column::from_name(*name)),
+                ty.clone(),
+            )
+            .alias(*name)
+        })
+        .collect::<Vec<_>>();
+    if exprs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(df.select(exprs)?.collect().await?)
+}
+
+/// Column `name` of a batch read by [`read_columns`], if the file had it.
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
+    batch.schema().index_of(name).ok().map(|i| batch.column(i))
+}
+
+/// The persons of the population snapshot as linkage records, with their IDs.
+async fn persons(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+) -> Result<(Vec<String>, Vec<Record>), MonitorError> {
+    let wanted = [
+        ("person_id", DataType::Utf8),
+        ("name", DataType::Utf8),
+        ("gender", DataType::Utf8),
+        ("birth_date", DataType::Date32),
+        ("region_code", DataType::Utf8),
+        ("address", DataType::Utf8),
+    ];
+    let mut ids = Vec::new();
+    let mut records = Vec::new();
+    for path in lake.files(Feed::Population) {
+        {
+            for batch in &read_columns(ctx, path, &wanted, false).await? {
+                let Some(pid) = column(batch, "person_id") else {
+                    continue;
+                };
+                for i in 0..batch.num_rows() {
+                    let Some(id) = text_at(pid, i) else {
+                        continue;
+                    };
+                    let text = |c: &str| column(batch, c).and_then(|a| text_at(a, i));
+                    records.push(Record {
+                        full_name: text("name"),
+                        birth_date: column(batch, "birth_date").and_then(|a| date_at(a, i)),
+                        gender: text("gender").and_then(|g| domain::Gender::parse(&g)),
+                        region: text("region_code"),
+                        street: text("address"),
+                        id_number: Some(id.clone()),
+                        ..Record::default()
+                    });
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    Ok((ids, records))
+}
+
+/// The rows of every non-population feed without a usable person ID.
+async fn unlinked_rows(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+) -> Result<Vec<Unlinked>, MonitorError> {
+    let wanted = [
+        ("person_id", DataType::Utf8),
+        ("row", DataType::Int64),
+        ("name", DataType::Utf8),
+        ("birth_date", DataType::Date32),
+        ("person_id_raw", DataType::Utf8),
+    ];
+    let mut out = Vec::new();
+    for feed in Feed::ALL.into_iter().filter(|f| *f != Feed::Population) {
+        for (seq, path) in lake.files(feed).iter().enumerate() {
+            {
+                for batch in &read_columns(ctx, path, &wanted, true).await? {
+                    let rows = column(batch, "row").and_then(|a| a.as_primitive_opt::<Int64Type>());
+                    for i in 0..batch.num_rows() {
+                        let text = |c: &str| column(batch, c).and_then(|a| text_at(a, i));
+                        out.push(Unlinked {
+                            feed,
+                            seq: seq as i64,
+                            row: rows.filter(|r| !r.is_null(i)).map_or(0, |r| r.value(i)),
+                            record: Record {
+                                full_name: text("name"),
+                                birth_date: column(batch, "birth_date").and_then(|a| date_at(a, i)),
+                                id_number: text("person_id_raw"),
+                                ..Record::default()
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Links the unlinked rows of the lake to the persons of its population snapshot.
+pub(crate) async fn link_lake(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<LakeLinks, MonitorError> {
+    let rows = unlinked_rows(ctx, lake).await?;
+    let mut out = LakeLinks {
+        decided: vec![(None, 0.0); rows.len()],
+        best: vec![None; rows.len()],
+        rows,
+        ..LakeLinks::default()
+    };
+    if out.rows.is_empty() {
+        return Ok(out);
+    }
+    let (ids, persons) = persons(ctx, lake).await?;
+    out.person_ids = ids;
+    out.persons = persons;
+    if out.persons.is_empty() {
+        return Ok(out);
+    }
+    let left: Vec<Record> = out.rows.iter().map(|u| u.record.clone()).collect();
+    let linked = match linkage::link(&left, &out.persons, &settings(threads), progress) {
+        Ok(l) => l,
+        // Nothing to compare (e.g. rows without names): every row stays unmatched.
+        Err(linkage::LinkageError::NoComparableFields) => return Ok(out),
+        Err(e) => return Err(MonitorError::Linkage(e.to_string())),
+    };
+    let mut best_weight = vec![f32::NEG_INFINITY; out.rows.len()];
+    for p in &linked.pairs {
+        let l = p.left as usize;
+        if p.match_weight > best_weight[l] {
+            best_weight[l] = p.match_weight;
+            out.best[l] = Some(p.right as usize);
+        }
+    }
+    for d in &linked.decisions {
+        out.decided[d.left] = (d.right, d.probability);
+        if d.right.is_some() {
+            out.best[d.left] = d.right;
+        }
+    }
+    out.model = Some(linked.model);
+    Ok(out)
+}
+
+/// (person, program) of persons with two or more spells of one program running at `as_of` of
+/// which at least one is a row that record linkage matched to them.
+pub(crate) async fn two_id_spells(
+    ctx: &SessionContext,
+    linked_lake: &LakeFiles,
+    links: &LakeLinks,
+    as_of: domain::Date,
+) -> Result<BTreeSet<(String, String)>, MonitorError> {
+    let linked: HashSet<(i64, i64)> = links
+        .links_of(Feed::Assistance)
+        .into_iter()
+        .map(|(s, r, _)| (s, r))
+        .collect();
+    if linked.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let a = crate::facts::date_lit(as_of);
+    let batches = read_feed(ctx, linked_lake, Feed::Assistance)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("program").is_not_null())
+                .and(col("start_date").lt_eq(a.clone()))
+                .and(col("end_date").is_null().or(col("end_date").gt_eq(a))),
+        )?
+        .select(vec![
+            col("person_id"),
+            col("program"),
+            col("seq"),
+            col("row"),
+        ])?
+        .collect()
+        .await?;
+    // (person, program) → (running spells, any of them linked)
+    let mut spells: BTreeMap<(String, String), (u32, bool)> = BTreeMap::new();
+    for batch in &batches {
+        let (pid, program) = (batch.column(0), batch.column(1));
+        let seq = batch.column(2).as_primitive_opt::<Int64Type>();
+        let row = batch.column(3).as_primitive_opt::<Int64Type>();
+        for i in 0..batch.num_rows() {
+            let (Some(p), Some(g)) = (text_at(pid, i), text_at(program, i)) else {
+                continue;
+            };
+            let at = |a: Option<&arrow::array::PrimitiveArray<Int64Type>>| {
+                a.filter(|a| !a.is_null(i)).map(|a| a.value(i))
+            };
+            let is_linked =
+                matches!((at(seq), at(row)), (Some(s), Some(r)) if linked.contains(&(s, r)));
+            let e = spells.entry((p, g)).or_default();
+            e.0 += 1;
+            e.1 |= is_linked;
+        }
+    }
+    Ok(spells
+        .into_iter()
+        .filter(|(_, (n, any_linked))| *n >= 2 && *any_linked)
+        .map(|(k, _)| k)
+        .collect())
+}

@@ -1,0 +1,196 @@
+//! Record linkage inside a run: rows with a mistyped or missing ID count for their person once
+//! linked, rows that match nobody stay out, and a spell paid under a mistyped ID is a duplicate
+//! with reason `same_person_two_ids`.
+
+use crate::fixture::{City, date, id};
+use monitor::{Feed, RunOptions, Windows};
+
+const SURNAMES: [&str; 10] = ["赵", "钱", "孙", "李", "周", "吴", "郑", "王", "冯", "陈"];
+const GIVEN: [&str; 8] = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊"];
+
+/// A city of 80 persons with names and genders, two per household.
+fn city() -> (City, Vec<(String, String, String)>) {
+    let mut city = City::new();
+    let mut people = Vec::new();
+    for i in 0..80u32 {
+        let birth = format!(
+            "19{:02}-{:02}-{:02}",
+            40 + i % 50,
+            1 + i % 12,
+            1 + (i * 7) % 28
+        );
+        let pid = id(&birth, 100 + i);
+        let name = format!(
+            "{}{}{}",
+            SURNAMES[(i % 10) as usize],
+            GIVEN[(i / 10 % 8) as usize],
+            GIVEN[(i % 8) as usize]
+        );
+        let household = format!("H{}", i / 2);
+        let relation = if i % 2 == 0 { "head" } else { "spouse" };
+        let gender = if i % 2 == 0 { "male" } else { "female" };
+        city.add(
+            Feed::Population,
+            &[
+                ("person_id", &pid),
+                ("household_id", &household),
+                ("relation", relation),
+                ("region_code", "990101001001"),
+                ("birth_date", &birth),
+                ("status", "normal"),
+                ("name", &name),
+                ("gender", gender),
+            ],
+        );
+        people.push((pid, name, birth));
+    }
+    (city, people)
+}
+
+/// The ID with one digit changed (the check character then fails).
+fn changed_digit(pid: &str) -> String {
+    let mut b = pid.as_bytes().to_vec();
+    b[14] = if b[14] == b'9' { b'0' } else { b[14] + 1 };
+    String::from_utf8(b).expect("ascii")
+}
+
+/// The ID with a wrong check character.
+fn wrong_check(pid: &str) -> String {
+    let mut b = pid.as_bytes().to_vec();
+    b[17] = if b[17] == b'0' { b'1' } else { b'0' };
+    String::from_utf8(b).expect("ascii")
+}
+
+#[test]
+fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut city, people) = city();
+    let (a, a_name, a_birth) = &people[10];
+    let (b, b_name, b_birth) = &people[23];
+    // A medical settlement of A under a mistyped ID; one of B without any ID; one of a stranger.
+    city.add(
+        Feed::Medical,
+        &[
+            ("person_id_raw", &changed_digit(a)),
+            ("name", a_name),
+            ("birth_date", a_birth),
+            ("settled_date", "2026-05-01"),
+            ("out_of_pocket", "300"),
+            ("kind", "outpatient"),
+        ],
+    );
+    city.add(
+        Feed::Medical,
+        &[
+            ("name", b_name),
+            ("birth_date", b_birth),
+            ("settled_date", "2026-05-02"),
+            ("out_of_pocket", "200"),
+            ("kind", "outpatient"),
+        ],
+    );
+    city.add(
+        Feed::Medical,
+        &[
+            ("person_id_raw", "99010119991231999"),
+            ("name", "欧阳无名"),
+            ("birth_date", "1999-12-31"),
+            ("settled_date", "2026-05-03"),
+            ("out_of_pocket", "900"),
+            ("kind", "outpatient"),
+        ],
+    );
+    let lake = city.write(dir.path());
+
+    let links = monitor::link(&lake, RunOptions::default(), &domain::NoProgress).expect("link");
+    let rows = links.linkage_rows();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].person_id.as_deref(), Some(a.as_str()));
+    assert_eq!(rows[1].person_id.as_deref(), Some(b.as_str()));
+    assert_eq!(rows[2].person_id, None);
+    assert!(
+        rows[0].probability_milli >= 900,
+        "{}",
+        rows[0].probability_milli
+    );
+    let medical = links.per_feed()["medical"];
+    assert_eq!((medical.linked, medical.unmatched), (2, 1));
+    let explained = links.explain(Feed::Medical, 1).expect("an explanation");
+    assert!(explained.linked);
+    assert!(explained.explanation.probability >= 0.9);
+
+    let facts =
+        monitor::person_facts(&lake, date("2026-06-30"), Windows::default()).expect("facts");
+    let oop = |pid: &str| {
+        facts
+            .iter()
+            .find(|f| f.id.0 == pid)
+            .map(|f| f.medical_oop_12m.0)
+            .expect("person")
+    };
+    assert_eq!(oop(a), 30_000, "the linked row counts for A");
+    assert_eq!(oop(b), 20_000, "the row without an ID counts for B");
+    let total: i64 = facts.iter().map(|f| f.medical_oop_12m.0).sum();
+    assert_eq!(total, 50_000, "the stranger's row counts for nobody");
+}
+
+#[test]
+fn a_spell_under_a_mistyped_id_is_a_duplicate_with_its_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut city, people) = city();
+    let (b, b_name, b_birth) = &people[23];
+    let spell = |pid: Option<&str>, raw: Option<&str>| {
+        let mut row: Vec<(&str, String)> = vec![
+            ("household_id", "H11".to_string()),
+            ("program", "dibao".to_string()),
+            ("region_code", "990101001001".to_string()),
+            ("start_date", "2025-01-01".to_string()),
+            ("monthly_amount", "300".to_string()),
+        ];
+        if let Some(p) = pid {
+            row.push(("person_id", p.to_string()));
+        }
+        if let Some(r) = raw {
+            row.push(("person_id_raw", r.to_string()));
+            row.push(("name", b_name.clone()));
+            row.push(("birth_date", b_birth.clone()));
+        }
+        row
+    };
+    for row in [spell(Some(b), None), spell(None, Some(&wrong_check(b)))] {
+        let refs: Vec<(&str, &str)> = row.iter().map(|(c, v)| (*c, v.as_str())).collect();
+        city.add(Feed::Assistance, &refs);
+    }
+    let lake = city.write(dir.path());
+    let pack = monitor::policy::Pack::default_pack().expect("pack");
+    let results = monitor::screen(
+        &lake,
+        date("2026-06-30"),
+        &pack,
+        RunOptions::default(),
+        &domain::NoProgress,
+    )
+    .expect("screen");
+    assert_eq!(results.linkage.len(), 1);
+    assert_eq!(results.linkage[0].person_id.as_deref(), Some(b.as_str()));
+    let duplicates: Vec<_> = results
+        .anomalies
+        .iter()
+        .filter(|r| r.kind == "duplicate")
+        .collect();
+    assert_eq!(duplicates.len(), 1, "{duplicates:?}");
+    assert_eq!(duplicates[0].person_id.as_deref(), Some(b.as_str()));
+    assert_eq!(duplicates[0].program, "dibao");
+    assert_eq!(
+        duplicates[0].reasons,
+        vec![
+            "same_person_two_ids".to_string(),
+            "same_program_twice".to_string()
+        ]
+    );
+    let summary = results.summary.render();
+    assert!(
+        summary.contains("unlinked rows, assistance: 1 (linked 1, unmatched 0"),
+        "{summary}"
+    );
+}
