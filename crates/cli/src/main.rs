@@ -3,6 +3,7 @@
 
 mod cmd;
 mod progress;
+mod tls;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,14 @@ enum Command {
     Ledger(cmd::ledger::Command),
     /// Manage users: add, list, disable, enable.
     Users(cmd::users::Args),
+    /// Rotate the field-encryption key online, resumably; show what each key seals.
+    Keys(cmd::keys::Args),
+    /// Department accounts of the exchange API: add (prints the API key), list, disable.
+    Departments(cmd::departments::Args),
+    /// Copy the database, the ledger and the lake into a new folder while serving.
+    Backup(cmd::backup::BackupArgs),
+    /// Check a backup against its manifest and rebuild an installation from it.
+    Restore(cmd::backup::RestoreArgs),
     /// Serve the web application.
     Serve(cmd::serve::Args),
     /// Screen every household of the lake at an as-of date.
@@ -53,6 +62,10 @@ fn main() -> std::process::ExitCode {
         Command::Link(args) => cmd::link::run(args),
         Command::Ledger(command) => cmd::ledger::run(command),
         Command::Users(args) => cmd::users::run(args),
+        Command::Keys(args) => cmd::keys::run(args),
+        Command::Departments(args) => cmd::departments::run(args),
+        Command::Backup(args) => cmd::backup::backup(args),
+        Command::Restore(args) => cmd::backup::restore(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Monitor(args) => cmd::monitor::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),

@@ -17,6 +17,7 @@ pub mod entry;
 pub mod hash;
 pub mod head;
 pub mod log;
+pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 pub mod store;

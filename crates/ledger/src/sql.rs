@@ -25,57 +25,10 @@ use crate::store::{AppendBatch, LedgerStore, StoreError, StoredRecord};
 /// bound parameters.
 const INSERT_CHUNK: usize = 1000;
 
-#[cfg(feature = "sqlite")]
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE ledger_entries (
-        seq INTEGER PRIMARY KEY,
-        body BLOB NOT NULL,
-        leaf_hash BLOB NOT NULL
-    );
-    CREATE TABLE ledger_nodes (
-        level INTEGER NOT NULL,
-        idx INTEGER NOT NULL,
-        hash BLOB NOT NULL,
-        PRIMARY KEY (level, idx)
-    ) WITHOUT ROWID;
-    CREATE TABLE ledger_heads (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        size INTEGER NOT NULL,
-        timestamp_ms INTEGER NOT NULL,
-        hash_algorithm TEXT NOT NULL,
-        root BLOB NOT NULL,
-        signature_algorithm TEXT NOT NULL,
-        public_key BLOB NOT NULL,
-        signature BLOB NOT NULL
-    );",
-)];
-
 #[cfg(feature = "postgres")]
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE ledger_entries (
-        seq BIGINT PRIMARY KEY,
-        body BYTEA NOT NULL,
-        leaf_hash BYTEA NOT NULL
-    );
-    CREATE TABLE ledger_nodes (
-        level INTEGER NOT NULL,
-        idx BIGINT NOT NULL,
-        hash BYTEA NOT NULL,
-        PRIMARY KEY (level, idx)
-    );
-    CREATE TABLE ledger_heads (
-        id BIGSERIAL PRIMARY KEY,
-        size BIGINT NOT NULL,
-        timestamp_ms BIGINT NOT NULL,
-        hash_algorithm TEXT NOT NULL,
-        root BYTEA NOT NULL,
-        signature_algorithm TEXT NOT NULL,
-        public_key BYTEA NOT NULL,
-        signature BYTEA NOT NULL
-    );",
-)];
+use crate::schema::POSTGRES_MIGRATIONS;
+#[cfg(feature = "sqlite")]
+use crate::schema::SQLITE_MIGRATIONS;
 
 /// A stored value that cannot be what the ledger wrote.
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +90,7 @@ macro_rules! queries {
                 migrations: &[(i64, &'static str)],
             ) -> Result<(), StoreError> {
                 let mut tx = pool.begin().await.map_err(backend)?;
-                sqlx::raw_sql(
-                    "CREATE TABLE IF NOT EXISTS ledger_migrations (version BIGINT PRIMARY KEY)",
-                )
+                sqlx::raw_sql(crate::schema::MIGRATIONS_TABLE)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;

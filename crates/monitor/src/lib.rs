@@ -241,14 +241,17 @@ pub(crate) fn results_of(
     screen::collect(decided, &mut results);
     // A person paid the same program twice, one spell under a mistyped ID: the duplicate
     // found by the pack gets the reason that says how.
-    for a in &mut results.anomalies {
-        if a.kind == "duplicate"
-            && a.reasons.contains(&pack.duplicates.same_reason)
-            && let Some(p) = &a.person_id
-            && check.two_ids.contains(&(p.clone(), a.program.clone()))
-        {
-            a.reasons.push(linking::SAME_PERSON_TWO_IDS.to_string());
-            a.reasons.sort();
+    // The reason is the pack's (`duplicates.linked_reason`); a pack without one adds none.
+    if let Some(reason) = &pack.duplicates.linked_reason {
+        for a in &mut results.anomalies {
+            if a.kind == "duplicate"
+                && a.reasons.contains(&pack.duplicates.same_reason)
+                && let Some(p) = &a.person_id
+                && check.two_ids.contains(&(p.clone(), a.program.clone()))
+            {
+                a.reasons.push(reason.clone());
+                a.reasons.sort();
+            }
         }
     }
     results.sort();

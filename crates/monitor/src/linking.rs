@@ -387,10 +387,6 @@ pub(crate) async fn link_lake(
     Ok(out)
 }
 
-/// The reason of a duplicate found through record linkage: the same person paid the same
-/// program under two ID numbers (one of the spells names the person with a mistyped ID).
-pub const SAME_PERSON_TWO_IDS: &str = "same_person_two_ids";
-
 /// (person, program) of persons with two or more spells of one program running at `as_of` of
 /// which at least one is a row that record linkage matched to them.
 pub(crate) async fn two_id_spells(

@@ -307,6 +307,11 @@ pub struct Duplicates {
     pub exclusive: Vec<(u16, u16)>,
     /// The reason for an exclusive pair.
     pub exclusive_reason: String,
+    /// The reason the screening run adds to a program running twice when one of the spells
+    /// reached the person through record linkage (a mistyped ID): the same person paid under
+    /// two ID numbers. The one-household evaluator never sees linkage, so policy tests do not
+    /// cover it; the screening run's tests do.
+    pub linked_reason: Option<String>,
     /// The legal source.
     pub source: String,
 }
@@ -613,7 +618,9 @@ impl Pack {
             out.push(format!("route:{}", r.id));
         }
         for r in &self.reasons {
-            out.push(format!("reason:{}", r.code));
+            if Some(&r.code) != self.duplicates.linked_reason.as_ref() {
+                out.push(format!("reason:{}", r.code));
+            }
         }
         for s in &self.signals {
             out.push(format!("signal:{}", s.when.id));
@@ -1754,6 +1761,7 @@ impl Builder {
             same_reason: String::new(),
             exclusive: Vec::new(),
             exclusive_reason: String::new(),
+            linked_reason: None,
             source: String::new(),
         };
         if let Some((file, node)) = self.section_map("duplicates") {
@@ -1765,6 +1773,7 @@ impl Builder {
                     "same_reason",
                     "exclusive",
                     "exclusive_reason",
+                    "linked_reason",
                     "source",
                 ],
             );
@@ -1778,10 +1787,15 @@ impl Builder {
                 .text(&file, &node, "exclusive_reason")
                 .unwrap_or_default();
             duplicates.source = self.text(&file, &node, "source").unwrap_or_default();
+            duplicates.linked_reason = self.opt_text(&node, "linked_reason");
             for code in [
-                duplicates.same_reason.clone(),
-                duplicates.exclusive_reason.clone(),
-            ] {
+                Some(duplicates.same_reason.clone()),
+                Some(duplicates.exclusive_reason.clone()),
+                duplicates.linked_reason.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            {
                 reason_known(self, &file, node.line, &code);
             }
             for pair in node

@@ -239,6 +239,11 @@ impl Keyring {
             .collect()
     }
 
+    /// The highest key id held (of any purpose): a newer stored key means a rotation happened.
+    pub fn newest_key(&self) -> u32 {
+        self.keys.keys().next_back().copied().unwrap_or(0)
+    }
+
     /// The id of the field key that seals new values.
     pub fn active_field_key(&self) -> u32 {
         self.active_field

@@ -19,14 +19,24 @@
 //!
 //! Time is an argument ([`Timestamp`], [`domain::Date`]): nothing here reads the clock.
 
+mod audit;
+mod backup;
+mod departments;
 mod population;
 pub mod reports;
+mod rotation;
 mod runs;
 mod scope;
 mod tasks;
 mod users;
 
+pub use ledger;
 pub use privacy;
+
+pub use audit::{LEDGER_HASH, PoolLedgerStore, REVEAL_PURPOSES};
+pub use backup::snapshot_sqlite;
+pub use departments::{Department, NewDepartment, Receipt};
+pub use rotation::{KeyCount, RotationProgress};
 
 pub use population::{Person, PopulationLoad, PopulationRow};
 pub use runs::{
@@ -107,7 +117,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    keys: Keyring,
+    /// The data keys; replaced as a whole when another process adds a key (a rotation).
+    keys: std::sync::RwLock<std::sync::Arc<Keyring>>,
+    /// The key-encryption key, to unwrap keys added by another process.
+    kek: Kek,
 }
 
 impl std::fmt::Debug for Store {
@@ -125,8 +138,7 @@ impl Store {
     ///
     /// URLs: `sqlite:PATH` or `sqlite://PATH` (created if missing), `postgres://…`.
     pub async fn open(url: &str, kek: &Kek, algorithm: Algorithm, now: Timestamp) -> Result<Store> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        install_drivers();
         let (backend, url) = if let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -158,11 +170,13 @@ impl Store {
             }
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        audit::migrate_ledger(&pool, backend).await?;
         let keys = load_or_create_keys(&pool, kek, algorithm, now).await?;
         Ok(Store {
             pool,
             backend,
-            keys,
+            keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
+            kek: Kek::from_hex(&kek.to_hex())?,
         })
     }
 
@@ -174,6 +188,64 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// The data keys as this process knows them.
+    pub(crate) fn keys(&self) -> std::sync::Arc<Keyring> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_keys(&self, keys: Keyring) {
+        let keys = std::sync::Arc::new(keys);
+        match self.keys.write() {
+            Ok(mut slot) => *slot = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
+    }
+
+    /// Reads the stored data keys again and, if another process added one (a rotation),
+    /// unwraps them; returns whether anything changed.
+    pub(crate) async fn refresh_keys(&self) -> Result<bool> {
+        let stored = read_keys(&self.pool).await?;
+        let newest = stored.iter().map(|k| k.id).max().unwrap_or(0);
+        if newest <= self.keys().newest_key() {
+            return Ok(false);
+        }
+        self.set_keys(Keyring::open(&self.kek, &stored)?);
+        Ok(true)
+    }
+
+    /// Catches up with keys another process added (one small query): writers call it first,
+    /// so that they seal with the newest field key while a rotation runs elsewhere.
+    pub(crate) async fn catch_up_keys(&self) -> Result<()> {
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM data_keys")
+            .fetch_one(&self.pool)
+            .await?;
+        if newest.unwrap_or(0) > i64::from(self.keys().newest_key()) {
+            self.refresh_keys().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `read`, first catching up with keys another process added; if a value turns out to
+    /// be sealed by a key added meanwhile, reads the keys again and runs `read` once more. So
+    /// reads never fail because a rotation is under way elsewhere.
+    pub(crate) async fn with_current_keys<T, F, Fut>(&self, read: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        self.catch_up_keys().await?;
+        match read().await {
+            Err(StoreError::Privacy(privacy::PrivacyError::UnknownKey(_))) => {
+                self.refresh_keys().await?;
+                read().await
+            }
+            other => other,
+        }
     }
 
     /// The backend chosen by the URL.
@@ -194,8 +266,10 @@ impl Store {
         algorithm: Algorithm,
         now: Timestamp,
     ) -> Result<u32> {
-        let wrapped = self.keys.rotate_field_key(kek, algorithm)?;
+        let mut keys = Keyring::open(kek, &read_keys(&self.pool).await?)?;
+        let wrapped = keys.rotate_field_key(kek, algorithm)?;
         insert_key(&self.pool, &wrapped, now).await?;
+        self.set_keys(keys);
         Ok(wrapped.id)
     }
 }
@@ -269,6 +343,12 @@ async fn read_keys(pool: &AnyPool) -> Result<Vec<WrappedKey>> {
             })
         })
         .collect()
+}
+
+/// Makes sqlx's `Any` driver know SQLite and PostgreSQL (once per process).
+pub(crate) fn install_drivers() {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
 }
 
 /// Runs a future to completion on a new single-threaded runtime: the entry point for the

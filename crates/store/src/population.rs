@@ -112,6 +112,7 @@ impl Store {
         rows: &[PopulationRow],
     ) -> Result<PopulationLoad> {
         scope.require(&[Role::Administrator, Role::Department])?;
+        self.catch_up_keys().await?;
         let mut load = PopulationLoad::default();
         let mut touched: BTreeSet<String> = BTreeSet::new();
         let mut tx = self.begin_write().await?;
@@ -120,7 +121,7 @@ impl Store {
                 load.out_of_scope += 1;
                 continue;
             }
-            let index = self.keys.blind_id(&row.person_id);
+            let index = self.keys().blind_id(&row.person_id);
             let record = person_record(&index);
             let previous: Option<String> =
                 sqlx::query_scalar("SELECT household_id FROM persons WHERE id_index = $1")
@@ -131,7 +132,7 @@ impl Store {
                 touched.insert(previous);
             }
             touched.insert(row.household_id.clone());
-            let link = |id: &Option<ResidentId>| id.map(|i| self.keys.blind_id(&i).0.to_vec());
+            let link = |id: &Option<ResidentId>| id.map(|i| self.keys().blind_id(&i).0.to_vec());
             sqlx::query(
                 "INSERT INTO persons (id_index, id_sealed, name_sealed, address_sealed,
                      household_id, region_code, relation, gender, birth_year, status,
@@ -147,12 +148,15 @@ impl Store {
                      father_index = excluded.father_index, mother_index = excluded.mother_index",
             )
             .bind(index.as_bytes().to_vec())
-            .bind(self.keys.seal("person_id", &record, row.person_id.as_str()))
-            .bind(self.keys.seal("name", &record, &row.name))
+            .bind(
+                self.keys()
+                    .seal("person_id", &record, row.person_id.as_str()),
+            )
+            .bind(self.keys().seal("name", &record, &row.name))
             .bind(
                 row.address
                     .as_deref()
-                    .map(|a| self.keys.seal("address", &record, a)),
+                    .map(|a| self.keys().seal("address", &record, a)),
             )
             .bind(row.household_id.clone())
             .bind(row.region_code.as_str().to_string())
@@ -191,8 +195,13 @@ impl Store {
     /// when the person is unknown or lives outside the scope. Needs a casework role; the
     /// caller records the read in the audit ledger.
     pub async fn find_person(&self, scope: &Scope, id: &ResidentId) -> Result<Option<Person>> {
+        self.with_current_keys(|| self.find_person_now(scope, id))
+            .await
+    }
+
+    async fn find_person_now(&self, scope: &Scope, id: &ResidentId) -> Result<Option<Person>> {
         scope.require(CASEWORK)?;
-        let index = self.keys.blind_id(id);
+        let index = self.keys().blind_id(id);
         let row = sqlx::query(concat!(
             "SELECT ",
             person_columns!(),
@@ -208,6 +217,15 @@ impl Store {
     /// The living members of a household within the scope, head first; `None` when the
     /// household is unknown or outside the scope. Needs a casework role.
     pub async fn household_members(
+        &self,
+        scope: &Scope,
+        household_id: &str,
+    ) -> Result<Option<Vec<Person>>> {
+        self.with_current_keys(|| self.household_members_now(scope, household_id))
+            .await
+    }
+
+    async fn household_members_now(
         &self,
         scope: &Scope,
         household_id: &str,
@@ -256,11 +274,11 @@ impl Store {
             let id_sealed: Vec<u8> = row.try_get("id_sealed")?;
             let name_sealed: Vec<u8> = row.try_get("name_sealed")?;
             let address_sealed: Option<Vec<u8>> = row.try_get("address_sealed")?;
-            let stale = self.keys.is_stale(&id_sealed)
-                || self.keys.is_stale(&name_sealed)
+            let stale = self.keys().is_stale(&id_sealed)
+                || self.keys().is_stale(&name_sealed)
                 || address_sealed
                     .as_ref()
-                    .is_some_and(|a| self.keys.is_stale(a));
+                    .is_some_and(|a| self.keys().is_stale(a));
             if !stale {
                 continue;
             }
@@ -272,8 +290,8 @@ impl Store {
             );
             let record = person_record(&blind);
             let reseal = |field: &str, sealed: &[u8]| -> Result<Vec<u8>> {
-                let plain = self.keys.open_text(field, &record, sealed)?;
-                Ok(self.keys.seal(field, &record, plain.expose()))
+                let plain = self.keys().open_text(field, &record, sealed)?;
+                Ok(self.keys().seal(field, &record, plain.expose()))
             };
             sqlx::query(
                 "UPDATE persons SET id_sealed = $1, name_sealed = $2, address_sealed = $3
@@ -308,7 +326,7 @@ impl Store {
         let id_sealed: Vec<u8> = row.try_get("id_sealed")?;
         let name_sealed: Vec<u8> = row.try_get("name_sealed")?;
         let address_sealed: Option<Vec<u8>> = row.try_get("address_sealed")?;
-        let id_text = self.keys.open_text("person_id", &record, &id_sealed)?;
+        let id_text = self.keys().open_text("person_id", &record, &id_sealed)?;
         let person_id =
             ResidentId::parse(id_text.expose()).map_err(|_| StoreError::Corrupt("person id"))?;
         let region: String = row.try_get("region_code")?;
@@ -318,9 +336,9 @@ impl Store {
         let birth_year: i64 = row.try_get("birth_year")?;
         Ok(Person {
             person_id,
-            name: self.keys.open_text("name", &record, &name_sealed)?,
+            name: self.keys().open_text("name", &record, &name_sealed)?,
             address: address_sealed
-                .map(|a| self.keys.open_text("address", &record, &a))
+                .map(|a| self.keys().open_text("address", &record, &a))
                 .transpose()?,
             household_id: row.try_get("household_id")?,
             region_code: RegionCode::parse(&region).map_err(|_| StoreError::Corrupt("region"))?,

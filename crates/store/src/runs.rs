@@ -2,10 +2,12 @@
 //! profiles, person results, anomalies, warnings and recommendations, keyed by run. Loading a
 //! run is idempotent and keeps earlier runs as history; warnings become tasks.
 
+use crate::audit::{Audit, LEDGER_HASH, acting_role, region_of_prefix};
 use crate::scope::{CASEWORK, RESULTS, Role};
 use crate::tasks::{TaskRules, TaskState, insert_history};
 use crate::{Result, Scope, Store, StoreError, Timestamp};
 use domain::{Date, Fen, Program, RegionCode, ResidentId};
+use ledger::{Action, Purpose};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -254,7 +256,7 @@ pub struct HouseholdReport {
     pub recommendations: Vec<RecommendationRow>,
 }
 
-fn result_record(run_id: &str, table: &str, seq: usize) -> String {
+pub(crate) fn result_record(run_id: &str, table: &str, seq: usize) -> String {
     format!("run:{run_id}:{table}:{seq}")
 }
 
@@ -279,6 +281,43 @@ fn date(row: &AnyRow, column: &str) -> Result<Date> {
 }
 
 impl Store {
+    /// The ledger entry of a run load: the run (keyed) as subject, and as data a hash chained
+    /// over its identity and every household's outcome and warning, in the order given.
+    fn run_audit(&self, scope: &Scope, run: &RunResults) -> Result<Audit> {
+        let mut chain = LEDGER_HASH
+            .hash(format!("{}\u{1f}{}\u{1f}{}", run.run_id, run.as_of, run.policy).as_bytes());
+        let mut add = |row: String| {
+            chain = LEDGER_HASH.hash_parts(&[chain.as_bytes(), row.as_bytes()]);
+        };
+        for h in &run.households {
+            add(format!(
+                "h\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+                h.household_id,
+                h.tier.as_str(),
+                h.level.as_str(),
+                h.score,
+                h.dibao_amount.0
+            ));
+        }
+        for w in &run.warnings {
+            add(format!(
+                "w\u{1f}{}\u{1f}{}\u{1f}{}",
+                w.household_id,
+                w.signal,
+                w.level.as_str()
+            ));
+        }
+        Ok(Audit {
+            action: Action::MonitoringRun,
+            purpose: Purpose::Monitoring,
+            role: acting_role(scope, &[Role::Administrator]),
+            region: region_of_prefix(scope.region_prefix())?,
+            case: None,
+            subject: self.keyed_subject("run", &run.run_id),
+            data: self.record_hash("run", &chain.to_hex()),
+        })
+    }
+
     /// Stores a run's results in one transaction. A run id seen before changes nothing
     /// ([`RunLoad::AlreadyLoaded`]); earlier runs stay as history. Each warning opens a task
     /// (state `open`, due by [`TaskRules`]) unless a task for the same household and signal is
@@ -293,6 +332,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<RunLoad> {
         scope.require(&[Role::Administrator])?;
+        self.catch_up_keys().await?;
         if run.run_id.is_empty() || run.run_id.len() > 64 {
             return Err(StoreError::Invalid("a run id has 1 to 64 characters"));
         }
@@ -371,8 +411,8 @@ impl Store {
             .bind(count(seq))
             .bind(p.household_id.clone())
             .bind(region_of(&p.household_id)?)
-            .bind(self.keys.blind_id(&p.person_id).0.to_vec())
-            .bind(self.keys.seal("person_id", &record, p.person_id.as_str()))
+            .bind(self.keys().blind_id(&p.person_id).0.to_vec())
+            .bind(self.keys().seal("person_id", &record, p.person_id.as_str()))
             .bind(p.status.clone())
             .bind(p.amount.0)
             .bind(p.care_level.clone())
@@ -392,10 +432,10 @@ impl Store {
             .bind(a.program.as_str())
             .bind(a.household_id.clone())
             .bind(region_of(&a.household_id)?)
-            .bind(a.person_id.map(|p| self.keys.blind_id(&p).0.to_vec()))
+            .bind(a.person_id.map(|p| self.keys().blind_id(&p).0.to_vec()))
             .bind(
                 a.person_id
-                    .map(|p| self.keys.seal("person_id", &record, p.as_str())),
+                    .map(|p| self.keys().seal("person_id", &record, p.as_str())),
             )
             .bind(a.reasons.join(";"))
             .execute(&mut *tx)
@@ -448,7 +488,7 @@ impl Store {
                     .bind(region.clone())
                     .bind(w.signal.clone())
                     .bind(w.level.as_str())
-                    .bind(w.person_id.map(|p| self.keys.blind_id(&p).0.to_vec()))
+                    .bind(w.person_id.map(|p| self.keys().blind_id(&p).0.to_vec()))
                     .bind(run.run_id.clone())
                     .bind(rules.due_date(w.level, w.detected_at).to_string())
                     .bind(w.detected_at.to_string())
@@ -457,7 +497,7 @@ impl Store {
                     .await?;
                     insert_history(
                         &mut tx,
-                        &self.keys,
+                        &self.keys(),
                         id,
                         now,
                         scope.user_id(),
@@ -480,10 +520,10 @@ impl Store {
             .bind(count(seq))
             .bind(w.household_id.clone())
             .bind(region)
-            .bind(w.person_id.map(|p| self.keys.blind_id(&p).0.to_vec()))
+            .bind(w.person_id.map(|p| self.keys().blind_id(&p).0.to_vec()))
             .bind(
                 w.person_id
-                    .map(|p| self.keys.seal("person_id", &record, p.as_str())),
+                    .map(|p| self.keys().seal("person_id", &record, p.as_str())),
             )
             .bind(w.signal.clone())
             .bind(w.level.as_str())
@@ -492,6 +532,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let audit = self.run_audit(scope, run)?;
+        self.append_audit(&mut tx, scope, now, &[audit]).await?;
         tx.commit().await?;
         Ok(RunLoad::Loaded {
             tasks_opened,
@@ -565,6 +607,16 @@ impl Store {
         household_id: &str,
         run_id: Option<&str>,
     ) -> Result<Option<HouseholdReport>> {
+        self.with_current_keys(|| self.household_report_now(scope, household_id, run_id))
+            .await
+    }
+
+    async fn household_report_now(
+        &self,
+        scope: &Scope,
+        household_id: &str,
+        run_id: Option<&str>,
+    ) -> Result<Option<HouseholdReport>> {
         scope.require(CASEWORK)?;
         let row = sqlx::query(
             "SELECT p.*, r.as_of FROM profiles p JOIN runs r ON r.run_id = p.run_id
@@ -621,7 +673,7 @@ impl Store {
     }
 
     fn open_person(&self, record: &str, sealed: &[u8]) -> Result<ResidentId> {
-        let text = self.keys.open_text("person_id", record, sealed)?;
+        let text = self.keys().open_text("person_id", record, sealed)?;
         ResidentId::parse(text.expose()).map_err(|_| StoreError::Corrupt("person id"))
     }
 

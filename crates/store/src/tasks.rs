@@ -7,10 +7,12 @@
 //!     └────return───────┘          open ──dismiss──▶ closed
 //! ```
 
+use crate::audit::{Audit, acting_role};
 use crate::runs::Level;
 use crate::scope::{CASEWORK, DECIDING, Role};
 use crate::{Result, Scope, Store, StoreError, Timestamp};
 use domain::{Date, RegionCode};
+use ledger::{Action, Purpose};
 use privacy::{Keyring, Revealed};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -181,11 +183,11 @@ pub struct Decision {
     pub package_items: Vec<String>,
 }
 
-fn history_record(task_id: i64, seq: i64) -> String {
+pub(crate) fn history_record(task_id: i64, seq: i64) -> String {
     format!("task:{task_id}:{seq}")
 }
 
-fn decision_record(task_id: i64, decided_at: Timestamp) -> String {
+pub(crate) fn decision_record(task_id: i64, decided_at: Timestamp) -> String {
     format!("decision:{task_id}:{}", decided_at.0)
 }
 
@@ -252,6 +254,28 @@ macro_rules! task_columns {
 }
 
 impl Store {
+    /// The ledger entry of a change to `task`: its household, region and number, and the
+    /// keyed hash of `canonical` (the change's content).
+    fn task_audit(&self, scope: &Scope, task: &Task, action: Action, canonical: &str) -> Audit {
+        Audit {
+            action,
+            purpose: Purpose::WarningFollowUp,
+            role: acting_role(
+                scope,
+                &[
+                    Role::Caseworker,
+                    Role::Reviewer,
+                    Role::Approver,
+                    Role::Administrator,
+                ],
+            ),
+            region: task.region_code,
+            case: u64::try_from(task.id).ok(),
+            subject: self.household_subject(&task.household_id),
+            data: self.record_hash(action.as_str(), canonical),
+        }
+    }
+
     /// The tasks the scope may see, optionally in one state, most urgent due date first.
     /// Reviewers, approvers, auditors and administrators see every task of their region; a
     /// caseworker sees only the tasks assigned to her.
@@ -298,6 +322,15 @@ impl Store {
         scope: &Scope,
         task_id: i64,
     ) -> Result<Option<Vec<TaskEvent>>> {
+        self.with_current_keys(|| self.task_history_now(scope, task_id))
+            .await
+    }
+
+    async fn task_history_now(
+        &self,
+        scope: &Scope,
+        task_id: i64,
+    ) -> Result<Option<Vec<TaskEvent>>> {
         if self.task(scope, task_id).await?.is_none() {
             return Ok(None);
         }
@@ -325,7 +358,7 @@ impl Store {
                     action: r.try_get("action")?,
                     note: note
                         .map(|n| {
-                            self.keys
+                            self.keys()
                                 .open_text("note", &history_record(task_id, seq), &n)
                         })
                         .transpose()?,
@@ -346,6 +379,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Task> {
         scope.require(&[Role::Reviewer, Role::Approver, Role::Administrator])?;
+        self.catch_up_keys().await?;
         let task = self
             .task(scope, task_id)
             .await?
@@ -379,7 +413,7 @@ impl Store {
             .await?;
         insert_history(
             &mut tx,
-            &self.keys,
+            &self.keys(),
             task_id,
             now,
             scope.user_id(),
@@ -389,6 +423,13 @@ impl Store {
             Some(&format!("user {assignee}")),
         )
         .await?;
+        let audit = self.task_audit(
+            scope,
+            &task,
+            Action::TaskChange,
+            &format!("assigned\u{1f}{assignee}"),
+        );
+        self.append_audit(&mut tx, scope, now, &[audit]).await?;
         tx.commit().await?;
         Ok(Task {
             assignee: Some(assignee),
@@ -407,6 +448,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Task> {
         scope.require(DECIDING)?;
+        self.catch_up_keys().await?;
         let task = self
             .task(scope, task_id)
             .await?
@@ -433,7 +475,7 @@ impl Store {
         }
         insert_history(
             &mut tx,
-            &self.keys,
+            &self.keys(),
             task_id,
             now,
             scope.user_id(),
@@ -443,6 +485,13 @@ impl Store {
             note,
         )
         .await?;
+        let audit = self.task_audit(
+            scope,
+            &task,
+            Action::TaskChange,
+            &format!("moved\u{1f}{}\u{1f}{}", to.as_str(), note.unwrap_or("")),
+        );
+        self.append_audit(&mut tx, scope, now, &[audit]).await?;
         tx.commit().await?;
         Ok(Task { state: to, ..task })
     }
@@ -457,6 +506,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Decision> {
         scope.require(DECIDING)?;
+        self.catch_up_keys().await?;
         if scope.user_id() == 0 {
             // Humans decide: the operator of the binary records no decisions.
             return Err(StoreError::Forbidden);
@@ -503,7 +553,7 @@ impl Store {
         .bind(now.0)
         .bind(decision.outcome.clone())
         .bind(
-            self.keys
+            self.keys()
                 .seal("reason", &decision_record(task_id, now), &decision.reason),
         )
         .bind(items)
@@ -511,7 +561,7 @@ impl Store {
         .await?;
         insert_history(
             &mut tx,
-            &self.keys,
+            &self.keys(),
             task_id,
             now,
             scope.user_id(),
@@ -521,6 +571,14 @@ impl Store {
             Some(&decision.outcome),
         )
         .await?;
+        let canonical = format!(
+            "{id}\u{1f}{}\u{1f}{}\u{1f}{}",
+            decision.outcome,
+            decision.reason,
+            decision.package_items.join("\u{1e}")
+        );
+        let audit = self.task_audit(scope, &task, Action::Decision, &canonical);
+        self.append_audit(&mut tx, scope, now, &[audit]).await?;
         tx.commit().await?;
         Ok(Decision {
             id,
@@ -536,6 +594,11 @@ impl Store {
 
     /// The decisions about a household within the scope, oldest first.
     pub async fn decisions(&self, scope: &Scope, household_id: &str) -> Result<Vec<Decision>> {
+        self.with_current_keys(|| self.decisions_now(scope, household_id))
+            .await
+    }
+
+    async fn decisions_now(&self, scope: &Scope, household_id: &str) -> Result<Vec<Decision>> {
         scope.require(CASEWORK)?;
         let rows = sqlx::query(
             "SELECT decision_id, task_id, household_id, decided_by, decided_at, outcome,
@@ -560,7 +623,7 @@ impl Store {
                     decided_by: r.try_get("decided_by")?,
                     decided_at: at,
                     outcome: r.try_get("outcome")?,
-                    reason: self.keys.open_text(
+                    reason: self.keys().open_text(
                         "reason",
                         &decision_record(task_id, at),
                         &sealed,

@@ -4,8 +4,10 @@
 //! login attempt is recorded, and too many failures in a window refuse further attempts for
 //! that user name without checking the password.
 
+use crate::audit::{Audit, acting_role, region_of_prefix};
 use crate::scope::{Role, is_region_prefix};
 use crate::{Result, Scope, Store, StoreError, Timestamp};
+use ledger::{Action, Purpose};
 use privacy::password::{self, SessionToken};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -177,6 +179,7 @@ impl Store {
             return Err(StoreError::Invalid("a password has at least 10 characters"));
         }
         let hash = hash_password(user.password.clone()).await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(concat!(
             "INSERT INTO users (username, roles, region_prefix, password_hash, disabled,
                  created_at)
@@ -191,12 +194,16 @@ impl Store {
         .bind(user.region_prefix.clone())
         .bind(hash)
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        match inserted {
-            Some(row) => user_from_row(&row),
-            None => Err(StoreError::Conflict("user name")),
-        }
+        let added = match inserted {
+            Some(row) => user_from_row(&row)?,
+            None => return Err(StoreError::Conflict("user name")),
+        };
+        let audit = self.user_audit(scope, &added, "added")?;
+        self.append_audit(&mut tx, scope, now, &[audit]).await?;
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// The users whose region lies within the scope's, by name. Needs the administrator role.
@@ -221,6 +228,7 @@ impl Store {
         scope: &Scope,
         username: &str,
         disabled: bool,
+        now: Timestamp,
     ) -> Result<User> {
         scope.require(&[Role::Administrator])?;
         let mut tx = self.begin_write().await?;
@@ -242,8 +250,33 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        let audit = self.user_audit(scope, &user, if disabled { "disabled" } else { "enabled" })?;
+        self.append_audit(&mut tx, scope, now, &[audit]).await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// The ledger entry of a change to `user`: the keyed hash of its name as subject, its
+    /// region, and the keyed hash of what changed.
+    fn user_audit(&self, scope: &Scope, user: &User, change: &str) -> Result<Audit> {
+        let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+        Ok(Audit {
+            action: Action::UserChange,
+            purpose: Purpose::Administration,
+            role: acting_role(scope, &[Role::Administrator]),
+            region: region_of_prefix(&user.region_prefix)?,
+            case: None,
+            subject: self.keyed_subject("user", &user.username),
+            data: self.record_hash(
+                "user",
+                &format!(
+                    "{change}\u{1f}{}\u{1f}{}\u{1f}{}",
+                    user.id,
+                    roles.join(","),
+                    user.region_prefix
+                ),
+            ),
+        })
     }
 
     /// Checks a user name and password and opens a session. Every attempt is recorded;

@@ -141,6 +141,9 @@ pub fn navigation(roles: &[Role]) -> Vec<(&'static str, &'static str)> {
         nav.push(("nav.dashboard", "/dashboard"));
         nav.push(("nav.map", "/map"));
     }
+    if has(&[Role::Auditor]) {
+        nav.push(("nav.ledger", "/audit"));
+    }
     nav
 }
 

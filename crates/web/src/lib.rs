@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod chart;
 pub mod error;
+pub mod exchange_api;
 pub mod i18n;
 pub mod map;
 pub mod metrics;
@@ -62,6 +63,8 @@ struct Inner {
     clock: Clock,
     config: WebConfig,
     metrics: metrics::Metrics,
+    ledger_key: std::sync::OnceLock<Arc<store::ledger::SigningKey>>,
+    exchange: std::sync::OnceLock<exchange_api::Exchange>,
 }
 
 impl AppState {
@@ -78,6 +81,8 @@ impl AppState {
                 clock,
                 config,
                 metrics: Default::default(),
+                ledger_key: std::sync::OnceLock::new(),
+                exchange: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -107,6 +112,30 @@ impl AppState {
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
     }
+
+    /// Gives the server the ledger's signing key, with which auditors sign tree heads (once;
+    /// a second key is ignored).
+    pub fn set_ledger_key(&self, key: store::ledger::SigningKey) {
+        let _ = self.inner.ledger_key.set(Arc::new(key));
+    }
+
+    /// The ledger's signing key, if the server has one.
+    pub fn ledger_key(&self) -> Option<Arc<store::ledger::SigningKey>> {
+        self.inner.ledger_key.get().cloned()
+    }
+
+    /// Accepts department deliveries (the exchange API) into the lake of `data_dir` (once).
+    pub fn set_exchange(&self, data_dir: std::path::PathBuf) {
+        let _ = self
+            .inner
+            .exchange
+            .set(exchange_api::Exchange::new(data_dir));
+    }
+
+    /// The exchange API's settings, if deliveries are accepted.
+    pub fn exchange(&self) -> Option<&exchange_api::Exchange> {
+        self.inner.exchange.get()
+    }
 }
 
 /// The application's routes.
@@ -131,6 +160,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/assets/style.css", get(style))
+        .merge(pages::audit::routes())
+        .merge(exchange_api::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(pages::preferences))
         .layer(axum::middleware::from_fn_with_state(

@@ -237,7 +237,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     serve::init_logging();
     let boundaries = batch.join("_meta").join("boundaries.geojson");
     let web = serve::web_config(boundaries.exists().then_some(boundaries.as_path()), false)?;
-    runtime.block_on(serve::serve(serve::Server { listen, store, web }))
+    runtime.block_on(serve::serve(serve::Server {
+        listen,
+        store,
+        web,
+        ledger_key: None,
+        data_dir: Some(dir.to_path_buf()),
+        tls: None,
+    }))
 }
 
 /// Keeps only the rows whose household has a profile (the store scopes every row by its

@@ -26,6 +26,11 @@ pub struct Args {
     /// CSV text encoding (utf-8 or gb18030), overriding batch.toml.
     #[arg(long)]
     pub encoding: Option<String>,
+    /// The installation's database, in whose audit ledger the batch is recorded
+    /// [default: DATA/jiuzhu.sqlite when it exists; without a database the batch is only
+    /// imported into the lake].
+    #[arg(long, env = "JIUZHU_DATABASE")]
+    pub database: Option<String>,
 }
 
 /// Runs `jiuzhu import`.
@@ -58,7 +63,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = import_batch(&args.dir, &args.data_dir, &options)
         .with_context(|| format!("importing {}", args.dir.display()))?;
     match report.outcome {
-        Outcome::Applied => println!("imported {}", args.dir.display()),
+        Outcome::Applied => {
+            println!("imported {}", args.dir.display());
+            let manifest = std::fs::read(report.batch.dir.join("manifest.json"))
+                .context("reading the batch manifest")?;
+            match crate::cmd::ledger::record_import(
+                &args.data_dir,
+                args.database.as_deref(),
+                &report.batch.manifest.batch_id,
+                &manifest,
+            )? {
+                Some(index) => println!("recorded in the audit ledger as entry {index}"),
+                None => println!("no database yet: the batch is not in the audit ledger"),
+            }
+        }
         Outcome::AlreadyImported => {
             println!("{}: already imported, nothing changed", args.dir.display())
         }

@@ -35,7 +35,7 @@ pub struct Location {
     /// The data directory.
     #[arg(long, env = "JIUZHU_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
-    /// The database: `sqlite:PATH` or `postgres://…` [default: sqlite:<data dir>/jiuzhu.db].
+    /// The database: `sqlite:PATH` or `postgres://…` [default: sqlite:<data dir>/jiuzhu.sqlite, the installation's one database].
     #[arg(long, env = "JIUZHU_DATABASE")]
     database: Option<String>,
     /// The signing key file [default: <data dir>/keys/ledger.key].
@@ -133,7 +133,12 @@ impl Location {
                 std::fs::create_dir_all(&self.data_dir).with_context(|| {
                     format!("creating the data directory {}", self.data_dir.display())
                 })?;
-                format!("sqlite:{}", self.data_dir.join("jiuzhu.db").display())
+                format!(
+                    "sqlite:{}",
+                    self.data_dir
+                        .join(crate::cmd::users::DATABASE_FILE)
+                        .display()
+                )
             }
         };
         SqlStore::connect(&url).context("opening the ledger database")
@@ -356,4 +361,52 @@ fn prove(args: ProveArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Appends an `import_batch` entry for a batch just committed to the lake to the installation's
+/// ledger: subject SM3 of `batch:<id>`, data SM3 of its manifest, by the operator of the binary
+/// (user 0, role `system`). Uses `database`, else `DATA/jiuzhu.sqlite` if it exists; returns the
+/// entry's index, or `None` when the installation has no database yet.
+pub fn record_import(
+    data_dir: &Path,
+    database: Option<&str>,
+    batch_id: &str,
+    manifest: &[u8],
+) -> anyhow::Result<Option<u64>> {
+    let url = match database {
+        Some(url) => url.to_string(),
+        None => {
+            let file = data_dir.join(crate::cmd::users::DATABASE_FILE);
+            if !file.exists() {
+                return Ok(None);
+            }
+            format!("sqlite:{}", file.display())
+        }
+    };
+    let hash = HashAlgorithm::Sm3;
+    let entry = ledger::Entry {
+        at: now()?,
+        actor: ledger::UserId(0),
+        role: ledger::Role::System,
+        region: domain::RegionCode::parse("000000000000").context("the whole-country region")?,
+        action: ledger::Action::ImportBatch,
+        purpose: ledger::Purpose::DataExchange,
+        case: None,
+        subject: ledger::SubjectRef::Hashed(hash.hash(format!("batch:{batch_id}").as_bytes())),
+        data: ledger::DataHash::of(hash, manifest),
+    };
+    // Another writer may append between opening and appending: open again and retry.
+    for _ in 0..20 {
+        let store = SqlStore::connect(&url).context("opening the ledger database")?;
+        let mut log = Ledger::open(store, hash).context("opening the ledger")?;
+        match log.append(&[entry]) {
+            Ok(range) => {
+                log.into_store().close();
+                return Ok(Some(range.start));
+            }
+            Err(ledger::LedgerError::Store(ledger::StoreError::Conflict { .. })) => continue,
+            Err(error) => return Err(error).context("recording the batch in the ledger"),
+        }
+    }
+    bail!("the ledger is too busy to record the batch; the batch is in the lake")
 }

@@ -1,7 +1,10 @@
 //! One module per subcommand; each owns its arguments and calls into the library crates.
 
+pub mod backup;
 pub mod demo;
+pub mod departments;
 pub mod import;
+pub mod keys;
 pub mod lake;
 pub mod ledger;
 pub mod link;

@@ -5,6 +5,7 @@
 //! statuses and request numbers, never a person.
 
 use crate::cmd::users::{StoreArgs, database_url, read_kek};
+use crate::tls;
 use anyhow::{Context as _, bail};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ pub struct Args {
     #[command(flatten)]
     pub store: StoreArgs,
     /// A TOML file of settings (`listen`, `database`, `data_dir`, `key_file`, `boundaries`,
-    /// `secure_cookies`).
+    /// `secure_cookies`, `ledger_key`).
     #[arg(long, env = "JIUZHU_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on.
@@ -31,6 +32,16 @@ pub struct Args {
     /// Serve cookies without the `Secure` flag: only for plain HTTP on loopback.
     #[arg(long)]
     pub insecure_cookies: bool,
+    /// The ledger's signing key file, with which auditors sign tree heads on the audit page
+    /// [default: DATA/keys/ledger.key when it exists].
+    #[arg(long, env = "JIUZHU_LEDGER_KEY")]
+    pub ledger_key: Option<PathBuf>,
+    /// A PEM file of the server's TLS certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "JIUZHU_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// A PEM file of the TLS certificate's private key.
+    #[arg(long, env = "JIUZHU_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The settings file.
@@ -43,6 +54,9 @@ struct Settings {
     key_file: Option<PathBuf>,
     boundaries: Option<PathBuf>,
     secure_cookies: Option<bool>,
+    ledger_key: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// What the server needs, resolved.
@@ -53,6 +67,12 @@ pub struct Server {
     pub store: Store,
     /// The web settings.
     pub web: web::WebConfig,
+    /// The ledger's signing key, if auditors may sign tree heads through the server.
+    pub ledger_key: Option<store::ledger::SigningKey>,
+    /// The data directory whose lake receives department deliveries (the exchange API).
+    pub data_dir: Option<PathBuf>,
+    /// TLS settings: serve HTTPS instead of plain HTTP.
+    pub tls: Option<tls::Config>,
 }
 
 /// Runs `jiuzhu serve`.
@@ -76,6 +96,18 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let secure = !args.insecure_cookies && settings.secure_cookies.unwrap_or(true);
     let boundaries = args.boundaries.or(settings.boundaries);
+    let ledger_key = ledger_key(
+        args.ledger_key.or(settings.ledger_key),
+        args.store.data_dir.as_deref(),
+    )?;
+    let tls = match (
+        args.tls_cert.or(settings.tls_cert),
+        args.tls_key.or(settings.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some(tls::Config::load(&cert, &key)?),
+        (None, None) => None,
+        _ => bail!("TLS needs both tls_cert and tls_key"),
+    };
     let runtime = runtime()?;
     runtime.block_on(async {
         let kek = read_kek(&args.store)?;
@@ -84,8 +116,36 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
             .await
             .context("opening the store")?;
         let web = web_config(boundaries.as_deref(), secure)?;
-        serve(Server { listen, store, web }).await
+        serve(Server {
+            listen,
+            store,
+            web,
+            ledger_key,
+            data_dir: args.store.data_dir.clone(),
+            tls,
+        })
+        .await
     })
+}
+
+/// The ledger's signing key: the given file (which must exist), else `DATA/keys/ledger.key`
+/// when it exists, else none.
+fn ledger_key(
+    path: Option<PathBuf>,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<Option<store::ledger::SigningKey>> {
+    let path = match (path, data_dir) {
+        (Some(path), _) => path,
+        (None, Some(dir)) if dir.join("keys").join("ledger.key").exists() => {
+            dir.join("keys").join("ledger.key")
+        }
+        _ => return Ok(None),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the ledger key {}", path.display()))?;
+    let key = store::ledger::SigningKey::from_key_file(&text)
+        .with_context(|| format!("reading the ledger key {}", path.display()))?;
+    Ok(Some(key))
 }
 
 /// Reads the boundary file, if any, into the web settings.
@@ -119,36 +179,62 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Serves until interrupted (Ctrl-C or SIGTERM), then finishes the requests under way.
 pub async fn serve(server: Server) -> anyhow::Result<()> {
     let clock: web::Clock = Arc::new(|| now().unwrap_or(Timestamp(0)));
-    let app = web::router(web::AppState::new(server.store, clock, server.web));
+    let state = web::AppState::new(server.store, clock, server.web);
+    if let Some(key) = server.ledger_key {
+        state.set_ledger_key(key);
+    }
+    if let Some(dir) = server.data_dir {
+        state.set_exchange(dir);
+    }
+    let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .with_context(|| format!("listening on {}", server.listen))?;
+    let scheme = if server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     // Printed once the socket is bound, so that whoever waits for this line can connect.
-    println!("serving at http://{}/  (Ctrl-C to stop)", server.listen);
-    tracing::info!(address = %server.listen, "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(s) => s,
-                        Err(_) => {
-                            let _ = ctrl_c.await;
-                            return;
-                        }
-                    };
-                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-            }
-            #[cfg(not(unix))]
-            let _ = ctrl_c.await;
-        })
-        .await
-        .context("serving")?;
+    println!("serving at {scheme}://{}/  (Ctrl-C to stop)", server.listen);
+    tracing::info!(address = %server.listen, scheme, "serving");
+    match server.tls {
+        Some(config) => {
+            axum::serve(tls::Listener::new(listener, config), app)
+                .with_graceful_shutdown(shutdown())
+                .await
+                .context("serving")?;
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await
+                .context("serving")?;
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown() {
+    {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    }
 }
 
 /// Structured logs on standard error, filtered by `RUST_LOG` (default `info`).

@@ -121,14 +121,14 @@ async fn users(store: &Store, command: Command, now: Timestamp) -> anyhow::Resul
         }
         Command::Disable { username } => {
             let user = store
-                .set_user_disabled(&operator, &username, true)
+                .set_user_disabled(&operator, &username, true, now)
                 .await
                 .with_context(|| format!("disabling {username}"))?;
             println!("disabled {}", line(&user));
         }
         Command::Enable { username } => {
             let user = store
-                .set_user_disabled(&operator, &username, false)
+                .set_user_disabled(&operator, &username, false, now)
                 .await
                 .with_context(|| format!("enabling {username}"))?;
             println!("enabled {}", line(&user));
@@ -169,6 +169,10 @@ pub fn read_kek(args: &StoreArgs) -> anyhow::Result<Kek> {
     Kek::from_hex(&text).context("reading the key-encryption key")
 }
 
+/// The one database file of an installation under its data directory (store, ledger and every
+/// other table): `jiuzhu users`, `serve`, `ledger`, `keys` and `backup` all default to it.
+pub const DATABASE_FILE: &str = "jiuzhu.sqlite";
+
 /// The database URL from `--database`, or the SQLite file under `--data-dir`.
 pub fn database_url(args: &StoreArgs) -> anyhow::Result<String> {
     if let Some(url) = &args.database {
@@ -179,7 +183,7 @@ pub fn database_url(args: &StoreArgs) -> anyhow::Result<String> {
     };
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
-    Ok(format!("sqlite:{}", dir.join("jiuzhu.sqlite").display()))
+    Ok(format!("sqlite:{}", dir.join(DATABASE_FILE).display()))
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -60,7 +60,7 @@ fn stdout(output: &Output) -> String {
 fn head_verify_and_prove_then_catch_tampering() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path();
-    let database = data.join("jiuzhu.db");
+    let database = data.join("jiuzhu.sqlite");
     write_log(&database, 25);
 
     let keygen = jiuzhu(data, &["keygen"]);
@@ -136,7 +136,7 @@ fn head_verify_and_prove_then_catch_tampering() {
 fn verify_catches_a_log_cut_short_against_a_published_head() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path();
-    write_log(&data.join("jiuzhu.db"), 12);
+    write_log(&data.join("jiuzhu.sqlite"), 12);
     let head_file = data.join("head.json");
     let head_path = head_file.to_str().expect("utf-8 path");
     assert!(

@@ -2,12 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
+mod backup;
 mod browser;
 mod demo;
 mod import;
+mod keys;
 mod ledger;
 mod link;
 mod monitor;
 mod policy;
 mod synth;
+mod tls;
 mod users;

@@ -537,7 +537,7 @@ pub async fn users_sessions_and_throttling(db: &TestDb) {
     );
     assert!(matches!(
         store
-            .set_user_disabled(&scope(&outsider), "wang.a", true)
+            .set_user_disabled(&scope(&outsider), "wang.a", true, T0)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -629,7 +629,7 @@ pub async fn users_sessions_and_throttling(db: &TestDb) {
         panic!("logs in");
     };
     let disabled = store
-        .set_user_disabled(&admin_scope, "wang.a", true)
+        .set_user_disabled(&admin_scope, "wang.a", true, T0)
         .await
         .expect("disables");
     assert!(disabled.disabled);
@@ -645,7 +645,7 @@ pub async fn users_sessions_and_throttling(db: &TestDb) {
         Ok(LoginOutcome::Denied)
     ));
     store
-        .set_user_disabled(&admin_scope, "wang.a", false)
+        .set_user_disabled(&admin_scope, "wang.a", false, T0)
         .await
         .expect("enables");
     assert!(matches!(

@@ -121,6 +121,9 @@ pub async fn profile(
                 }
             }
         }
+        @if user.require(REVEALERS).is_ok() {
+            (reveal_form(&user, &p.household_id))
+        }
         @if !report.persons.is_empty() {
             h2 { (lang.t("household.persons")) }
             table {
@@ -187,4 +190,80 @@ pub fn tag_label(lang: Lang, code: &str) -> String {
     } else {
         shown.to_string()
     }
+}
+
+// Reading unmasked personal data: a declared purpose, one ledger entry per read.
+
+/// Roles that may reveal unmasked personal data.
+const REVEALERS: &[Role] = &[Role::Caseworker, Role::Reviewer, Role::Approver];
+
+/// The form that reveals the unmasked members once, for a declared purpose.
+fn reveal_form(user: &Signed, household_id: &str) -> Markup {
+    let lang = user.lang;
+    html! {
+        form method="post" action={"/households/" (household_id) "/reveal"} class="reveal" {
+            input type="hidden" name="csrf" value=(user.csrf);
+            label for="purpose" { (lang.t("reveal.purpose")) }
+            select id="purpose" name="purpose" required {
+                @for p in store::REVEAL_PURPOSES {
+                    option value=(p.as_str()) { (lang.t(&format!("purpose.{}", p.as_str()))) }
+                }
+            }
+            " "
+            button type="submit" class="secondary" { (lang.t("reveal.submit")) }
+            p class="hint" { (lang.t("reveal.hint")) }
+        }
+    }
+}
+
+/// The reveal form as submitted.
+#[derive(serde::Deserialize)]
+pub struct RevealForm {
+    csrf: String,
+    purpose: String,
+}
+
+/// `POST /households/{id}/reveal`: shows the members' full names and ID numbers once, after
+/// recording the read (who, role, region, when, purpose, keyed hash of what was shown) in the
+/// ledger. Nothing is shown if the entry cannot be written.
+pub async fn reveal(
+    State(state): State<AppState>,
+    user: Signed,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<RevealForm>,
+) -> Result<axum::response::Response, WebError> {
+    use axum::response::IntoResponse;
+    user.require(REVEALERS)?;
+    user.check_csrf(&form.csrf)?;
+    let purpose = store::ledger::Purpose::parse(&form.purpose)
+        .filter(|p| store::REVEAL_PURPOSES.contains(p))
+        .ok_or_else(|| WebError::BadRequest("choose a purpose".into()))?;
+    let (members, entry) = state
+        .store()
+        .reveal_household(&user.scope, &id, purpose, state.now())
+        .await?;
+    let lang = user.lang;
+    let body = html! {
+        h1 { (lang.t("household.title")) " " (id) }
+        p class="notice" { (lang.t("reveal.recorded")) " " strong id="ledger-entry" { (entry) } }
+        table {
+            thead { tr {
+                th scope="col" { (lang.t("household.name")) }
+                th scope="col" { (lang.t("household.id")) }
+                th scope="col" { (lang.t("household.relation")) }
+            } }
+            tbody {
+                @for m in &members {
+                    tr { td { (m.name.expose()) } td { (m.person_id.as_str()) } td { (m.relation.as_str()) } }
+                }
+            }
+        }
+        p { a href={"/households/" (id)} { (lang.t("reveal.back")) } }
+    };
+    // The page holds personal data: no cache may keep it.
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        shell(&user.viewer(), lang.t("household.title"), body),
+    )
+        .into_response())
 }

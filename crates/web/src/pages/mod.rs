@@ -1,5 +1,6 @@
 //! The pages, one module per screen.
 
+pub mod audit;
 pub mod dashboard;
 pub mod household;
 pub mod login;

@@ -66,6 +66,7 @@ pub const BOUNDARIES: &str = r#"{"type":"FeatureCollection","features":[
 
 pub struct World {
     pub app: Router,
+    pub state: web::AppState,
     pub task_a: i64,
     _dir: tempfile::TempDir,
 }
@@ -82,6 +83,7 @@ pub async fn world() -> World {
         ("cw_a", Role::Caseworker, "990101001"),
         ("cw_b", Role::Caseworker, "990101002"),
         ("analyst", Role::Analyst, "990101"),
+        ("auditor", Role::Auditor, "990101"),
     ] {
         let user = NewUser {
             username: name.into(),
@@ -173,7 +175,8 @@ pub async fn world() -> World {
         },
     );
     World {
-        app: web::router(state),
+        app: web::router(state.clone()),
+        state,
         task_a,
         _dir: dir,
     }

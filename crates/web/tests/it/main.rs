@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly on purpose.
 
 mod access;
+mod audit;
 mod dashboards;
+mod exchange;
 mod fixtures;
 mod workbench;
