@@ -125,7 +125,7 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let database = partial.join("database");
     std::fs::create_dir_all(&database)
         .with_context(|| format!("creating {}", database.display()))?;
-    let created_at = crate::cmd::serve::now()?.0;
+    let created_at = crate::cmd::now()?.0;
     let backend = if is_postgres(&url) {
         let status = Command::new("pg_dump")
             .arg("--format=custom")

@@ -161,7 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let store = runtime.block_on(async {
-        let now = serve::now()?;
+        let now = crate::cmd::now()?;
         let store = Store::open(&url, &kek, Algorithm::default(), now)
             .await
             .context("opening the store")?;

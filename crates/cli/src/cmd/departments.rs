@@ -69,7 +69,7 @@ fn parse_purpose(text: &str) -> Result<Purpose, String> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let kek = read_kek(&args.store)?;
     let url = database_url(&args.store)?;
-    let now = crate::cmd::serve::now()?;
+    let now = crate::cmd::now()?;
     store::block_on(async move {
         let store = Store::open(&url, &kek, Algorithm::default(), now)
             .await

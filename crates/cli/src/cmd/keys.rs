@@ -8,10 +8,11 @@
 //! server meeting a value sealed by the new key reads the keys again. `status` shows how many
 //! values each key seals.
 
+use super::now;
 use crate::cmd::users::{StoreArgs, database_url, read_kek};
 use anyhow::{Context as _, bail};
 use store::privacy::Algorithm;
-use store::{Scope, Store, Timestamp};
+use store::{Scope, Store};
 
 /// Arguments of `jiuzhu keys`.
 #[derive(clap::Args, Debug)]
@@ -120,8 +121,4 @@ async fn keys(store: &Store, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn now() -> anyhow::Result<Timestamp> {
-    crate::cmd::serve::now()
 }

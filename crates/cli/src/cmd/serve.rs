@@ -4,6 +4,7 @@
 //! flags, later ones winning. Logs are structured lines on standard error; they name routes,
 //! statuses and request numbers, never a person.
 
+use super::now;
 use crate::cmd::users::{StoreArgs, database_url, read_kek};
 use crate::tls;
 use anyhow::{Context as _, bail};
@@ -245,15 +246,4 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// The current instant from the system clock: the binary is the only place that reads it.
-pub fn now() -> anyhow::Result<Timestamp> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the system clock is before 1970")?;
-    match i64::try_from(since.as_secs()) {
-        Ok(s) => Ok(Timestamp(s)),
-        Err(_) => bail!("the system clock is out of range"),
-    }
 }

@@ -7,6 +7,7 @@
 //! that it appears neither in the process list nor in the shell history. The operator of the
 //! binary acts with every role over the whole country.
 
+use super::now;
 use anyhow::{Context as _, bail};
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -197,13 +198,4 @@ fn read_password() -> anyhow::Result<String> {
         bail!("no password on standard input (pipe it in: the first line is the password)");
     }
     Ok(password)
-}
-
-fn now() -> anyhow::Result<Timestamp> {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the system clock is before 1970")?;
-    Ok(Timestamp(
-        i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-    ))
 }
