@@ -48,6 +48,9 @@ enum Command {
     Monitor(cmd::monitor::Args),
     /// Compare a reformed policy pack with the baseline (what-if).
     Simulate(cmd::simulate::Args),
+    /// Run a role of an Apache DataFusion Ballista cluster for `monitor --cluster`.
+    #[command(subcommand)]
+    Cluster(cmd::cluster::Command),
     /// The whole platform on a synthetic city: generate, import, screen, load and serve.
     Demo(cmd::demo::Args),
 }
@@ -69,6 +72,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Monitor(args) => cmd::monitor::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Cluster(command) => cmd::cluster::run(command),
         Command::Demo(args) => cmd::demo::run(args),
     };
     match result {

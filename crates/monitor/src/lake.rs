@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::logical_expr::JoinType;
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::{EmptyRelation, JoinType, LogicalPlan};
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SessionContext, cast, coalesce, col, lit,
 };
@@ -237,6 +238,9 @@ pub struct LakeFiles {
     /// Per feed, the rows record linkage matched to a person: `link_seq`, `link_row`,
     /// `link_pid` (see [`crate::linking`]).
     links: BTreeMap<Feed, RecordBatch>,
+    /// The same tables written as Parquet files, for plans that leave this process (a
+    /// cluster's executors cannot read a table held in the client's memory).
+    link_files: BTreeMap<Feed, PathBuf>,
 }
 
 impl LakeFiles {
@@ -268,12 +272,33 @@ impl LakeFiles {
     ) -> Result<LakeFiles, MonitorError> {
         let mut out = self.clone();
         out.links.clear();
+        out.link_files.clear();
         for feed in Feed::ALL {
             if let Some(table) = links.table(feed)? {
                 out.links.insert(feed, table);
             }
         }
         Ok(out)
+    }
+
+    /// Writes the link tables as Parquet files into `dir` (created if needed), which plans then
+    /// read instead of the in-memory tables: every process of a cluster that sees `dir` can.
+    pub(crate) fn spill_links(&mut self, dir: &std::path::Path) -> Result<(), MonitorError> {
+        let error = |e: &dyn std::fmt::Display| MonitorError::Write {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| error(&e))?;
+        for (feed, batch) in &self.links {
+            let path = dir.join(format!("links-{}.parquet", feed.name()));
+            let file = std::fs::File::create(&path).map_err(|e| error(&e))?;
+            let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None)
+                .map_err(|e| error(&e))?;
+            writer.write(batch).map_err(|e| error(&e))?;
+            writer.close().map_err(|e| error(&e))?;
+            self.link_files.insert(*feed, path);
+        }
+        Ok(())
     }
 
     /// The feeds without any file.
@@ -333,13 +358,25 @@ pub(crate) async fn read_feed(
         });
     }
     let Some(table) = table else {
-        return Ok(ctx.read_batch(RecordBatch::new_empty(schema))?);
-    };
-    let Some(links) = lake.links.get(&feed) else {
-        return Ok(table);
+        // An empty relation, not an in-memory table: a cluster can plan it too.
+        let empty = LogicalPlan::EmptyRelation(EmptyRelation {
+            produce_one_row: false,
+            schema: Arc::new(DFSchema::try_from(schema.as_ref().clone())?),
+        });
+        return Ok(DataFrame::new(ctx.state(), empty));
     };
     // A linked row takes its person's ID: the mapping table joined on (file, row).
-    let links = ctx.read_batch(links.clone())?;
+    let links = match (lake.link_files.get(&feed), lake.links.get(&feed)) {
+        (Some(path), _) => {
+            let text = path
+                .to_str()
+                .ok_or_else(|| MonitorError::Lake("a scratch path is not UTF-8".into()))?;
+            ctx.read_parquet(text.to_string(), ParquetReadOptions::default())
+                .await?
+        }
+        (None, Some(batch)) => ctx.read_batch(batch.clone())?,
+        (None, None) => return Ok(table),
+    };
     let joined = table.join(
         links,
         JoinType::Left,

@@ -11,9 +11,12 @@
 //! argument.
 
 mod assemble;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod facts;
 pub mod lake;
 pub mod linking;
+pub mod manifest;
 pub mod output;
 mod registry;
 mod screen;
@@ -22,6 +25,7 @@ pub mod simulate;
 pub use facts::Windows;
 pub use lake::{Feed, LakeFiles};
 pub use linking::{FeedLinks, LakeLinks};
+pub use manifest::RunManifest;
 pub use output::{Results, Summary};
 pub use policy;
 
@@ -70,7 +74,10 @@ pub(crate) fn session(partitions: usize) -> SessionContext {
 
 /// A Tokio runtime owned by the caller of the blocking API.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, MonitorError> {
+    // Deep plans (a union per feed file, joins per feed) recurse while they are planned and,
+    // for a cluster, encoded: more stack than Tokio's default 2 MiB per worker.
     tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(64 << 20)
         .enable_all()
         .build()
         .map_err(|e| MonitorError::Runtime(e.to_string()))
@@ -89,6 +96,7 @@ pub fn person_fact_batches(
             &ctx,
             lake,
             RunOptions::default().threads,
+            None,
             &domain::NoProgress,
         )
         .await?;
@@ -118,18 +126,59 @@ pub fn windows(pack: &Pack) -> Windows {
 }
 
 /// How a run is carried out.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Threads for DataFusion partitions and for household evaluation.
     pub threads: usize,
+    /// Also explain every flagged household (a tier, an anomaly or a warning) into
+    /// [`Results::explanations`], for a store to keep; the others are explained on demand.
+    pub explain_flagged: bool,
+    /// The scheduler of an Apache DataFusion Ballista cluster (`df://HOST:PORT`) that runs the
+    /// plans, instead of this process; needs the `cluster` feature.
+    pub cluster: Option<String>,
+    /// With a cluster: a folder every executor sees at the same path (beside the lake), for
+    /// the tables a run makes itself (record linkage's links), written there as Parquet.
+    pub scratch: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            explain_flagged: false,
+            cluster: None,
+            scratch: None,
         }
     }
+}
+
+/// The DataFusion session of a run: local, or a client of the cluster the options name.
+async fn context(options: &RunOptions) -> Result<SessionContext, MonitorError> {
+    match &options.cluster {
+        None => Ok(session(options.threads)),
+        #[cfg(feature = "cluster")]
+        Some(url) => cluster::client(url, options.threads).await,
+        #[cfg(not(feature = "cluster"))]
+        Some(_) => Err(MonitorError::Runtime(
+            "screening on a cluster needs a build with the `cluster` feature".into(),
+        )),
+    }
+}
+
+/// Every step of a household's outcome in one explanation: tier, persons, anomalies, signals,
+/// tags, package (the steps name rules, facts and parameters, never a person).
+pub fn merged_explanation(outcome: &Outcome) -> policy::Explanation {
+    let mut merged = policy::Explanation::default();
+    let parts = std::iter::once(&outcome.tier_explanation)
+        .chain(outcome.persons.iter().map(|p| &p.explanation))
+        .chain(outcome.anomalies.iter().map(|a| &a.explanation))
+        .chain(outcome.signals.iter().map(|s| &s.explanation))
+        .chain(std::iter::once(&outcome.tags_explanation))
+        .chain(outcome.packages.iter().map(|p| &p.explanation));
+    for part in parts {
+        merged.steps.extend(part.steps.iter().cloned());
+    }
+    merged
 }
 
 /// Links the unlinked rows of the lake; the lake with the decided links applied.
@@ -137,10 +186,15 @@ async fn linked(
     ctx: &SessionContext,
     lake: &LakeFiles,
     threads: usize,
+    spill: Option<&std::path::Path>,
     progress: &dyn Progress,
 ) -> Result<(LakeFiles, LakeLinks), MonitorError> {
     let links = linking::link_lake(ctx, lake, threads, progress).await?;
-    Ok((lake.with_links(&links)?, links))
+    let mut linked = lake.with_links(&links)?;
+    if let Some(dir) = spill {
+        linked.spill_links(dir)?;
+    }
+    Ok((linked, links))
 }
 
 /// Record linkage of the lake's unlinked rows to the persons of its population snapshot, as a
@@ -152,7 +206,7 @@ pub fn link(
 ) -> Result<LakeLinks, MonitorError> {
     let rt = runtime()?;
     rt.block_on(async {
-        let ctx = session(options.threads);
+        let ctx = context(&options).await?;
         linking::link_lake(&ctx, lake, options.threads, progress).await
     })
 }
@@ -189,7 +243,7 @@ pub fn person_facts(
     rt.block_on(async {
         let threads = RunOptions::default().threads;
         let ctx = session(threads);
-        let (lake, _) = linked(&ctx, lake, threads, &domain::NoProgress).await?;
+        let (lake, _) = linked(&ctx, lake, threads, None, &domain::NoProgress).await?;
         facts_of_everyone(&ctx, &lake, as_of, windows, &domain::NoProgress).await
     })
 }
@@ -199,13 +253,22 @@ pub(crate) fn prepare(
     lake: &LakeFiles,
     as_of: Date,
     windows: Windows,
-    options: RunOptions,
+    options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(screen::Registry, registry::RegistryCheck), MonitorError> {
     let rt = runtime()?;
-    let ctx = session(options.threads);
     let (persons, check) = rt.block_on(async {
-        let (linked_lake, links) = linked(&ctx, lake, options.threads, progress).await?;
+        let ctx = context(options).await?;
+        let spill = match (&options.cluster, &options.scratch) {
+            (Some(_), Some(dir)) => Some(dir.as_path()),
+            (Some(_), None) => {
+                return Err(MonitorError::Runtime(
+                    "a run on a cluster needs a scratch folder the executors can read".into(),
+                ));
+            }
+            (None, _) => None,
+        };
+        let (linked_lake, links) = linked(&ctx, lake, options.threads, spill, progress).await?;
         let persons = facts_of_everyone(&ctx, &linked_lake, as_of, windows, progress).await?;
         let mut check = registry::check(&ctx, lake).await?;
         check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
@@ -222,7 +285,7 @@ pub(crate) fn results_of(
     lake: &LakeFiles,
     as_of: Date,
     pack: &Pack,
-    options: RunOptions,
+    options: &RunOptions,
     progress: &dyn Progress,
 ) -> Results {
     let mut results = Results::default();
@@ -239,6 +302,27 @@ pub(crate) fn results_of(
     results.linkage = check.links.linkage_rows();
     let decided = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
     screen::collect(decided, &mut results);
+    if options.explain_flagged {
+        let mut flagged: std::collections::BTreeSet<&str> = results
+            .households
+            .iter()
+            .filter(|h| h.tier != "none")
+            .map(|h| h.household_id.as_str())
+            .collect();
+        flagged.extend(results.anomalies.iter().map(|a| a.household_id.as_str()));
+        flagged.extend(results.warnings.iter().map(|w| w.household_id.as_str()));
+        let explained: Vec<(String, policy::Explanation)> = flagged
+            .into_iter()
+            .filter_map(|id| {
+                let options = Options { explain: true };
+                match policy::eval::evaluate(pack, &registry.input(id), as_of, options) {
+                    Evaluation::Done(o) => Some((id.to_string(), merged_explanation(&o))),
+                    _ => None,
+                }
+            })
+            .collect();
+        results.explanations.extend(explained);
+    }
     // A person paid the same program twice, one spell under a mistyped ID: the duplicate
     // found by the pack gets the reason that says how.
     // The reason is the pack's (`duplicates.linked_reason`); a pack without one adds none.
@@ -267,9 +351,9 @@ pub fn screen(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<Results, MonitorError> {
-    let (registry, check) = prepare(lake, as_of, windows(pack), options, progress)?;
+    let (registry, check) = prepare(lake, as_of, windows(pack), &options, progress)?;
     Ok(results_of(
-        &registry, &check, lake, as_of, pack, options, progress,
+        &registry, &check, lake, as_of, pack, &options, progress,
     ))
 }
 

@@ -297,6 +297,12 @@ async fn persons(
             }
         }
     }
+    // In ID order, whatever order the plan delivered the rows in (a cluster's executors
+    // answer in their own order): the model estimated from them must not depend on it.
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
+    let ids = order.iter().map(|i| ids[*i].clone()).collect();
+    let records = order.iter().map(|i| records[*i].clone()).collect();
     Ok((ids, records))
 }
 
@@ -336,6 +342,8 @@ async fn unlinked_rows(
             }
         }
     }
+    // In lake order (feed, file, row), however the plan delivered them.
+    out.sort_by_key(|u| (u.feed, u.seq, u.row));
     Ok(out)
 }
 

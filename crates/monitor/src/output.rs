@@ -203,6 +203,10 @@ pub struct Results {
     pub linkage: Vec<LinkageRow>,
     /// The run summary.
     pub summary: Summary,
+    /// Explanations of the flagged households (a tier, an anomaly or a warning), by household
+    /// id, when the run was asked for them ([`crate::RunOptions::explain_flagged`]). Not a
+    /// result file: the store keeps them for the workbench.
+    pub explanations: std::collections::BTreeMap<String, policy::Explanation>,
 }
 
 impl Results {

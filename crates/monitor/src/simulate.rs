@@ -91,13 +91,13 @@ pub fn simulate(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<ComparisonRow>, MonitorError> {
-    let (registry, check) = prepare(lake, as_of, windows(base), options, progress)?;
-    let base_results = results_of(&registry, &check, lake, as_of, base, options, progress);
+    let (registry, check) = prepare(lake, as_of, windows(base), &options, progress)?;
+    let base_results = results_of(&registry, &check, lake, as_of, base, &options, progress);
     let reform_results = if windows(reform) == windows(base) {
-        results_of(&registry, &check, lake, as_of, reform, options, progress)
+        results_of(&registry, &check, lake, as_of, reform, &options, progress)
     } else {
-        let (registry, check) = prepare(lake, as_of, windows(reform), options, progress)?;
-        results_of(&registry, &check, lake, as_of, reform, options, progress)
+        let (registry, check) = prepare(lake, as_of, windows(reform), &options, progress)?;
+        results_of(&registry, &check, lake, as_of, reform, &options, progress)
     };
     Ok(compare(&base_results, &reform_results))
 }

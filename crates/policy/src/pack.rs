@@ -369,6 +369,9 @@ pub struct Pack {
     pub name: String,
     /// Its version.
     pub version: String,
+    /// The content identity of its files: BLAKE3 (hex) over every file's name and text, in
+    /// name order. Two packs with the same digest decide the same way; a run records it.
+    pub digest: String,
     /// The cap of the score.
     pub score_cap: i64,
     /// Parameters (index = id used in [`Expr::Param`]).
@@ -478,6 +481,20 @@ pub const DEFAULT_TESTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// BLAKE3 over (name, text) of every file in name order, each part length-prefixed.
+fn digest(files: &[(&str, &str)]) -> String {
+    let mut sorted: Vec<&(&str, &str)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = blake3::Hasher::new();
+    for (name, text) in sorted {
+        for part in [name.as_bytes(), text.as_bytes()] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
 impl Pack {
     /// The default pack (policy.md), embedded in the binary.
     pub fn default_pack() -> Result<Pack, PackError> {
@@ -507,6 +524,7 @@ impl Pack {
         b.collect(&docs);
         match b.build() {
             Some(mut pack) if b.problems.is_empty() => {
+                pack.digest = digest(files);
                 let types = Types::new(&pack.derived, &pack.params);
                 pack.rules_mut(&mut |r| r.code = types.rule(r));
                 Ok(pack)
@@ -1994,6 +2012,7 @@ impl Builder {
         Some(Pack {
             name,
             version,
+            digest: String::new(),
             score_cap,
             params: std::mem::take(&mut self.params),
             sets,

@@ -41,7 +41,8 @@ pub use rotation::{KeyCount, RotationProgress};
 pub use population::{Person, PopulationLoad, PopulationRow};
 pub use runs::{
     AnomalyKind, AnomalyRow, HouseholdProfile, HouseholdReport, Level, PersonResult,
-    ProfileSummary, RecommendationRow, RunLoad, RunResults, RunSummary, Tier, WarningRow,
+    ProfileSummary, RecommendationRow, RunLoad, RunProvenance, RunResults, RunSummary, Tier,
+    WarningRow,
 };
 pub use scope::{Role, Scope};
 pub use tasks::{Decision, DecisionInput, Task, TaskEvent, TaskRules, TaskState};

@@ -632,6 +632,7 @@ mod tests {
                 vec![]
             },
             recommendations: vec![],
+            provenance: None,
         }
     }
 

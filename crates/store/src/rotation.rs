@@ -14,7 +14,7 @@
 
 use crate::audit::{Audit, acting_role, region_of_prefix};
 use crate::population::person_record;
-use crate::runs::result_record;
+use crate::runs::{profile_record, result_record};
 use crate::scope::Role;
 use crate::tasks::{decision_record, history_record};
 use crate::{Result, Scope, Store, StoreError, Timestamp, read_keys};
@@ -31,6 +31,7 @@ const STAGES: &[&str] = &[
     "task_history",
     "decisions",
     "department_events",
+    "profiles",
 ];
 
 /// Every sealed column: (table, column).
@@ -44,6 +45,7 @@ const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("task_history", "note_sealed"),
     ("decisions", "reason_sealed"),
     ("department_events", "row_sealed"),
+    ("profiles", "explanation_sealed"),
 ];
 
 /// Where a rotation stands.
@@ -452,6 +454,40 @@ impl Store {
                         done += 1;
                     }
                     last = Some(format!("{account_id}\t{event_id}"));
+                }
+                Ok((last.filter(|_| rows.len() as i64 == limit), done))
+            }
+            Some("profiles") => {
+                let (run, household) = after.split_once('\t').unwrap_or(("", ""));
+                let rows = sqlx::query(
+                    "SELECT run_id, household_id, explanation_sealed FROM profiles
+                     WHERE (run_id > $1 OR (run_id = $1 AND household_id > $2))
+                       AND explanation_sealed IS NOT NULL
+                     ORDER BY run_id, household_id LIMIT $3",
+                )
+                .bind(run.to_string())
+                .bind(household.to_string())
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?;
+                for r in &rows {
+                    let run_id: String = r.try_get("run_id")?;
+                    let household: String = r.try_get("household_id")?;
+                    let sealed: Vec<u8> = r.try_get("explanation_sealed")?;
+                    let record = profile_record(&run_id, &household);
+                    if let Some(new) = reseal("explanation", &record, &sealed)? {
+                        sqlx::query(
+                            "UPDATE profiles SET explanation_sealed = $1
+                             WHERE run_id = $2 AND household_id = $3",
+                        )
+                        .bind(new)
+                        .bind(run_id.clone())
+                        .bind(household.clone())
+                        .execute(&mut **tx)
+                        .await?;
+                        done += 1;
+                    }
+                    last = Some(format!("{run_id}\t{household}"));
                 }
                 Ok((last.filter(|_| rows.len() as i64 == limit), done))
             }

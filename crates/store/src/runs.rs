@@ -2,12 +2,12 @@
 //! profiles, person results, anomalies, warnings and recommendations, keyed by run. Loading a
 //! run is idempotent and keeps earlier runs as history; warnings become tasks.
 
-use crate::audit::{Audit, LEDGER_HASH, acting_role, region_of_prefix};
+use crate::audit::{Audit, LEDGER_HASH, acting_role, file_hash, region_of_prefix};
 use crate::scope::{CASEWORK, RESULTS, Role};
 use crate::tasks::{TaskRules, TaskState, insert_history};
 use crate::{Result, Scope, Store, StoreError, Timestamp};
 use domain::{Date, Fen, Program, RegionCode, ResidentId};
-use ledger::{Action, Purpose};
+use ledger::{Action, Purpose, SubjectRef};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -188,6 +188,20 @@ pub struct RunResults {
     pub warnings: Vec<WarningRow>,
     /// Recommendations.
     pub recommendations: Vec<RecommendationRow>,
+    /// What the run read and wrote, when it came from result files: the ledger entry of the
+    /// load holds the hash of its manifest.
+    pub provenance: Option<RunProvenance>,
+}
+
+/// What a run read and wrote, by hash (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunProvenance {
+    /// The run manifest (`run.json`) exactly as written beside the result files: the pack's
+    /// digest and the BLAKE3 of every input and result file.
+    pub manifest: String,
+    /// The policy pack's digest (BLAKE3 of its files); a load with another digest than the
+    /// previous run's is recorded as a policy change.
+    pub pack_digest: String,
 }
 
 /// What loading a run did.
@@ -281,32 +295,41 @@ fn date(row: &AnyRow, column: &str) -> Result<Date> {
 }
 
 impl Store {
-    /// The ledger entry of a run load: the run (keyed) as subject, and as data a hash chained
-    /// over its identity and every household's outcome and warning, in the order given.
+    /// The ledger entry of a run load: the run (keyed) as subject, and as data the plain SM3
+    /// of its manifest (which names the pack and hashes every input and result file) when the
+    /// run has one; otherwise a hash chained over its identity and every household's outcome
+    /// and warning, in the order given.
     fn run_audit(&self, scope: &Scope, run: &RunResults) -> Result<Audit> {
-        let mut chain = LEDGER_HASH
-            .hash(format!("{}\u{1f}{}\u{1f}{}", run.run_id, run.as_of, run.policy).as_bytes());
-        let mut add = |row: String| {
-            chain = LEDGER_HASH.hash_parts(&[chain.as_bytes(), row.as_bytes()]);
+        let data = match &run.provenance {
+            Some(p) => file_hash(p.manifest.as_bytes()),
+            None => {
+                let mut chain = LEDGER_HASH.hash(
+                    format!("{}\u{1f}{}\u{1f}{}", run.run_id, run.as_of, run.policy).as_bytes(),
+                );
+                let mut add = |row: String| {
+                    chain = LEDGER_HASH.hash_parts(&[chain.as_bytes(), row.as_bytes()]);
+                };
+                for h in &run.households {
+                    add(format!(
+                        "h\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+                        h.household_id,
+                        h.tier.as_str(),
+                        h.level.as_str(),
+                        h.score,
+                        h.dibao_amount.0
+                    ));
+                }
+                for w in &run.warnings {
+                    add(format!(
+                        "w\u{1f}{}\u{1f}{}\u{1f}{}",
+                        w.household_id,
+                        w.signal,
+                        w.level.as_str()
+                    ));
+                }
+                self.record_hash("run", &chain.to_hex())
+            }
         };
-        for h in &run.households {
-            add(format!(
-                "h\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-                h.household_id,
-                h.tier.as_str(),
-                h.level.as_str(),
-                h.score,
-                h.dibao_amount.0
-            ));
-        }
-        for w in &run.warnings {
-            add(format!(
-                "w\u{1f}{}\u{1f}{}\u{1f}{}",
-                w.household_id,
-                w.signal,
-                w.level.as_str()
-            ));
-        }
         Ok(Audit {
             action: Action::MonitoringRun,
             purpose: Purpose::Monitoring,
@@ -314,7 +337,22 @@ impl Store {
             region: region_of_prefix(scope.region_prefix())?,
             case: None,
             subject: self.keyed_subject("run", &run.run_id),
-            data: self.record_hash("run", &chain.to_hex()),
+            data,
+        })
+    }
+
+    /// The ledger entry of a policy change: the first run screened with a pack whose digest
+    /// differs from the previous run's. Subject and data are plain SM3 of the pack digest, so
+    /// that whoever holds the pack can find and check the entry.
+    fn policy_audit(&self, scope: &Scope, pack_digest: &str) -> Result<Audit> {
+        Ok(Audit {
+            action: Action::PolicyChange,
+            purpose: Purpose::Administration,
+            role: acting_role(scope, &[Role::Administrator]),
+            region: region_of_prefix(scope.region_prefix())?,
+            case: None,
+            subject: SubjectRef::Hashed(LEDGER_HASH.hash(format!("pack:{pack_digest}").as_bytes())),
+            data: file_hash(pack_digest.as_bytes()),
         })
     }
 
@@ -359,9 +397,21 @@ impl Store {
         if seen.is_some() {
             return Ok(RunLoad::AlreadyLoaded);
         }
+        let mut audits = Vec::new();
+        if let Some(p) = &run.provenance {
+            let previous: Option<Option<String>> = sqlx::query_scalar(
+                "SELECT pack_digest FROM runs ORDER BY loaded_at DESC, run_id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if previous.flatten().as_deref() != Some(p.pack_digest.as_str()) {
+                audits.push(self.policy_audit(scope, &p.pack_digest)?);
+            }
+        }
         let inserted = sqlx::query(
-            "INSERT INTO runs (run_id, as_of, policy, loaded_at, households, warnings)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO runs (run_id, as_of, policy, loaded_at, households, warnings, manifest,
+                 pack_digest)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(run.run_id.clone())
         .bind(run.as_of.to_string())
@@ -369,6 +419,8 @@ impl Store {
         .bind(now.0)
         .bind(count(run.households.len()))
         .bind(count(run.warnings.len()))
+        .bind(run.provenance.as_ref().map(|p| p.manifest.clone()))
+        .bind(run.provenance.as_ref().map(|p| p.pack_digest.clone()))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -382,8 +434,9 @@ impl Store {
         for h in &run.households {
             sqlx::query(
                 "INSERT INTO profiles (run_id, household_id, region_code, size, tekun_members,
-                     per_capita_income, tier, dibao_amount, score, level, tags, explanation)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     per_capita_income, tier, dibao_amount, score, level, tags, explanation,
+                     explanation_sealed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(run.run_id.clone())
             .bind(h.household_id.clone())
@@ -396,7 +449,14 @@ impl Store {
             .bind(i64::from(h.score))
             .bind(h.level.as_str())
             .bind(h.tags.join(";"))
-            .bind(h.explanation.to_string())
+            .bind("null")
+            .bind((!h.explanation.is_null()).then(|| {
+                self.keys().seal(
+                    "explanation",
+                    &profile_record(&run.run_id, &h.household_id),
+                    &h.explanation.to_string(),
+                )
+            }))
             .execute(&mut *tx)
             .await?;
         }
@@ -532,8 +592,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let audit = self.run_audit(scope, run)?;
-        self.append_audit(&mut tx, scope, now, &[audit]).await?;
+        audits.push(self.run_audit(scope, run)?);
+        self.append_audit(&mut tx, scope, now, &audits).await?;
         tx.commit().await?;
         Ok(RunLoad::Loaded {
             tasks_opened,
@@ -634,7 +694,7 @@ impl Store {
         };
         let run_id: String = row.try_get("run_id")?;
         let as_of = date(&row, "as_of")?;
-        let profile = profile_from_row(&row)?;
+        let profile = profile_from_row(self, &row)?;
         let persons = self.person_results(&run_id, household_id).await?;
         let anomalies = self.anomalies(&run_id, household_id).await?;
         let warnings = self.warnings(&run_id, household_id).await?;
@@ -669,7 +729,7 @@ impl Store {
         .bind(level.map(Level::as_str).unwrap_or("").to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(profile_from_row).collect()
+        rows.iter().map(|r| profile_from_row(self, r)).collect()
     }
 
     fn open_person(&self, record: &str, sealed: &[u8]) -> Result<ResidentId> {
@@ -787,12 +847,29 @@ fn seq_usize(seq: i64) -> usize {
     usize::try_from(seq).unwrap_or(usize::MAX)
 }
 
-fn profile_from_row(row: &AnyRow) -> Result<HouseholdProfile> {
+/// The record key that binds a profile's sealed explanation to its row.
+pub(crate) fn profile_record(run_id: &str, household_id: &str) -> String {
+    format!("profile:{run_id}:{household_id}")
+}
+
+fn profile_from_row(store: &Store, row: &AnyRow) -> Result<HouseholdProfile> {
     let region: String = row.try_get("region_code")?;
     let tier: String = row.try_get("tier")?;
     let level: String = row.try_get("level")?;
     let tags: String = row.try_get("tags")?;
-    let explanation: String = row.try_get("explanation")?;
+    let sealed: Option<Vec<u8>> = row.try_get("explanation_sealed")?;
+    let explanation: String = match sealed {
+        Some(sealed) => {
+            let run_id: String = row.try_get("run_id")?;
+            let household: String = row.try_get("household_id")?;
+            store
+                .keys()
+                .open_text("explanation", &profile_record(&run_id, &household), &sealed)?
+                .expose()
+                .to_string()
+        }
+        None => row.try_get("explanation")?,
+    };
     let small = |column: &str| -> Result<u32> {
         u32::try_from(row.try_get::<i64, _>(column)?).map_err(|_| StoreError::Corrupt("count"))
     };

@@ -49,9 +49,15 @@ impl From<store::StoreError> for WebError {
 
 static REQUEST_NUMBER: AtomicU64 = AtomicU64::new(1);
 
+tokio::task_local! {
+    /// The language of the request being answered (set by [`crate::pages::preferences`]), for
+    /// error pages rendered far from the user's preferences; Chinese outside a request.
+    pub(crate) static REQUEST_LANG: Lang;
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let lang = Lang::Zh;
+        let lang = REQUEST_LANG.try_with(|l| *l).unwrap_or(Lang::Zh);
         let (status, message, number) = match &self {
             WebError::NotFound => (StatusCode::NOT_FOUND, lang.t("error.not_found"), None),
             WebError::Forbidden => (StatusCode::FORBIDDEN, lang.t("error.forbidden"), None),

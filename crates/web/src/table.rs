@@ -193,8 +193,17 @@ fn sheet_name(caption: &str) -> String {
         .collect()
 }
 
-/// A download response: `name` is a file name of ASCII letters, digits, `-` and `.`.
-pub fn download(format: Format, name: &str, tables: &[&Table]) -> Response {
+/// A download response: `name` is a file name of ASCII letters, digits, `-` and `.`. The
+/// export is recorded in the audit ledger (action `export`, purpose statistics, the plain SM3
+/// of the file as sent) before the file leaves: no entry, no file. The response names the entry
+/// in `X-Ledger-Entry`.
+pub async fn export(
+    state: &crate::AppState,
+    user: &crate::auth::Signed,
+    format: Format,
+    name: &str,
+    tables: &[&Table],
+) -> Result<Response, crate::WebError> {
     let (body, content_type, ext) = match format {
         Format::Csv => {
             let text: String = tables
@@ -204,30 +213,37 @@ pub fn download(format: Format, name: &str, tables: &[&Table]) -> Response {
                 .join("\r\n");
             (text.into_bytes(), "text/csv; charset=utf-8", "csv")
         }
-        Format::Xlsx => match xlsx(tables) {
-            Ok(bytes) => (
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "xlsx",
-            ),
-            Err(e) => {
-                return crate::WebError::Internal(format!("writing a workbook: {e}"))
-                    .into_response();
-            }
-        },
+        Format::Xlsx => (
+            xlsx(tables)
+                .map_err(|e| crate::WebError::Internal(format!("writing a workbook: {e}")))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
     };
     let safe: String = name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
-    let disposition = format!("attachment; filename=\"{safe}.{ext}\"");
+    let file = format!("{safe}.{ext}");
+    let entry = state
+        .store()
+        .record_export(
+            &user.scope,
+            &file,
+            store::ledger::Purpose::Statistics,
+            &body,
+            state.now(),
+        )
+        .await?;
+    let disposition = format!("attachment; filename=\"{file}\"");
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    response
+    headers.insert("x-ledger-entry", HeaderValue::from(entry));
+    Ok(response)
 }
 
 #[cfg(test)]

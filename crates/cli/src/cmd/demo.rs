@@ -5,18 +5,14 @@
 //! the SQLite store and its key. The demo users' passwords are printed: they guard synthetic
 //! data on a loopback address, and nothing else.
 
-use crate::cmd::{monitor as monitor_cmd, serve};
+use crate::cmd::{load, monitor as monitor_cmd, serve};
 use crate::progress::TerminalProgress;
 use anyhow::Context as _;
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::Date32Type;
-use domain::{Date, Gender, PersonStatus, Program, RegionCode, Relation, ResidentId};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use store::privacy::{Algorithm, Kek};
-use store::{NewUser, Role, Scope, Store, TaskRules};
+use store::{NewUser, Role, Scope, Store};
 
 /// Arguments of `jiuzhu demo`.
 #[derive(clap::Args, Debug)]
@@ -129,17 +125,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("3/5 screening every household as of {as_of}");
     let lake = monitor_cmd::lake_files(dir)?;
     let pack = monitor_cmd::load_pack(None)?;
-    let results = monitor::screen(
-        &lake,
-        as_of,
-        &pack,
-        monitor::RunOptions::default(),
-        &progress,
-    )
-    .context("screening")?;
-    results
-        .write(&dir.join("results"), as_of)
-        .context("writing the results")?;
+    let options = monitor::RunOptions {
+        explain_flagged: true,
+        ..monitor::RunOptions::default()
+    };
+    let results = monitor::screen(&lake, as_of, &pack, options, &progress).context("screening")?;
+    let out = dir.join("results");
+    results.write(&out, as_of).context("writing the results")?;
+    let manifest = monitor::RunManifest::build(&lake, &pack, as_of, &out)?;
+    let manifest_bytes = manifest.write(&out)?;
     print!("{}", results.summary.render());
 
     println!("4/5 loading persons and results into the store");
@@ -150,30 +144,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("sqlite:{}", dir.join("jiuzhu.sqlite").display()));
     let runtime = serve::runtime()?;
-    let population =
-        read_population(&exchange::Lake::open(dir)?.feed_files(exchange::Feed::Population))?;
-    let mut run = run_results(&results, as_of, DEFAULT_PACK)?;
-    let left_out = keep_profiled(&mut run);
-    if left_out > 0 {
-        println!(
-            "  {left_out} result rows name a household with no living member in the registry \
-             (e.g. 错保 household_not_found); they are in the result files, not in the store"
-        );
-    }
     let store = runtime.block_on(async {
         let now = crate::cmd::now()?;
         let store = Store::open(&url, &kek, Algorithm::default(), now)
             .await
             .context("opening the store")?;
         let system = Scope::system();
-        store
-            .load_population(&system, &population)
-            .await
-            .context("loading persons")?;
-        store
-            .load_run(&system, &run, &TaskRules::default(), now)
-            .await
-            .context("loading the run")?;
+        let loaded = load::load(
+            &store,
+            dir,
+            &results,
+            &manifest,
+            &manifest_bytes,
+            &pack,
+            as_of,
+            now,
+        )
+        .await?;
+        if loaded.left_out > 0 {
+            println!(
+                "  {} result rows name a household with no living member in the registry \
+                 (e.g. 错保 household_not_found); they are in the result files, not in the store",
+                loaded.left_out
+            );
+        }
         let tasks = store.tasks(&system, None).await.context("listing tasks")?;
         let mut per_township: BTreeMap<String, usize> = BTreeMap::new();
         for t in &tasks {
@@ -247,28 +241,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }))
 }
 
-/// Keeps only the rows whose household has a profile (the store scopes every row by its
-/// household's region); returns how many were left out.
-fn keep_profiled(run: &mut store::RunResults) -> usize {
-    let profiled: std::collections::HashSet<String> = run
-        .households
-        .iter()
-        .map(|h| h.household_id.clone())
-        .collect();
-    let before =
-        run.persons.len() + run.anomalies.len() + run.warnings.len() + run.recommendations.len();
-    run.persons.retain(|r| profiled.contains(&r.household_id));
-    run.anomalies.retain(|r| profiled.contains(&r.household_id));
-    run.warnings.retain(|r| profiled.contains(&r.household_id));
-    run.recommendations
-        .retain(|r| profiled.contains(&r.household_id));
-    before
-        - (run.persons.len() + run.anomalies.len() + run.warnings.len() + run.recommendations.len())
-}
-
-/// The name the store records for runs of the built-in policy pack.
-const DEFAULT_PACK: &str = "default";
-
 /// The demo's key-encryption key, made on first use and kept beside the data (a real
 /// installation keeps it outside the data directory).
 fn demo_key(path: &Path) -> anyhow::Result<Kek> {
@@ -284,164 +256,4 @@ fn demo_key(path: &Path) -> anyhow::Result<Kek> {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(kek)
-}
-
-/// The population snapshot of the lake, as the store takes it.
-fn read_population(files: &[PathBuf]) -> anyhow::Result<Vec<store::PopulationRow>> {
-    let mut rows = Vec::new();
-    for path in files {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
-        for batch in reader {
-            let batch = batch?;
-            let text = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .map(|c| c.as_string::<i32>().clone())
-            };
-            let (
-                Some(ids),
-                Some(names),
-                Some(genders),
-                Some(households),
-                Some(relations),
-                Some(regions),
-                Some(statuses),
-            ) = (
-                text("person_id"),
-                text("name"),
-                text("gender"),
-                text("household_id"),
-                text("relation"),
-                text("region_code"),
-                text("status"),
-            )
-            else {
-                anyhow::bail!("{}: not a population file of the lake", path.display());
-            };
-            let addresses = text("address");
-            let (spouses, fathers, mothers) =
-                (text("spouse_id"), text("father_id"), text("mother_id"));
-            let status_dates = batch
-                .column_by_name("status_date")
-                .map(|c| c.as_primitive::<Date32Type>().clone());
-            let opt = |col: &Option<arrow::array::StringArray>, i: usize| {
-                col.as_ref()
-                    .filter(|c| c.is_valid(i))
-                    .map(|c| c.value(i).to_string())
-            };
-            let id = |text: Option<String>| text.and_then(|t| ResidentId::parse(&t).ok());
-            for i in 0..batch.num_rows() {
-                let (Ok(person_id), Ok(region_code)) = (
-                    ResidentId::parse(ids.value(i)),
-                    RegionCode::parse(regions.value(i)),
-                ) else {
-                    continue;
-                };
-                rows.push(store::PopulationRow {
-                    person_id,
-                    name: names.value(i).to_string(),
-                    gender: Gender::parse(genders.value(i)).unwrap_or(Gender::Female),
-                    household_id: households.value(i).to_string(),
-                    relation: Relation::parse(relations.value(i)).unwrap_or(Relation::Other),
-                    region_code,
-                    address: opt(&addresses, i),
-                    status: PersonStatus::parse(statuses.value(i)).unwrap_or(PersonStatus::Normal),
-                    status_date: status_dates
-                        .as_ref()
-                        .filter(|c| c.is_valid(i))
-                        .map(|c| Date::from_days(c.value(i))),
-                    spouse_id: id(opt(&spouses, i)),
-                    father_id: id(opt(&fathers, i)),
-                    mother_id: id(opt(&mothers, i)),
-                });
-            }
-        }
-    }
-    Ok(rows)
-}
-
-/// A run's result rows as the store keeps them.
-fn run_results(
-    results: &monitor::output::Results,
-    as_of: Date,
-    policy: &str,
-) -> anyhow::Result<store::RunResults> {
-    let id = |text: &str| ResidentId::parse(text).ok();
-    let households = results
-        .households
-        .iter()
-        .filter_map(|h| {
-            Some(store::HouseholdProfile {
-                household_id: h.household_id.clone(),
-                region_code: RegionCode::parse(&h.region_code).ok()?,
-                size: h.size,
-                tekun_members: h.tekun_members,
-                per_capita_income: h.per_capita_income,
-                tier: store::Tier::parse(&h.tier)?,
-                dibao_amount: h.dibao_amount,
-                score: u8::try_from(h.score.min(100)).unwrap_or(100),
-                level: store::Level::parse(&h.level)?,
-                tags: h.tags.clone(),
-                explanation: serde_json::Value::Null,
-            })
-        })
-        .collect();
-    Ok(store::RunResults {
-        run_id: format!("{as_of}-{policy}"),
-        as_of,
-        policy: policy.to_string(),
-        households,
-        persons: results
-            .persons
-            .iter()
-            .filter_map(|p| {
-                Some(store::PersonResult {
-                    person_id: id(&p.person_id)?,
-                    household_id: p.household_id.clone(),
-                    status: p.status.clone(),
-                    amount: p.amount,
-                    care_level: p.care_level.clone(),
-                })
-            })
-            .collect(),
-        anomalies: results
-            .anomalies
-            .iter()
-            .filter_map(|a| {
-                Some(store::AnomalyRow {
-                    kind: store::AnomalyKind::parse(&a.kind)?,
-                    program: Program::parse(&a.program)?,
-                    household_id: a.household_id.clone(),
-                    person_id: a.person_id.as_deref().and_then(id),
-                    reasons: a.reasons.clone(),
-                })
-            })
-            .collect(),
-        warnings: results
-            .warnings
-            .iter()
-            .filter_map(|w| {
-                Some(store::WarningRow {
-                    household_id: w.household_id.clone(),
-                    person_id: w.person_id.as_deref().and_then(id),
-                    signal: w.signal.clone(),
-                    level: store::Level::parse(&w.level)?,
-                    detected_at: as_of,
-                })
-            })
-            .collect(),
-        recommendations: results
-            .recommendations
-            .iter()
-            .map(|r| store::RecommendationRow {
-                household_id: r.household_id.clone(),
-                kind: r.kind.clone(),
-                item: r.item.clone(),
-                amount: r.amount,
-                reason: r.reason.clone(),
-            })
-            .collect(),
-    })
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; each owns its arguments and calls into the library crates.
 
 pub mod backup;
+pub mod cluster;
 pub mod demo;
 pub mod departments;
 pub mod import;
@@ -8,6 +9,7 @@ pub mod keys;
 pub mod lake;
 pub mod ledger;
 pub mod link;
+pub mod load;
 pub mod monitor;
 pub mod policy;
 pub mod serve;

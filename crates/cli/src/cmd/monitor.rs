@@ -7,7 +7,11 @@ use anyhow::{Context as _, bail};
 use domain::Date;
 use monitor::policy::pack::Pack;
 
+use crate::cmd::load;
+use crate::cmd::users::{StoreArgs, database_url, read_kek};
 use crate::progress::TerminalProgress;
+use store::Store;
+use store::privacy::Algorithm;
 
 /// Arguments of `jiuzhu monitor`.
 #[derive(clap::Args, Debug)]
@@ -53,6 +57,17 @@ pub struct RunArgs {
     /// Print wall time, CPU time and peak memory at the end of each stage.
     #[arg(long)]
     pub timings: bool,
+    /// Also load the run into the installation's store: the population snapshot, the results
+    /// with the flagged households' explanations, tasks for the warnings, and the run (and a
+    /// changed policy pack) in the audit ledger.
+    #[arg(long)]
+    pub load: bool,
+    /// With --load: the database URL (sqlite:PATH or postgres://…); default DATA/jiuzhu.sqlite.
+    #[arg(long, env = "JIUZHU_DATABASE", requires = "load")]
+    pub database: Option<String>,
+    /// With --load: a file holding the key-encryption key; without it JIUZHU_KEY is read.
+    #[arg(long, requires = "load")]
+    pub key_file: Option<PathBuf>,
 }
 
 /// Arguments of `jiuzhu monitor explain`.
@@ -124,23 +139,96 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(out) = a.out else {
         bail!("--out is required");
     };
-    if a.cluster.is_some() {
-        bail!("--cluster needs a build with the `cluster` feature");
-    }
     let as_of = as_of(a.as_of.as_deref())?;
     let pack = load_pack(a.policy.as_deref())?;
     let lake = lake_files(&data_dir).context("reading the lake")?;
-    let mut options = monitor::RunOptions::default();
+    // Open the store first: a wrong key or URL fails before the screening, not after.
+    let target = if a.load {
+        let store_args = StoreArgs {
+            database: a.database.clone(),
+            data_dir: Some(data_dir.clone()),
+            key_file: a.key_file.clone(),
+        };
+        Some((read_kek(&store_args)?, database_url(&store_args)?))
+    } else {
+        None
+    };
+    // The executors of a cluster read the lake by path; the tables a run makes itself go
+    // beside it, in a folder of this run that is removed afterwards.
+    let scratch = a.cluster.as_ref().map(|_| {
+        data_dir
+            .join("scratch")
+            .join(format!("run-{}", std::process::id()))
+    });
+    let mut options = monitor::RunOptions {
+        explain_flagged: a.load,
+        cluster: a.cluster.clone(),
+        scratch: scratch.clone(),
+        ..monitor::RunOptions::default()
+    };
     if let Some(t) = a.threads {
         options.threads = t.max(1);
     }
     let progress = StageTimes::new(TerminalProgress::new());
-    let results = monitor::screen(&lake, as_of, &pack, options, &progress).context("screening")?;
+    let results = monitor::screen(&lake, as_of, &pack, options, &progress);
+    if let Some(dir) = &scratch {
+        let _ = std::fs::remove_dir_all(dir);
+        // The parent only if no other run is using it.
+        let _ = dir.parent().map(std::fs::remove_dir);
+    }
+    let results = results.context("screening")?;
     domain::Progress::stage(&progress, "writing results", 0);
     results.write(&out, as_of).context("writing results")?;
+    let manifest = monitor::RunManifest::build(&lake, &pack, as_of, &out)?;
+    let manifest_bytes = manifest.write(&out)?;
     domain::Progress::finish(&progress);
     print!("{}", results.summary.render());
-    println!("results in {}", out.display());
+    println!("run {} · results in {}", manifest.run_id, out.display());
+    if let Some((kek, url)) = target {
+        domain::Progress::stage(&progress, "loading into the store", 0);
+        let now = crate::cmd::now()?;
+        let loaded = store::block_on(async {
+            let store = Store::open(&url, &kek, Algorithm::default(), now)
+                .await
+                .context("opening the store")?;
+            let loaded = load::load(
+                &store,
+                &data_dir,
+                &results,
+                &manifest,
+                &manifest_bytes,
+                &pack,
+                as_of,
+                now,
+            )
+            .await;
+            store.close().await;
+            loaded
+        })
+        .context("starting the async runtime")??;
+        domain::Progress::finish(&progress);
+        match loaded.run {
+            store::RunLoad::Loaded {
+                tasks_opened,
+                warnings_on_open_tasks,
+            } => println!(
+                "loaded: {} persons, {} households; {tasks_opened} tasks opened, \
+                 {warnings_on_open_tasks} warnings on tasks already open",
+                loaded.persons,
+                results.households.len()
+            ),
+            store::RunLoad::AlreadyLoaded => {
+                println!("run {} was loaded before: nothing changed", manifest.run_id);
+            }
+        }
+        if loaded.left_out > 0 {
+            println!(
+                "{} result rows name a household with no living member in the registry; \
+                 they are in the result files, not in the store",
+                loaded.left_out
+            );
+        }
+    }
     if a.timings {
         print!("{}", progress.render());
     }

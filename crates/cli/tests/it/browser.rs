@@ -484,9 +484,9 @@ fn caseworker_and_analyst_in_headless_chromium() {
     browser.sign_in("caseworker2", &password_of(&lines, "caseworker2"));
     assert_eq!(browser.path(), "/tasks");
     browser.open(&format!("/households/{household}"));
-    // Error pages speak Chinese, the first language.
+    // Error pages speak the language the user chose (English, above).
     assert!(
-        browser.body_text().contains("没有找到"),
+        browser.body_text().contains("This page does not exist"),
         "{}",
         browser.body_text()
     );

@@ -4,6 +4,8 @@
 
 mod backup;
 mod browser;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod demo;
 mod import;
 mod keys;

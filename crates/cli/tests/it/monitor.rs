@@ -207,3 +207,170 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `jiuzhu monitor --load`: the run manifest hashes every input and result file; the run, and
+/// the first run of each policy pack, are in the installation's audit ledger; loading the same
+/// run twice changes nothing; flagged households keep their explanation in the store.
+#[test]
+fn a_loaded_run_is_in_the_ledger_with_its_manifest_and_pack() {
+    use ledger::sql::SqlStore;
+    use ledger::{Action, DataHash, HashAlgorithm, Ledger};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    batch(&tmp.path().join("batch"));
+    let import = jiuzhu(&[
+        "import",
+        tmp.path().join("batch").to_str().expect("utf-8"),
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+    ]);
+    assert!(import.status.success());
+    let key = tmp.path().join("kek");
+    std::fs::write(&key, "07".repeat(32)).expect("key");
+    let run = |out: &Path, policy: Option<&Path>| {
+        let mut args = vec![
+            "monitor",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--as-of",
+            "2026-06-30",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--load",
+            "--key-file",
+            key.to_str().expect("utf-8"),
+        ];
+        if let Some(p) = policy {
+            args.extend(["--policy", p.to_str().expect("utf-8")]);
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_jiuzhu"))
+            .args(&args)
+            .env_remove("JIUZHU_DATABASE")
+            .env_remove("JIUZHU_KEY")
+            .output()
+            .expect("run jiuzhu");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let ledger_actions = || -> Vec<(Action, DataHash)> {
+        let url = format!("sqlite:{}", data.join("jiuzhu.sqlite").display());
+        let mut log =
+            Ledger::open(SqlStore::connect(&url).expect("db"), HashAlgorithm::Sm3).expect("ledger");
+        (0..log.size())
+            .map(|i| log.record(i).expect("record").0.entry)
+            .filter(|e| matches!(e.action, Action::PolicyChange | Action::MonitoringRun))
+            .map(|e| (e.action, e.data))
+            .collect()
+    };
+
+    let stdout = run(&out, None);
+    assert!(
+        stdout.contains("loaded: 3 persons, 2 households"),
+        "{stdout}"
+    );
+    let manifest_bytes = std::fs::read(out.join("run.json")).expect("run.json");
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes).expect("json");
+    let outputs = manifest["outputs"].as_array().expect("outputs");
+    assert_eq!(
+        outputs.len(),
+        13,
+        "six CSV files, their Parquet copies, the summary"
+    );
+    for f in outputs {
+        let name = f["file"].as_str().expect("file");
+        let bytes = std::fs::read(out.join(name)).expect("an output file");
+        assert_eq!(
+            f["blake3"].as_str(),
+            Some(blake3::hash(&bytes).to_hex().as_str()),
+            "{name}"
+        );
+    }
+    let inputs = manifest["inputs"].as_array().expect("inputs");
+    let feeds: Vec<&str> = inputs.iter().filter_map(|i| i["feed"].as_str()).collect();
+    for feed in ["population", "employment", "medical", "care"] {
+        assert!(feeds.contains(&feed), "{feed} is an input");
+    }
+    assert!(inputs.iter().all(|i| {
+        i["file"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("batches/"))
+    }));
+    let run_id = manifest["run_id"].as_str().expect("run id").to_string();
+    assert!(run_id.starts_with("2026-06-30-"), "{run_id}");
+    let digest = manifest["pack"]["digest"]
+        .as_str()
+        .expect("digest")
+        .to_string();
+    let sm3 = |b: &[u8]| DataHash::of(HashAlgorithm::Sm3, b);
+    assert_eq!(
+        ledger_actions(),
+        vec![
+            (Action::PolicyChange, sm3(digest.as_bytes())),
+            (Action::MonitoringRun, sm3(&manifest_bytes)),
+        ]
+    );
+    // The flagged household's explanation is in the store (sealed at rest).
+    let kek = store::privacy::Kek::from_hex(&"07".repeat(32)).expect("kek");
+    let url = format!("sqlite:{}", data.join("jiuzhu.sqlite").display());
+    let explanation = store::block_on(async {
+        let s = store::Store::open(
+            &url,
+            &kek,
+            store::privacy::Algorithm::default(),
+            store::Timestamp(0),
+        )
+        .await
+        .expect("store");
+        let report = s
+            .household_report(&store::Scope::system(), "H3", None)
+            .await
+            .expect("report")
+            .expect("H3 is stored");
+        s.close().await;
+        report.profile.explanation
+    })
+    .expect("runtime");
+    let steps = explanation["steps"].as_array().expect("steps");
+    assert!(
+        steps.iter().any(|s| s["result"].as_str() == Some("tier")),
+        "{explanation}"
+    );
+
+    // The same data, pack and date: the same run, loaded once.
+    let again = tmp.path().join("again");
+    let stdout = run(&again, None);
+    assert!(stdout.contains("was loaded before"), "{stdout}");
+    assert_eq!(ledger_actions().len(), 2);
+
+    // A changed pack is a policy change, then its run.
+    let pack = tmp.path().join("pack");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy"),
+        &pack,
+    );
+    let yaml = pack.join("pack.yaml");
+    let mut text = std::fs::read_to_string(&yaml).expect("pack.yaml");
+    text.push_str("# reviewed again\n");
+    std::fs::write(&yaml, text).expect("pack.yaml");
+    let changed = tmp.path().join("changed");
+    run(&changed, Some(&pack));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(changed.join("run.json")).expect("run.json"))
+            .expect("json");
+    let new_digest = manifest["pack"]["digest"].as_str().expect("digest");
+    assert_ne!(new_digest, digest);
+    assert_ne!(manifest["run_id"].as_str(), Some(run_id.as_str()));
+    let actions = ledger_actions();
+    assert_eq!(actions.len(), 4);
+    assert_eq!(
+        actions[2],
+        (Action::PolicyChange, sm3(new_digest.as_bytes()))
+    );
+    assert_eq!(actions[3].0, Action::MonitoringRun);
+}

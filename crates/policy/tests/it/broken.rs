@@ -303,4 +303,26 @@ fn the_folder_pack_equals_the_embedded_pack() {
     assert_eq!(from_dir.params, embedded.params);
     assert_eq!(from_dir.signals.len(), embedded.signals.len());
     assert_eq!(from_dir.catalogue.len(), embedded.catalogue.len());
+    assert_eq!(
+        from_dir.digest, embedded.digest,
+        "the same files, the same digest"
+    );
+    assert_eq!(from_dir.digest.len(), 64);
+}
+
+#[test]
+fn any_change_to_a_file_changes_the_digest() {
+    let base = Pack::default_pack().unwrap();
+    let mut files: Vec<(&str, String)> = policy::pack::DEFAULT_FILES
+        .iter()
+        .map(|(n, t)| (*n, (*t).to_string()))
+        .collect();
+    files[0].1.push_str("# a comment\n");
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let edited = Pack::from_files(&refs).unwrap();
+    assert_ne!(edited.digest, base.digest);
+    // The order the files are given in does not matter.
+    let mut reversed: Vec<(&str, &str)> = policy::pack::DEFAULT_FILES.to_vec();
+    reversed.reverse();
+    assert_eq!(Pack::from_files(&reversed).unwrap().digest, base.digest);
 }

@@ -196,6 +196,7 @@ pub fn run_1() -> RunResults {
                 reason: "tag:elderly".to_string(),
             },
         ],
+        provenance: None,
     }
 }
 
@@ -224,5 +225,6 @@ pub fn run_2() -> RunResults {
             detected_at: as_of,
         }],
         recommendations: vec![],
+        provenance: None,
     }
 }

@@ -43,4 +43,5 @@ on_both_backends!(
     keys_rotate_and_reopen,
     region_filters_use_an_index,
     concurrent_loads_of_one_run_store_it_once,
+    runs_and_policy_changes_are_in_the_ledger,
 );

@@ -809,6 +809,10 @@ pub async fn no_plaintext_personal_data_at_rest(db: &TestDb) {
             "the search sees clear columns"
         );
         assert_no_secret("the SQLite files", &bytes);
+        assert!(
+            !contains(&bytes, b"standard_fen"),
+            "explanations are sealed at rest"
+        );
     }
     if let Some(name) = &db.pg_name {
         let dump = std::process::Command::new("pg_dump")
@@ -821,6 +825,10 @@ pub async fn no_plaintext_personal_data_at_rest(db: &TestDb) {
                     "the dump sees clear columns"
                 );
                 assert_no_secret("the PostgreSQL dump", &out.stdout);
+                assert!(
+                    !contains(&out.stdout, b"standard_fen"),
+                    "explanations are sealed at rest"
+                );
             }
             Ok(out) => panic!("pg_dump failed: {}", String::from_utf8_lossy(&out.stderr)),
             Err(_) => eprintln!(
@@ -969,4 +977,66 @@ pub async fn concurrent_loads_of_one_run_store_it_once(db: &TestDb) {
         ]
     );
     assert_eq!(store.tasks(&system, None).await.expect("tasks").len(), 2);
+}
+
+/// A run from result files carries its manifest: the ledger entry of its load holds the plain
+/// SM3 of the manifest, and the first run of a pack whose digest differs from the previous
+/// run's is recorded as a policy change just before it.
+pub async fn runs_and_policy_changes_are_in_the_ledger(db: &TestDb) {
+    use store::RunProvenance;
+    use store::ledger::{Action, DataHash, HashAlgorithm};
+    let store = &db.store;
+    let system = Scope::system();
+    store
+        .load_population(&system, &fixtures::population())
+        .await
+        .expect("population");
+    let with = |mut run: store::RunResults, id: &str, digest: &str| {
+        run.run_id = id.to_string();
+        run.provenance = Some(RunProvenance {
+            manifest: format!("{{\"run_id\": \"{id}\", \"pack\": \"{digest}\"}}\n"),
+            pack_digest: digest.to_string(),
+        });
+        run
+    };
+    let runs = [
+        with(fixtures::run_1(), "r1", "pack-one"),
+        with(fixtures::run_2(), "r2", "pack-one"),
+        with(fixtures::run_2(), "r3", "pack-two"),
+    ];
+    let mut expected = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        store
+            .load_run(&system, run, &TaskRules::default(), at(i as i64))
+            .await
+            .expect("loads");
+        if i != 1 {
+            let digest = &run.provenance.as_ref().expect("a provenance").pack_digest;
+            expected.push((
+                Action::PolicyChange,
+                DataHash::of(HashAlgorithm::Sm3, digest.as_bytes()),
+            ));
+        }
+        let manifest = &run.provenance.as_ref().expect("a provenance").manifest;
+        expected.push((
+            Action::MonitoringRun,
+            DataHash::of(HashAlgorithm::Sm3, manifest.as_bytes()),
+        ));
+    }
+    // Loading a run again writes nothing.
+    store
+        .load_run(&system, &runs[2], &TaskRules::default(), at(9))
+        .await
+        .expect("loads again");
+    let size = store.ledger_size(&system).await.expect("size");
+    let entries = store
+        .ledger_entries(&system, 0, size)
+        .await
+        .expect("entries");
+    let seen: Vec<(Action, DataHash)> = entries
+        .iter()
+        .filter(|r| matches!(r.entry.action, Action::PolicyChange | Action::MonitoringRun))
+        .map(|r| (r.entry.action, r.entry.data))
+        .collect();
+    assert_eq!(seen, expected);
 }

@@ -12,7 +12,7 @@ use crate::i18n::Lang;
 use crate::page::shell;
 use crate::pages::household::tag_label;
 use crate::pages::tasks::signal_label;
-use crate::table::{Cell, Format, Table, download};
+use crate::table::{Cell, Format, Table, export};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -81,7 +81,9 @@ fn sub_nav(lang: Lang, current: &str) -> Markup {
 }
 
 /// Answers a dashboard page: the HTML, or a download of one or all of its tables.
-fn respond(
+#[allow(clippy::too_many_arguments)] // the parts of one page, each used once
+async fn respond(
+    state: &AppState,
     user: &Signed,
     path: &str,
     title: &str,
@@ -110,7 +112,7 @@ fn respond(
             Some(id) => format!("{file_stem}-{id}"),
             None => file_stem.to_string(),
         };
-        return Ok(download(format, &name, &tables));
+        return export(state, user, format, &name, &tables).await;
     }
     let body = html! {
         h1 { (title) }
@@ -307,6 +309,7 @@ pub async fn dashboard(
     let Some(o) = overview(&state, &user).await? else {
         let intro = html! { p { (lang.t("dashboard.no_run")) } };
         return respond(
+            &state,
             &user,
             "/dashboard",
             title,
@@ -314,7 +317,8 @@ pub async fn dashboard(
             vec![],
             &query,
             "dashboard",
-        );
+        )
+        .await;
     };
     let households: i64 = o.tiers.iter().map(|t| t.households).sum();
     let persons: i64 = o.tiers.iter().map(|t| t.persons).sum();
@@ -378,7 +382,17 @@ pub async fn dashboard(
         ),
     ];
     let stem = format!("dashboard-{}", o.run.as_of);
-    respond(&user, "/dashboard", title, intro, sections, &query, &stem)
+    respond(
+        &state,
+        &user,
+        "/dashboard",
+        title,
+        intro,
+        sections,
+        &query,
+        &stem,
+    )
+    .await
 }
 
 /// Trends and spending, from the store.
@@ -520,6 +534,7 @@ pub async fn trends(
         html! { p { (lang.t("dashboard.runs")) " " (points.len()) } }
     };
     respond(
+        &state,
         &user,
         "/dashboard/trends",
         lang.t("dashboard.trends"),
@@ -528,6 +543,7 @@ pub async fn trends(
         &query,
         "trends",
     )
+    .await
 }
 
 /// `GET /dashboard/warnings`.
@@ -625,6 +641,7 @@ pub async fn warnings(
         p { (lang.t("dashboard.warnings_intro")) " " (state.today()) }
     };
     respond(
+        &state,
         &user,
         "/dashboard/warnings",
         lang.t("dashboard.warnings"),
@@ -633,4 +650,5 @@ pub async fn warnings(
         &query,
         "warnings",
     )
+    .await
 }

@@ -10,7 +10,7 @@ use crate::error::WebError;
 use crate::map::{Area, choropleth};
 use crate::page::shell;
 use crate::pages::dashboard::{READERS, area_name, area_table, latest_run};
-use crate::table::{Format, download};
+use crate::table::{Format, export};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use domain::RegionCode;
@@ -114,7 +114,7 @@ async fn render(
             Some(c) => format!("map-{c}"),
             None => "map".to_string(),
         };
-        return Ok(download(format, &stem, &[&table]));
+        return export(state, user, format, &stem, &[&table]).await;
     }
     let digits = depth.digits();
     let areas: Vec<Area> = state

@@ -42,7 +42,11 @@ pub async fn preferences(request: Request, next: Next) -> Response {
         }
     }
     if cookies.is_empty() || request.method() != axum::http::Method::GET {
-        return next.run(request).await;
+        // Error pages are rendered in the language the request asks for.
+        let (lang, _) = crate::auth::preferences(request.headers());
+        return crate::error::REQUEST_LANG
+            .scope(lang, next.run(request))
+            .await;
     }
     let path = request.uri().path().to_string();
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response();

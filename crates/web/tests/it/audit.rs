@@ -5,8 +5,8 @@
 use crate::fixtures::{Client, resident_id, world};
 use axum::http::StatusCode;
 use store::ledger::{
-    Action, ConsistencyProof, EntryProof, Purpose, Record, SignatureAlgorithm, SignedTreeHead,
-    SigningKey,
+    Action, ConsistencyProof, DataHash, EntryProof, HashAlgorithm, Purpose, Record,
+    SignatureAlgorithm, SignedTreeHead, SigningKey,
 };
 
 fn key() -> SigningKey {
@@ -208,4 +208,57 @@ async fn refused_reveals_write_nothing_and_only_auditors_read_the_log() {
     // Out-of-range proofs are not found.
     let page = auditor.get("/audit/api/entries/100000").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_download_is_an_export_entry_with_the_hash_of_the_file() {
+    let w = world().await;
+    w.state.set_ledger_key(key());
+    let mut analyst = Client::new(&w.app);
+    analyst.sign_in("analyst").await;
+    let mut downloads = Vec::new();
+    for path in [
+        "/dashboard?format=csv&table=by_tier",
+        "/dashboard?format=xlsx",
+        "/dashboard/warnings?format=csv&table=by_level",
+        "/map?format=csv",
+    ] {
+        let page = analyst.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        let index = page
+            .ledger_entry
+            .unwrap_or_else(|| panic!("{path} names its ledger entry"));
+        downloads.push((path, index, page.bytes));
+    }
+    // A refused download (an unknown table) writes nothing.
+    let refused = analyst.get("/dashboard?format=csv&table=nonesuch").await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(refused.ledger_entry, None);
+
+    let mut auditor = Client::new(&w.app);
+    auditor.sign_in("auditor").await;
+    let head = sign_head(&mut auditor).await;
+    let log = entries(&mut auditor).await;
+    let exports: Vec<&Record> = log
+        .iter()
+        .filter(|r| r.entry.action == Action::Export)
+        .collect();
+    assert_eq!(exports.len(), downloads.len(), "one entry per download");
+    for (path, index, bytes) in &downloads {
+        let record = log
+            .iter()
+            .find(|r| r.index == *index)
+            .unwrap_or_else(|| panic!("entry {index} of {path}"));
+        assert_eq!(record.entry.action, Action::Export, "{path}");
+        assert_eq!(record.entry.purpose, Purpose::Statistics);
+        assert_eq!(record.entry.role, store::ledger::Role::Analyst);
+        assert_eq!(record.entry.region.as_str(), "990101000000");
+        assert_eq!(
+            record.entry.data,
+            DataHash::of(HashAlgorithm::Sm3, bytes),
+            "{path}: the entry holds the hash of the file as sent"
+        );
+        let proof = proven(&mut auditor, *index, &head).await;
+        assert!(proof.verify(&head.head), "{path}");
+    }
 }

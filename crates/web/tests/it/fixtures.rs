@@ -142,6 +142,7 @@ pub async fn world() -> World {
             amount: Some(Fen::from_yuan(600)),
             reason: "tier:dibao".into(),
         }],
+        provenance: None,
     };
     store
         .load_run(&admin, &run, &TaskRules::default(), NOW)
@@ -193,6 +194,10 @@ pub struct Page {
     pub location: Option<String>,
     pub content_type: Option<String>,
     pub body: String,
+    /// The body as sent (downloads are compared byte for byte).
+    pub bytes: Vec<u8>,
+    /// The ledger entry a response names (`X-Ledger-Entry`).
+    pub ledger_entry: Option<u64>,
 }
 
 impl<'a> Client<'a> {
@@ -223,12 +228,18 @@ impl<'a> Client<'a> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|l| l.to_str().unwrap().to_string());
+        let ledger_entry = response
+            .headers()
+            .get("x-ledger-entry")
+            .map(|v| v.to_str().unwrap().parse().unwrap());
         let body = response.into_body().collect().await.unwrap().to_bytes();
         Page {
             status,
             location,
             content_type,
             body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body.to_vec(),
+            ledger_entry,
         }
     }
 

@@ -17,6 +17,17 @@ async fn health_metrics_and_not_found() {
     assert_eq!(page.location.as_deref(), Some("/login"));
     let page = c.get("/no/such/page").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("没有找到这个页面"), "{}", page.body);
+    // Error pages speak the language the visitor chose.
+    c.cookies.push(("lang".into(), "en".into()));
+    let page = c.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.body.contains("This page does not exist"),
+        "{}",
+        page.body
+    );
+    c.cookies.clear();
     let metrics = c.get("/metrics").await.body;
     assert!(
         metrics.contains(r#"jiuzhu_http_requests_total{route="/healthz",status="200"} 1"#),
