@@ -45,7 +45,9 @@ pub use runs::{
     WarningRow,
 };
 pub use scope::{Role, Scope};
-pub use tasks::{Decision, DecisionInput, Task, TaskEvent, TaskRules, TaskState};
+pub use tasks::{
+    Decision, DecisionInput, Task, TaskEvent, TaskPage, TaskQuery, TaskRules, TaskState,
+};
 pub use users::{LoginOutcome, LoginRules, NewUser, User};
 
 use privacy::{Algorithm, Kek, Keyring, Purpose, WrappedKey};

@@ -226,6 +226,38 @@ pub(crate) async fn insert_history(
     Ok(())
 }
 
+/// What one page of the queue asks for; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskQuery {
+    /// A state; `None` is the queue of what awaits action (open and verifying).
+    pub state: Option<TaskState>,
+    /// A level.
+    pub level: Option<Level>,
+    /// A signal code.
+    pub signal: Option<String>,
+    /// A region prefix within the scope (a township: 9 digits).
+    pub township: Option<String>,
+    /// Tasks due on or before this date.
+    pub due_before: Option<Date>,
+    /// Tasks per page.
+    pub limit: i64,
+    /// Tasks skipped.
+    pub offset: i64,
+}
+
+/// One page of the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskPage {
+    /// The page's tasks, most urgent first.
+    pub tasks: Vec<Task>,
+    /// How many tasks the filters keep, over all pages.
+    pub total: u64,
+    /// The township prefixes (9 digits) of the unfiltered queue.
+    pub townships: Vec<String>,
+    /// The signal codes of the unfiltered queue.
+    pub signals: Vec<String>,
+}
+
 fn task_from_row(row: &AnyRow) -> Result<Task> {
     let region: String = row.try_get("region_code")?;
     let level: String = row.try_get("level")?;
@@ -296,6 +328,96 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(task_from_row).collect()
+    }
+
+    /// One page of the queue, filtered and ordered in the database: most urgent first — by due
+    /// date (so overdue tasks lead), then level (red, orange, yellow), then number — with the
+    /// number of tasks the filters keep and the townships and signals of the unfiltered queue
+    /// (the choices of a filter form). Without a state, the queue is what awaits action: open
+    /// and verifying tasks.
+    pub async fn task_page(&self, scope: &Scope, query: &TaskQuery) -> Result<TaskPage> {
+        scope.require(CASEWORK)?;
+        if query
+            .township
+            .as_deref()
+            .is_some_and(|t| t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(StoreError::Invalid(
+                "a township is a region prefix of digits",
+            ));
+        }
+        let states = match query.state {
+            Some(s) => s.as_str().to_string(),
+            None => "open,verifying".to_string(),
+        };
+        // The conditions every query below shares: scope, assignment and state.
+        const BASE: &str = "region_code LIKE $1 AND ($2 = 1 OR assignee = $3)
+             AND (state = $4 OR ($4 = 'open,verifying' AND state IN ('open', 'verifying')))";
+        const FILTERS: &str = " AND ($5 = '' OR level = $5) AND ($6 = '' OR signal = $6)
+             AND region_code LIKE $7 AND ($8 = '' OR due_date <= $8)";
+        let township = format!("{}%", query.township.as_deref().unwrap_or(""));
+        let level = query
+            .level
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default();
+        let signal = query.signal.clone().unwrap_or_default();
+        let due = query.due_before.map(|d| d.to_string()).unwrap_or_default();
+        let page_sql = format!(
+            "SELECT {} FROM tasks WHERE {BASE}{FILTERS}
+             ORDER BY due_date,
+                 CASE level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END,
+                 task_id
+             LIMIT $9 OFFSET $10",
+            task_columns!()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(page_sql))
+            .bind(scope.pattern())
+            .bind(i64::from(scope.sees_all_tasks()))
+            .bind(scope.user_id())
+            .bind(states.clone())
+            .bind(level.clone())
+            .bind(signal.clone())
+            .bind(township.clone())
+            .bind(due.clone())
+            .bind(query.limit.max(0))
+            .bind(query.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        let tasks = rows.iter().map(task_from_row).collect::<Result<Vec<_>>>()?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM tasks WHERE {BASE}{FILTERS}"
+        )))
+        .bind(scope.pattern())
+        .bind(i64::from(scope.sees_all_tasks()))
+        .bind(scope.user_id())
+        .bind(states.clone())
+        .bind(level)
+        .bind(signal)
+        .bind(township)
+        .bind(due)
+        .fetch_one(&self.pool)
+        .await?;
+        let distinct =
+            |expr: &str| format!("SELECT DISTINCT {expr} AS v FROM tasks WHERE {BASE} ORDER BY v");
+        let mut choices = Vec::new();
+        for expr in ["substr(region_code, 1, 9)", "signal"] {
+            let values: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(distinct(expr)))
+                .bind(scope.pattern())
+                .bind(i64::from(scope.sees_all_tasks()))
+                .bind(scope.user_id())
+                .bind(states.clone())
+                .fetch_all(&self.pool)
+                .await?;
+            choices.push(values);
+        }
+        let signals = choices.pop().unwrap_or_default();
+        let townships = choices.pop().unwrap_or_default();
+        Ok(TaskPage {
+            tasks,
+            total: u64::try_from(total).unwrap_or(0),
+            townships,
+            signals,
+        })
     }
 
     /// One task, if the scope may see it.

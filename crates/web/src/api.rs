@@ -229,6 +229,10 @@ async fn task_list(
     let today = state.today();
     ok(json!({
         "tasks": queue.tasks.iter().map(|t| task_json(t, today)).collect::<Vec<_>>(),
+        "total": queue.total,
+        "page": queue.page,
+        "pages": queue.pages(),
+        "per_page": tasks::PAGE_SIZE,
     }))
 }
 

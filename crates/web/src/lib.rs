@@ -65,6 +65,7 @@ struct Inner {
     metrics: metrics::Metrics,
     ledger_key: std::sync::OnceLock<Arc<store::ledger::SigningKey>>,
     exchange: std::sync::OnceLock<exchange_api::Exchange>,
+    figures: pages::dashboard::FigureCache,
 }
 
 impl AppState {
@@ -83,8 +84,14 @@ impl AppState {
                 metrics: Default::default(),
                 ledger_key: std::sync::OnceLock::new(),
                 exchange: std::sync::OnceLock::new(),
+                figures: Default::default(),
             }),
         }
+    }
+
+    /// The overview figures computed so far, by run and region.
+    pub(crate) fn figures(&self) -> &pages::dashboard::FigureCache {
+        &self.inner.figures
     }
 
     /// The store.

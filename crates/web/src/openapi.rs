@@ -93,7 +93,8 @@ pub fn document() -> Value {
                         query("signal", "A signal code"),
                         query("township", "A township prefix (9 digits)"),
                         query("state", "open, verifying, decided or closed"),
-                        query("due_before", "A date (YYYY-MM-DD): tasks due on or before it")
+                        query("due_before", "A date (YYYY-MM-DD): tasks due on or before it"),
+                        query("page", "The page, from 1 (50 tasks per page)")
                     ],
                     "responses": with_ok(ok_ref("The tasks", "TaskList"), &["400", "401", "403"]) }
             },
@@ -174,7 +175,10 @@ pub fn document() -> Value {
                         "from": { "type": ["string", "null"] }, "to": { "type": "string" },
                         "action": { "type": "string" } } } } } },
                 "TaskList": { "type": "object", "properties": {
-                    "tasks": { "type": "array", "items": { "$ref": "#/components/schemas/Task" } } } },
+                    "tasks": { "type": "array", "items": { "$ref": "#/components/schemas/Task" } },
+                    "total": { "type": "integer", "description": "Tasks the filters keep, over all pages" },
+                    "page": { "type": "integer" }, "pages": { "type": "integer" },
+                    "per_page": { "type": "integer" } } },
                 "Verify": { "type": "object", "required": ["note"], "properties": {
                     "note": { "type": "string" } } },
                 "Decide": { "type": "object", "required": ["outcome", "reason"], "properties": {

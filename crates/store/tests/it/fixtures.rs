@@ -112,7 +112,7 @@ pub fn population() -> Vec<PopulationRow> {
     ]
 }
 
-fn profile(
+pub fn profile(
     household: &str,
     region_code: &str,
     tier: Tier,
@@ -224,6 +224,44 @@ pub fn run_2() -> RunResults {
             level: Level::Red,
             detected_at: as_of,
         }],
+        recommendations: vec![],
+        provenance: None,
+    }
+}
+
+/// A run with `n` households in township A, each with one warning: red, orange and yellow in
+/// turn (so that their tasks fall due on three different days).
+pub fn busy_run(n: usize) -> RunResults {
+    let as_of = date(2026, 11, 1);
+    let levels = [Level::Red, Level::Orange, Level::Yellow];
+    let ids: Vec<String> = (0..n).map(|i| format!("HQ{i:04}")).collect();
+    RunResults {
+        run_id: "busy".to_string(),
+        as_of,
+        policy: "示范市 2026.1".to_string(),
+        households: ids
+            .iter()
+            .enumerate()
+            .map(|(i, h)| profile(h, "990101001001", Tier::None, 10, levels[i % 3]))
+            .collect(),
+        persons: vec![],
+        anomalies: vec![],
+        warnings: ids
+            .iter()
+            .enumerate()
+            .map(|(i, h)| WarningRow {
+                household_id: h.clone(),
+                person_id: None,
+                signal: if i % 2 == 0 {
+                    "large_medical"
+                } else {
+                    "income_drop"
+                }
+                .to_string(),
+                level: levels[i % 3],
+                detected_at: as_of,
+            })
+            .collect(),
         recommendations: vec![],
         provenance: None,
     }

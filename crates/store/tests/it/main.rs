@@ -44,4 +44,5 @@ on_both_backends!(
     region_filters_use_an_index,
     concurrent_loads_of_one_run_store_it_once,
     runs_and_policy_changes_are_in_the_ledger,
+    the_queue_comes_a_page_at_a_time,
 );

@@ -1040,3 +1040,126 @@ pub async fn runs_and_policy_changes_are_in_the_ledger(db: &TestDb) {
         .collect();
     assert_eq!(seen, expected);
 }
+
+/// The queue one page at a time, filtered and ordered by the database: most urgent first,
+/// totals over all pages, the filter form's choices from the unfiltered queue.
+pub async fn the_queue_comes_a_page_at_a_time(db: &TestDb) {
+    use store::{TaskQuery, TaskState};
+    let store = &db.store;
+    let system = Scope::system();
+    store
+        .load_run(&system, &fixtures::busy_run(120), &TaskRules::default(), T0)
+        .await
+        .expect("loads");
+    let reviewer = user(
+        store,
+        "qian.review",
+        &[Role::Reviewer],
+        fixtures::TOWNSHIP_A,
+    )
+    .await;
+    let review = scope(&reviewer);
+    let page = |offset: i64| TaskQuery {
+        limit: 50,
+        offset,
+        ..TaskQuery::default()
+    };
+    let first = store.task_page(&review, &page(0)).await.expect("page 1");
+    assert_eq!(first.total, 120);
+    assert_eq!(first.tasks.len(), 50);
+    // Red tasks fall due first, so 40 red, then orange.
+    assert!(first.tasks[..40].iter().all(|t| t.level == Level::Red));
+    assert!(first.tasks[40..].iter().all(|t| t.level == Level::Orange));
+    assert!(
+        first
+            .tasks
+            .windows(2)
+            .all(|w| w[0].due_date <= w[1].due_date)
+    );
+    let last = store.task_page(&review, &page(100)).await.expect("page 3");
+    assert_eq!(last.tasks.len(), 20);
+    assert!(last.tasks.iter().all(|t| t.level == Level::Yellow));
+    let mut seen: Vec<i64> = Vec::new();
+    for offset in [0, 50, 100] {
+        seen.extend(
+            store
+                .task_page(&review, &page(offset))
+                .await
+                .expect("page")
+                .tasks
+                .iter()
+                .map(|t| t.id),
+        );
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 120, "every task on exactly one page");
+    assert_eq!(first.townships, vec![fixtures::TOWNSHIP_A.to_string()]);
+    assert_eq!(
+        first.signals,
+        vec!["income_drop".to_string(), "large_medical".to_string()]
+    );
+
+    // Filters narrow the total; the choices stay those of the whole queue.
+    let orange_medical = TaskQuery {
+        level: Some(Level::Orange),
+        signal: Some("large_medical".into()),
+        ..page(0)
+    };
+    let found = store
+        .task_page(&review, &orange_medical)
+        .await
+        .expect("filtered");
+    assert_eq!(found.total, 20);
+    assert!(
+        found
+            .tasks
+            .iter()
+            .all(|t| t.level == Level::Orange && t.signal == "large_medical")
+    );
+    assert_eq!(found.signals.len(), 2);
+    // Another township's filter inside the scope finds nothing; a bad one is refused.
+    let elsewhere = TaskQuery {
+        township: Some(fixtures::TOWNSHIP_B.into()),
+        ..page(0)
+    };
+    assert_eq!(
+        store
+            .task_page(&review, &elsewhere)
+            .await
+            .expect("other")
+            .total,
+        0
+    );
+    let bad = TaskQuery {
+        township: Some("99%".into()),
+        ..page(0)
+    };
+    assert!(matches!(
+        store.task_page(&review, &bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Decided tasks leave the queue and are found by their state.
+    let decided = TaskQuery {
+        state: Some(TaskState::Decided),
+        ..page(0)
+    };
+    assert_eq!(
+        store
+            .task_page(&review, &decided)
+            .await
+            .expect("decided")
+            .total,
+        0
+    );
+    // A township's caseworker sees only what is assigned to her.
+    let caseworker = user(store, "sun.case", &[Role::Caseworker], fixtures::TOWNSHIP_A).await;
+    assert_eq!(
+        store
+            .task_page(&scope(&caseworker), &page(0))
+            .await
+            .expect("own")
+            .total,
+        0
+    );
+}

@@ -258,6 +258,7 @@ pub async fn latest_run(state: &AppState, user: &Signed) -> Result<Option<RunSum
 }
 
 /// The figures of the overview, from the store.
+#[derive(Debug, Clone)]
 pub struct Overview {
     /// The run.
     pub run: RunSummary,
@@ -275,15 +276,53 @@ pub struct Overview {
     pub tags: Vec<GroupCount>,
 }
 
+/// The overview figures already computed, by (run, region prefix). A run's figures never
+/// change once it is loaded (they are aggregates of its profiles and of the persons of its
+/// households), so each is computed once per region and kept; a new run is a new key. The
+/// cache holds a bounded number of entries and starts afresh when full.
+#[derive(Default)]
+pub struct FigureCache(std::sync::Mutex<std::collections::HashMap<(String, String), Overview>>);
+
+impl FigureCache {
+    const CAPACITY: usize = 512;
+
+    fn get(&self, key: &(String, String)) -> Option<Overview> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: (String, String), overview: Overview) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(key, overview);
+        }
+    }
+}
+
 /// Reads the overview's figures for the latest run, or `None` when there is no run.
 pub async fn overview(state: &AppState, user: &Signed) -> Result<Option<Overview>, WebError> {
     user.require(READERS)?;
     let Some(run) = latest_run(state, user).await? else {
         return Ok(None);
     };
+    let key = (run.run_id.clone(), user.scope.region_prefix().to_string());
+    if let Some(found) = state.figures().get(&key) {
+        return Ok(Some(found));
+    }
+    let computed = compute_overview(state, user, run).await?;
+    state.figures().put(key, computed.clone());
+    Ok(Some(computed))
+}
+
+async fn compute_overview(
+    state: &AppState,
+    user: &Signed,
+    run: RunSummary,
+) -> Result<Overview, WebError> {
     let store = state.store();
     let scope = &user.scope;
-    Ok(Some(Overview {
+    Ok(Overview {
         tiers: store.households_by_tier(scope, &run.run_id).await?,
         levels: store.households_by_level(scope, &run.run_id).await?,
         counties: store.areas(scope, &run.run_id, RegionDepth::County).await?,
@@ -295,7 +334,7 @@ pub async fn overview(state: &AppState, user: &Signed) -> Result<Option<Overview
             .await?,
         tags: store.households_by_tag(scope, &run.run_id).await?,
         run,
-    }))
+    })
 }
 
 /// `GET /dashboard`.

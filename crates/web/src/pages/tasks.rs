@@ -27,7 +27,12 @@ pub struct QueueFilter {
     pub state: Option<String>,
     /// A date: tasks due on or before it.
     pub due_before: Option<String>,
+    /// The page, from 1.
+    pub page: Option<u32>,
 }
+
+/// Tasks per page of the queue.
+pub const PAGE_SIZE: u32 = 50;
 
 /// Roles that work through tasks.
 pub const CASEWORK: &[Role] = &[
@@ -56,60 +61,95 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
 }
 
-/// The queue after filtering, with the townships and signals of the unfiltered queue (the
-/// choices of the filter form).
+/// One page of the queue after filtering, with the townships and signals of the unfiltered
+/// queue (the choices of the filter form).
 pub struct Queue {
     /// Tasks, overdue first, then by due date, level and id.
     pub tasks: Vec<Task>,
+    /// Tasks the filters keep, over all pages.
+    pub total: u64,
+    /// This page, from 1.
+    pub page: u32,
     /// Township prefixes present.
     pub townships: Vec<String>,
     /// Signal codes present.
     pub signals: Vec<String>,
 }
 
+impl Queue {
+    /// The number of pages (at least 1).
+    pub fn pages(&self) -> u32 {
+        u32::try_from(self.total.div_ceil(u64::from(PAGE_SIZE)))
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+}
+
 /// The user's queue: tasks of her region (a caseworker's own) awaiting action (open or being
-/// verified) unless a state is asked for,
-/// filtered and sorted most urgent first.
+/// verified) unless a state is asked for, filtered and sorted most urgent first in the store,
+/// one page of [`PAGE_SIZE`] at a time.
 pub async fn queue_of(
     state: &AppState,
     user: &Signed,
     filter: &QueueFilter,
 ) -> Result<Queue, WebError> {
     user.require(CASEWORK)?;
-    let today = state.today();
-    let wanted_state = match non_empty(&filter.state) {
-        Some(s) => Some(
-            TaskState::parse(s).ok_or_else(|| WebError::BadRequest("unknown task state".into()))?,
-        ),
-        None => None,
+    let parse_or = |text: Option<&str>, what: &str, ok: bool| -> Result<(), WebError> {
+        if text.is_some() && !ok {
+            return Err(WebError::BadRequest(format!("unknown {what}")));
+        }
+        Ok(())
     };
-    let mut tasks = state.store().tasks(&user.scope, wanted_state).await?;
-    if wanted_state.is_none() {
-        // The queue is what awaits action: decided and closed tasks only when asked for.
-        tasks.retain(|t| matches!(t.state, TaskState::Open | TaskState::Verifying));
-    }
-    let mut townships: Vec<String> = tasks
-        .iter()
-        .map(|t| t.region_code.township().prefix().to_string())
-        .collect();
-    townships.sort();
-    townships.dedup();
-    let mut signals: Vec<String> = tasks.iter().map(|t| t.signal.clone()).collect();
-    signals.sort();
-    signals.dedup();
+    let wanted_state = non_empty(&filter.state).and_then(TaskState::parse);
+    parse_or(
+        non_empty(&filter.state),
+        "task state",
+        wanted_state.is_some(),
+    )?;
+    let level = non_empty(&filter.level).and_then(Level::parse);
+    parse_or(non_empty(&filter.level), "level", level.is_some())?;
     let due_before = non_empty(&filter.due_before).and_then(|d| domain::Date::parse(d).ok());
-    tasks.retain(|t| {
-        non_empty(&filter.level).is_none_or(|l| t.level.as_str() == l)
-            && non_empty(&filter.signal).is_none_or(|s| t.signal == s)
-            && non_empty(&filter.township).is_none_or(|p| t.region_code.starts_with(p))
-            && due_before.is_none_or(|d| t.due_date <= d)
-    });
-    tasks.sort_by_key(|t| (!is_overdue(t, today), t.due_date, level_rank(t.level), t.id));
+    parse_or(non_empty(&filter.due_before), "date", due_before.is_some())?;
+    let page = filter.page.unwrap_or(1).max(1);
+    let query = store::TaskQuery {
+        state: wanted_state,
+        level,
+        signal: non_empty(&filter.signal).map(str::to_string),
+        township: non_empty(&filter.township).map(str::to_string),
+        due_before,
+        limit: i64::from(PAGE_SIZE),
+        offset: i64::from(page - 1) * i64::from(PAGE_SIZE),
+    };
+    let found = state.store().task_page(&user.scope, &query).await?;
     Ok(Queue {
-        tasks,
-        townships,
-        signals,
+        tasks: found.tasks,
+        total: found.total,
+        page,
+        townships: found.townships,
+        signals: found.signals,
     })
+}
+
+/// The address of another page of the queue, with the same filters.
+fn page_href(filter: &QueueFilter, page: u32) -> String {
+    let mut parts = Vec::new();
+    for (name, value) in [
+        ("level", &filter.level),
+        ("signal", &filter.signal),
+        ("township", &filter.township),
+        ("state", &filter.state),
+        ("due_before", &filter.due_before),
+    ] {
+        if let Some(v) = non_empty(value) {
+            let v: String = v
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            parts.push(format!("{name}={v}"));
+        }
+    }
+    parts.push(format!("page={page}"));
+    format!("/tasks?{}", parts.join("&"))
 }
 
 /// `GET /tasks`: the queue of the user's region, overdue first, then by due date and level.
@@ -120,11 +160,15 @@ pub async fn queue(
 ) -> Result<Markup, WebError> {
     let lang = user.lang;
     let today = state.today();
+    let queue = queue_of(&state, &user, &filter).await?;
+    let pages = queue.pages();
     let Queue {
         tasks,
+        total,
+        page,
         townships,
         signals,
-    } = queue_of(&state, &user, &filter).await?;
+    } = queue;
     let select =
         |name: &str, label: &str, options: Vec<(String, String)>, current: Option<&str>| {
             html! {
@@ -138,7 +182,7 @@ pub async fn queue(
             }
         };
     let body = html! {
-        h1 { (lang.t("tasks.title")) " (" (tasks.len()) ")" }
+        h1 { (lang.t("tasks.title")) " (" (total) ")" }
         form method="get" action="/tasks" class="filters" {
             fieldset {
                 legend { (lang.t("tasks.filter")) }
@@ -182,6 +226,19 @@ pub async fn queue(
                             }
                             td { a href={"/tasks/" (task.id)} class="task-link" { (lang.t("tasks.open_task")) } }
                         }
+                    }
+                }
+            }
+            @if pages > 1 {
+                nav class="pages" aria-label=(lang.t("tasks.pages")) {
+                    @if page > 1 {
+                        a href=(page_href(&filter, page - 1)) rel="prev" { "← " (lang.t("tasks.previous")) }
+                        " "
+                    }
+                    span { (lang.t("tasks.page")) " " (page) " / " (pages) }
+                    @if page < pages {
+                        " "
+                        a href=(page_href(&filter, page + 1)) rel="next" { (lang.t("tasks.next")) " →" }
                     }
                 }
             }
