@@ -4,6 +4,7 @@ under /usr/bin/time -v and DuckDB's COPY to Parquet, and prints medians."""
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -104,17 +105,24 @@ def time_jiuzhu(jiuzhu: str, batch: Path, data: Path):
     if out.returncode != 0:
         raise SystemExit(f"jiuzhu import failed:\n{out.stdout}\n{out.stderr}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
-    return elapsed, rss, out.stdout
+    cpu = sum(
+        float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", out.stderr).group(1))
+        for kind in ("User", "System")
+    )
+    return elapsed, rss, out.stdout, cpu
 
 
 def time_duckdb(csv: Path, target: Path):
     target.unlink(missing_ok=True)
     con = duckdb.connect()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     con.execute(f"COPY (SELECT * FROM read_csv('{csv}')) TO '{target}' (FORMAT PARQUET)")
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
     con.close()
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def main():
@@ -123,6 +131,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--persons", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--feeds", default="population,medical", help="comma-separated")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -130,24 +139,38 @@ def main():
     rows = generate(work, args.persons)
     print(f"city of {args.persons} persons ready in {work / 'src'} ({time.perf_counter() - t0:.1f} s)")
     print(f"cores: {os.cpu_count()}, runs: {args.runs} (median reported)")
-    header = f"{'feed':<11} {'format':<12} {'rows':>10} {'MB':>8} {'median s':>9} {'rows/s':>11} {'MB/s':>7} {'peak MiB':>9} {'DuckDB s':>9} {'ratio':>6}"
+    header = (
+        f"{'feed':<11} {'format':<12} {'rows':>10} {'MB':>8} {'median s':>9} {'rows/s':>11} "
+        f"{'MB/s':>7} {'peak MiB':>9} {'DuckDB s':>9} {'ratio':>6} {'cpu s':>7} {'DuckDB cpu':>10} {'cpu ratio':>9}"
+    )
     print(header)
-    for feed in ["population", "medical"]:
+    formats = ["csv-utf8", "csv-gb18030", "parquet"]
+    for feed in args.feeds.split(","):
         csv = work / "src" / f"{feed}-csv-utf8" / f"{feed}.csv"
-        duck = statistics.median(
-            time_duckdb(csv, work / f"duckdb-{feed}.parquet") for _ in range(args.runs)
-        )
-        for fmt in ["csv-utf8", "csv-gb18030", "parquet"]:
+        # Interleaved: each run times DuckDB, then every format of ours, so that a change in
+        # the machine's load falls on both sides alike.
+        duck_runs, ours = [], {fmt: [] for fmt in formats}
+        for _ in range(args.runs):
+            duck_runs.append(time_duckdb(csv, work / f"duckdb-{feed}.parquet"))
+            for fmt in formats:
+                ours[fmt].append(time_jiuzhu(args.jiuzhu, work / "src" / f"{feed}-{fmt}", work / "data"))
+        duck = statistics.median(d[0] for d in duck_runs)
+        duck_cpu = statistics.median(d[1] for d in duck_runs)
+        for fmt in formats:
             batch = work / "src" / f"{feed}-{fmt}"
             size = sum(f.stat().st_size for f in batch.iterdir()) / 1e6
-            runs = [time_jiuzhu(args.jiuzhu, batch, work / "data") for _ in range(args.runs)]
+            runs = ours[fmt]
             secs = statistics.median(r[0] for r in runs)
             rss = max(r[1] for r in runs) / 1024
+            cpu = statistics.median(r[3] for r in runs)
             n = rows[feed]
             print(
                 f"{feed:<11} {fmt:<12} {n:>10} {size:>8.0f} {secs:>9.2f} {n / secs:>11,.0f} "
-                f"{size / secs:>7.0f} {rss:>9.0f} {duck:>9.2f} {secs / duck:>6.2f}"
+                f"{size / secs:>7.0f} {rss:>9.0f} {duck:>9.2f} {secs / duck:>6.2f} "
+                f"{cpu:>7.2f} {duck_cpu:>10.2f} {cpu / duck_cpu:>9.2f}"
             )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min): {load}")
     shutil.rmtree(work / "data", ignore_errors=True)
 
 
