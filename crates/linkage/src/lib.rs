@@ -229,7 +229,8 @@ pub fn link(
 }
 
 /// Deduplicates one list: candidates within it, model, scored pairs and clusters of the pairs
-/// at or above the threshold.
+/// at or above the threshold (best first; two clusters join only when the mean probability
+/// of the scored pairs between them reaches the threshold, see [`assign`]).
 pub fn dedupe(
     records: &[Record],
     settings: &Settings,
@@ -255,10 +256,19 @@ pub fn dedupe(
             })
         })
         .collect();
+    // the pairs are in candidate order, sorted by (left, right)
+    let weight_of = |a: u32, b: u32| {
+        run.pairs
+            .binary_search_by(|p| (p.left, p.right).cmp(&(a, b)))
+            .ok()
+            .map(|k| run.pairs[k].match_weight)
+    };
     let clusters = assign::clusters(
         records.len(),
         joined.iter().map(|p| (p.left, p.right)),
         &identity,
+        weight_of,
+        settings.threshold,
     );
     Ok(Deduplication {
         model: run.model,
