@@ -162,8 +162,8 @@ pub(crate) fn name_level(
     if !pinyin.0.is_empty() && pinyin.0 == pinyin.1 {
         return 2;
     }
-    let long_enough = simplified.0.chars().count() >= 2 && simplified.1.chars().count() >= 2;
-    if han && long_enough && edit_distance(simplified.0, simplified.1, 1) <= 1 {
+    let long_enough = || simplified.0.chars().count() >= 2 && simplified.1.chars().count() >= 2;
+    if han && long_enough() && edit_distance(simplified.0, simplified.1, 1) <= 1 {
         return 3;
     }
     let jw = jaro_winkler(pinyin.0, pinyin.1);
@@ -202,6 +202,24 @@ pub(crate) fn name_levels(a: &Prepared, b: &Prepared) -> (u8, u8, bool) {
     let s = surname_level(a, b);
     let score = |x: u8| if x == NULL { 6 } else { x };
     if score(g) <= 2 && score(s) <= 2 {
+        return (g, s, false);
+    }
+    // the crossed levels count only when both reach "same pinyin" (levels 0 to 2), which
+    // needs equal simplified forms or equal non-empty pinyin: most pairs fail this at once
+    let crossed_agree = |x_simplified: &str, y_simplified: &str, x_pinyin: &str, y_pinyin: &str| {
+        x_simplified == y_simplified || (!x_pinyin.is_empty() && x_pinyin == y_pinyin)
+    };
+    if !crossed_agree(
+        &a.given_simplified,
+        &b.surname_simplified,
+        &a.given_pinyin,
+        &b.surname_pinyin,
+    ) || !crossed_agree(
+        &a.surname_simplified,
+        &b.given_simplified,
+        &a.surname_pinyin,
+        &b.given_pinyin,
+    ) {
         return (g, s, false);
     }
     let gs = name_level(
