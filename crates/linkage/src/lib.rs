@@ -70,6 +70,11 @@ pub struct Settings {
     pub u_sample_pairs: usize,
     /// Blocks that would produce more pairs than this are skipped (and counted).
     pub max_block_pairs: u64,
+    /// Pairs one rule may produce per blocking key of the records (about one key per
+    /// record and rule): a rule beyond it skips its largest blocks (and counts them). Keeps
+    /// coarse rules (a postcode with an initial) affordable where a key is shared by many
+    /// records, and at a million records.
+    pub max_rule_pairs_per_key: f64,
     /// EM iterations per session.
     pub em_iterations: usize,
     /// Seed of the pair sampler.
@@ -106,6 +111,7 @@ impl Default for Settings {
             term_frequency: true,
             u_sample_pairs: 1_000_000,
             max_block_pairs: 250_000,
+            max_rule_pairs_per_key: 4.0,
             em_iterations: 40,
             seed: 42,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -394,12 +400,11 @@ fn run(
     }
 
     progress.stage("block", 0);
-    let (cands, blocking_stats) = blocking::candidates(
-        &settings.rules,
-        &pl,
-        pr.as_deref(),
-        settings.max_block_pairs,
-    );
+    let limits = blocking::Limits {
+        max_block_pairs: settings.max_block_pairs,
+        max_rule_pairs_per_key: settings.max_rule_pairs_per_key,
+    };
+    let (cands, blocking_stats) = blocking::candidates(&settings.rules, &pl, pr.as_deref(), limits);
     progress.finish();
 
     progress.stage("compare candidates", cands.len() as u64);
@@ -751,6 +756,19 @@ fn score(
         .map(|(k, c)| (k, *c))
         .collect();
     let tf = model.term_frequency && !model.tf_given.is_empty();
+    // the adjustment depends on the left record's name only: look each up once
+    let adjustments: Vec<Vec<f32>> = if tf {
+        name_slots
+            .iter()
+            .map(|(k, c)| {
+                left.iter()
+                    .map(|a| model.tf_adjustment(*k, model.name_tf(*c, a)) as f32)
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut out = vec![
         ScoredPair {
             left: 0,
@@ -768,6 +786,7 @@ fn score(
         {
             let table = &table;
             let name_slots = &name_slots;
+            let adjustments = &adjustments;
             s.spawn(move || {
                 for ((x, lv), slot) in cc.iter().zip(lc.chunks_exact(width)).zip(oc.iter_mut()) {
                     let (i, j, _) = blocking::unpack(*x);
@@ -775,7 +794,7 @@ fn score(
                     let at_same_address = same_address && address_slot.is_some_and(|a| lv[a] <= 1);
                     if tf {
                         let (a, b) = (&left[i as usize], &right[j as usize]);
-                        for (k, c) in name_slots {
+                        for (n, (k, c)) in name_slots.iter().enumerate() {
                             if lv[*k] <= 1 && !(at_same_address && *c == Comparison::Surname) {
                                 let same = match c {
                                     Comparison::GivenName => {
@@ -784,8 +803,7 @@ fn score(
                                     _ => a.surname_simplified == b.surname_simplified,
                                 };
                                 if same {
-                                    let f = model.name_tf(*c, a);
-                                    w += model.tf_adjustment(*k, f) as f32;
+                                    w += adjustments[n][i as usize];
                                 }
                             }
                         }
