@@ -111,7 +111,7 @@ impl Default for Settings {
             term_frequency: true,
             u_sample_pairs: 1_000_000,
             max_block_pairs: 250_000,
-            max_rule_pairs_per_key: 4.0,
+            max_rule_pairs_per_key: 3.0,
             em_iterations: 40,
             seed: 42,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -639,8 +639,11 @@ fn train(
             model.u = normalise(&counts);
         }
     }
-    if let Some(u) = surname_u_same_address(comparisons, patterns, settings) {
-        model.u_surname_same_address = Some(u);
+    let surname = u_same_address(comparisons, patterns, settings, Comparison::Surname);
+    let birth = u_same_address(comparisons, patterns, settings, Comparison::BirthDate);
+    if surname.is_some() || birth.is_some() {
+        model.u_surname_same_address = surname;
+        model.u_birth_same_address = birth;
         let table = model.weight_table();
         let share = prior_share(&all_rows, &table, 200);
         model.lambda = (share * n_candidates / total_pairs.max(1.0)).clamp(1e-12, 0.5);
@@ -648,20 +651,34 @@ fn train(
     model
 }
 
-/// u of the surname levels among pairs at the same address that are clearly different
-/// people (given name and birth date both different), from the candidates of rules that
-/// block on the address alone (so not selected for surname agreement).
-fn surname_u_same_address(
+/// u of the levels of `target` (surname or birth date) among pairs at the same address that
+/// are clearly different people, from the candidates of rules that block on the address
+/// alone (so not selected for agreement on the target). Household members share a surname,
+/// and twins a birth date, far more often than two people drawn at random. Clearly
+/// different: the given names differ, and for the surname the birth dates differ too, for
+/// the birth date the identity numbers are different (where both have one; without the
+/// identity comparison there is no birth-date estimate).
+fn u_same_address(
     comparisons: &[Comparison],
     patterns: &model::Patterns,
     settings: &Settings,
+    target: Comparison,
 ) -> Option<Vec<f64>> {
-    let s = comparisons.iter().position(|c| *c == Comparison::Surname)?;
+    let s = comparisons.iter().position(|c| *c == target)?;
     let a = comparisons.iter().position(|c| *c == Comparison::Address)?;
     let g = comparisons
         .iter()
         .position(|c| *c == Comparison::GivenName)?;
-    let b = comparisons.iter().position(|c| *c == Comparison::BirthDate);
+    let other = match target {
+        Comparison::Surname => Comparison::BirthDate,
+        _ => Comparison::IdNumber,
+    };
+    let b = comparisons.iter().position(|c| *c == other);
+    // a different given name alone does not tell two twins from one person whose given
+    // name was mistyped: the birth date needs the identity number as well
+    if target == Comparison::BirthDate && b.is_none() {
+        return None;
+    }
     let mut address_rules = 0u16;
     for (r, rule) in settings.rules.iter().enumerate().take(16) {
         if rule
@@ -676,6 +693,11 @@ fn surname_u_same_address(
         return None;
     }
     let last = |k: usize| (comparisons[k].level_count() - 1) as u8;
+    // "different" of the other comparison: its last level, and for identity numbers also
+    // two different valid resident IDs
+    let different = |k: usize, l: u8| {
+        l == NULL || l == last(k) || (comparisons[k] == Comparison::IdNumber && l == 5)
+    };
     let mut counts = vec![0.0; comparisons[s].level_count()];
     let mut same_address = 0.0;
     for (lv, mask, n) in &patterns.rows {
@@ -683,8 +705,7 @@ fn surname_u_same_address(
             continue;
         }
         same_address += n;
-        let clearly_different =
-            lv[g] == last(g) && b.is_none_or(|b| lv[b] == last(b) || lv[b] == NULL);
+        let clearly_different = lv[g] == last(g) && b.is_none_or(|b| different(b, lv[b]));
         if clearly_different && lv[s] != NULL {
             counts[lv[s] as usize] += n;
         }
