@@ -27,13 +27,13 @@ mkdir -p "$RESULTS_DIR" "$S"
 ours() { # name, args...
   local name=$1; shift
   for r in $(seq 1 "$REPEAT"); do
-    "$JIUZHU" link eval --name "$name" --json "$RESULTS_DIR/jiuzhu_${name}_run$r.json" "$@" | head -4
+    "$JIUZHU" link eval --name "$name" --json "$RESULTS_DIR/jiuzhu_${name}_run$r.json" "$@" | sed -n '1,4p'
   done
 }
 peer() { # name, script, args...
   local name=$1 script=$2; shift 2
   for r in $(seq 1 "$REPEAT"); do
-    (cd "$HARNESS" && "$PY" "$script" "$@" --name "splink_${name}_run$r") | head -3
+    (cd "$HARNESS" && "$PY" "$script" "$@" --name "splink_${name}_run$r") | sed -n '1,3p'
   done
 }
 
@@ -73,7 +73,7 @@ if [ "${SCALE:-0}" = "1" ]; then
   # one run each; wall time and peak RSS of both processes from /usr/bin/time -v
   timed() { # label, command...
     local label=$1; shift
-    /usr/bin/time -v -o "$RESULTS_DIR/time_$label.txt" "$@" | head -4
+    /usr/bin/time -v -o "$RESULTS_DIR/time_$label.txt" "$@" | sed -n '1,4p'
     echo "$label: $(grep -E 'Elapsed|Maximum resident' "$RESULTS_DIR/time_$label.txt" | sed 's/^[[:space:]]*//' | tr '\n' ';')"
   }
   echo "load average before the 1M runs: $(cut -d' ' -f1-3 /proc/loadavg)"
