@@ -840,3 +840,67 @@ fn score(
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Patterns of pairs found by an address-only rule (Postcode+StreetNumber), all at the
+    /// same address with different given names and different identity numbers: `twins` of
+    /// them share the birth date, the others do not.
+    fn household_patterns(twins: f64, others: f64) -> model::Patterns {
+        let mask = 1u16 << 4;
+        let row = |birth: u8, n: f64| (vec![5, 0, birth, 6, 0], mask, n);
+        model::Patterns {
+            rows: vec![row(0, twins), row(5, others)],
+        }
+    }
+
+    const COMPARISONS: [Comparison; 5] = [
+        Comparison::GivenName,
+        Comparison::Surname,
+        Comparison::BirthDate,
+        Comparison::IdNumber,
+        Comparison::Address,
+    ];
+
+    #[test]
+    fn birth_date_u_at_one_address_counts_twins() {
+        let settings = Settings::default();
+        let u = u_same_address(
+            &COMPARISONS,
+            &household_patterns(40.0, 960.0),
+            &settings,
+            Comparison::BirthDate,
+        )
+        .expect("enough household pairs");
+        assert!((u[0] - 0.04).abs() < 0.005, "{u:?}");
+        // far above the 1 in tens of thousands of two random people
+        assert!(u[0] > 100.0 * 1e-4);
+    }
+
+    #[test]
+    fn no_birth_date_estimate_without_identity_numbers() {
+        let without_id: Vec<Comparison> = COMPARISONS
+            .into_iter()
+            .filter(|c| *c != Comparison::IdNumber)
+            .collect();
+        let patterns = model::Patterns {
+            rows: vec![
+                (vec![5, 0, 0, 0], 1 << 4, 40.0),
+                (vec![5, 0, 5, 0], 1 << 4, 960.0),
+            ],
+        };
+        let settings = Settings::default();
+        assert!(u_same_address(&without_id, &patterns, &settings, Comparison::BirthDate).is_none());
+        // the surname estimate needs no identity number
+        assert!(u_same_address(&without_id, &patterns, &settings, Comparison::Surname).is_some());
+    }
+
+    #[test]
+    fn few_pairs_at_one_address_give_no_estimate() {
+        let settings = Settings::default();
+        let few = household_patterns(2.0, 20.0);
+        assert!(u_same_address(&COMPARISONS, &few, &settings, Comparison::BirthDate).is_none());
+    }
+}
