@@ -27,16 +27,17 @@ mkdir -p "$RESULTS_DIR" "$S"
 ours() { # name, args...
   local name=$1; shift
   for r in $(seq 1 "$REPEAT"); do
-    "$JIUZHU" link eval --name "$name" --json "$RESULTS_DIR/jiuzhu_${name}_run$r.json" "$@" | head -4
+    "$JIUZHU" link eval --name "$name" --json "$RESULTS_DIR/jiuzhu_${name}_run$r.json" "$@" | sed -n '1,4p'
   done
 }
 peer() { # name, script, args...
   local name=$1 script=$2; shift 2
   for r in $(seq 1 "$REPEAT"); do
-    (cd "$HARNESS" && "$PY" "$script" "$@" --name "splink_${name}_run$r") | head -3
+    (cd "$HARNESS" && "$PY" "$script" "$@" --name "splink_${name}_run$r") | sed -n '1,3p'
   done
 }
 
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for X in "" nossn; do
   SP=$([ -z "$X" ] && echo "" || echo "--no-ssn"); OU=$([ -z "$X" ] && echo "" || echo "--no-id")
   N=$([ -z "$X" ] && echo "" || echo "_nossn")
@@ -69,11 +70,19 @@ peer pseudopeople splink_pp.py --em household_aware
 if [ "${SCALE:-0}" = "1" ]; then
   [ -f "$S/synth_500k_a.csv" ] || (cd "$HARNESS" && "$PY" gen_synthetic.py --entities 500000 --seed 1 --out "$S/synth_500k")
   stack "$S/synth_500k"
-  REPEAT=1
-  /usr/bin/time -f "jiuzhu 1M link: %e s, peak RSS %M KiB" "$JIUZHU" link eval --name scale1m_link --json "$RESULTS_DIR/jiuzhu_scale1m_link_run1.json" --left "$S/synth_500k_a.csv" --right "$S/synth_500k_b.csv" | head -4
-  peer scale1m_link splink_run.py --dataset synth --synth-prefix "$S/synth_500k" --blocking scalable --cluster
-  /usr/bin/time -f "jiuzhu 1M dedupe: %e s, peak RSS %M KiB" "$JIUZHU" link eval --name scale1m_dedupe --json "$RESULTS_DIR/jiuzhu_scale1m_dedupe_run1.json" --dedupe --input "$S/synth_500k_ab.csv" | head -4
-  peer scale1m_dedupe splink_run.py --dataset synth --synth-prefix "$S/synth_500k" --synth-dedupe --blocking scalable --cluster
+  # one run each; wall time and peak RSS of both processes from /usr/bin/time -v
+  timed() { # label, command...
+    local label=$1; shift
+    /usr/bin/time -v -o "$RESULTS_DIR/time_$label.txt" "$@" | sed -n '1,4p'
+    echo "$label: $(grep -E 'Elapsed|Maximum resident' "$RESULTS_DIR/time_$label.txt" | sed 's/^[[:space:]]*//' | tr '\n' ';')"
+  }
+  echo "load average before the 1M runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+  timed jiuzhu_scale1m_link "$JIUZHU" link eval --name scale1m_link --json "$RESULTS_DIR/jiuzhu_scale1m_link_run1.json" --left "$S/synth_500k_a.csv" --right "$S/synth_500k_b.csv"
+  timed splink_scale1m_link sh -c "cd '$HARNESS' && '$PY' splink_run.py --dataset synth --synth-prefix '$S/synth_500k' --blocking scalable --cluster --name splink_scale1m_link_run1"
+  timed jiuzhu_scale1m_dedupe "$JIUZHU" link eval --name scale1m_dedupe --json "$RESULTS_DIR/jiuzhu_scale1m_dedupe_run1.json" --dedupe --input "$S/synth_500k_ab.csv"
+  timed splink_scale1m_dedupe sh -c "cd '$HARNESS' && '$PY' splink_run.py --dataset synth --synth-prefix '$S/synth_500k' --synth-dedupe --blocking scalable --cluster --name splink_scale1m_dedupe_run1"
+  echo "load average after the 1M runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" "$HERE/table.py" "$RESULTS_DIR"

@@ -1,5 +1,6 @@
 //! Turning scored pairs into decisions: one-to-one or many-to-one assignment in link mode,
-//! clusters (connected components above the threshold) in dedupe mode.
+//! clusters in dedupe mode (pairs above the threshold join clusters, best first, while the
+//! joined cluster stays coherent).
 
 /// How decided pairs are restricted in link mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,16 +55,28 @@ pub(crate) fn assign(
 }
 
 /// Clusters of the records joined by the given pairs, taken in the given order (best first):
-/// a cluster id per record (the smallest record index of its cluster). Two clusters that
-/// each hold a valid identity number, and different ones, are never joined: one person has
-/// one valid resident ID, so such a join could only chain two people through a third record.
+/// a cluster id per record (the smallest record index of its cluster).
+///
+/// Two clusters are joined only when they stay coherent:
+/// - when each holds a valid identity number, and different ones, they are never joined: one
+///   person has one valid resident ID, so such a join could only chain two people through a
+///   third record;
+/// - `weight_of(a, b)` gives the match weight of a scored pair (`None` when the pair was not a
+///   candidate): the mean match probability over the scored pairs across the two clusters must
+///   reach `min_probability` (average linkage). One good pair does not join two people
+///   through a third record: a brother linked to his sister's record by a noisy pair stays
+///   apart when his own records and hers disagree.
 pub(crate) fn clusters(
     n: usize,
     pairs: impl Iterator<Item = (u32, u32)>,
     identity: &[Option<u64>],
+    weight_of: impl Fn(u32, u32) -> Option<f32>,
+    min_probability: f64,
 ) -> Vec<u32> {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     let mut held: Vec<Option<u64>> = (0..n).map(|i| identity.get(i).copied().flatten()).collect();
+    // members of each cluster, kept at its root
+    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
     fn find(parent: &mut [u32], mut x: u32) -> u32 {
         while parent[x as usize] != x {
             let up = parent[parent[x as usize] as usize];
@@ -75,15 +88,33 @@ pub(crate) fn clusters(
     for (a, b) in pairs {
         let ra = find(&mut parent, a);
         let rb = find(&mut parent, b);
-        if ra != rb {
-            let (x, y) = (held[ra as usize], held[rb as usize]);
-            if x.is_some() && y.is_some() && x != y {
+        if ra == rb {
+            continue;
+        }
+        let (x, y) = (held[ra as usize], held[rb as usize]);
+        if x.is_some() && y.is_some() && x != y {
+            continue;
+        }
+        let (ma, mb) = (&members[ra as usize], &members[rb as usize]);
+        if ma.len() > 1 || mb.len() > 1 {
+            let (mut sum, mut count) = (0.0, 0u32);
+            for &p in ma {
+                for &q in mb {
+                    if let Some(w) = weight_of(p.min(q), p.max(q)) {
+                        sum += crate::model::probability(f64::from(w));
+                        count += 1;
+                    }
+                }
+            }
+            if count > 0 && sum / f64::from(count) < min_probability {
                 continue;
             }
-            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            parent[hi as usize] = lo;
-            held[lo as usize] = x.or(y);
         }
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[hi as usize] = lo;
+        held[lo as usize] = x.or(y);
+        let moved = std::mem::take(&mut members[hi as usize]);
+        members[lo as usize].extend(moved);
     }
     (0..n as u32).map(|x| find(&mut parent, x)).collect()
 }
@@ -114,14 +145,44 @@ mod tests {
 
     #[test]
     fn clusters_are_connected_components() {
-        let c = clusters(5, [(0, 3), (3, 4)].into_iter(), &[]);
+        let none = |_: u32, _: u32| None;
+        let c = clusters(5, [(0, 3), (3, 4)].into_iter(), &[], none, 0.5);
         assert_eq!(c, vec![0, 1, 2, 0, 0]);
         // 0 and 4 hold different valid IDs: 3 joins the first, and 4 stays apart
         let c = clusters(
             5,
             [(0, 3), (3, 4)].into_iter(),
             &[Some(1), None, None, None, Some(2)],
+            none,
+            0.5,
         );
         assert_eq!(c, vec![0, 1, 2, 0, 4]);
+    }
+
+    #[test]
+    fn a_weak_link_does_not_chain_two_people() {
+        // 0-1 and 2-3 are two people's record pairs; 1-2 is a noisy pair above the
+        // threshold, but 0-2, 0-3 and 1-3 say they are different people
+        let weights = [
+            ((0, 1), 10.0),
+            ((2, 3), 10.0),
+            ((1, 2), 1.0),
+            ((0, 2), -8.0),
+            ((0, 3), -9.0),
+            ((1, 3), -2.0),
+        ];
+        let weight = |a: u32, b: u32| {
+            weights
+                .iter()
+                .find(|(p, _)| *p == (a, b))
+                .map(|(_, w)| *w as f32)
+        };
+        let order = [(0, 1), (2, 3), (1, 2)];
+        let c = clusters(4, order.into_iter(), &[], weight, 0.5);
+        assert_eq!(c, vec![0, 0, 2, 2]);
+        // where the other pairs agree as well, the clusters are joined
+        let agree = |a: u32, b: u32| weight(a, b).map(|w| w.abs());
+        let c = clusters(4, order.into_iter(), &[], agree, 0.5);
+        assert_eq!(c, vec![0, 0, 0, 0]);
     }
 }

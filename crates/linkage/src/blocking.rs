@@ -237,7 +237,7 @@ pub(crate) fn unpack(x: u64) -> (u32, u32, u16) {
 pub struct BlockingStats {
     /// Pairs produced per rule before removing duplicates across rules.
     pub pairs_per_rule: Vec<u64>,
-    /// Blocks skipped because they would produce more than `max_block_pairs` pairs.
+    /// Blocks skipped: too large on their own, or the largest of a rule over its budget.
     pub skipped_blocks: u64,
     /// Distinct candidate pairs.
     pub candidates: u64,
@@ -245,22 +245,69 @@ pub struct BlockingStats {
 
 type Buckets = HashMap<u64, (Vec<u32>, Vec<u32>), FxBuild>;
 
+/// Limits on the pairs of blocking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Limits {
+    /// A block that would produce more pairs than this is skipped.
+    pub max_block_pairs: u64,
+    /// A rule may produce at most this many pairs per key it gives the records (one per
+    /// record for most rules, one per deletion for the ID neighbourhood): beyond it, its
+    /// largest blocks are skipped. A large block is a key many records share (a postcode
+    /// that covers a whole city, a common surname with a common house number): among its
+    /// a × b pairs at most min(a, b) are matches, so it is the least informative place to
+    /// look.
+    pub max_rule_pairs_per_key: f64,
+}
+
+/// Pairs a block of `l` left and `r` right records produces (`r` unused in dedupe mode).
+fn block_pairs(l: usize, r: usize, dedupe: bool) -> u64 {
+    if dedupe {
+        l as u64 * (l as u64).saturating_sub(1) / 2
+    } else {
+        l as u64 * r as u64
+    }
+}
+
+/// The largest block size (in pairs) a rule may keep: blocks above it are skipped so that
+/// the rule's pairs stay within `max_rule_pairs` (and none is above `max_block_pairs`).
+fn block_cutoff(sizes: &mut [u64], max_block_pairs: u64, max_rule_pairs: u64) -> u64 {
+    sizes.sort_unstable();
+    let mut total = 0u64;
+    let mut cutoff = 0u64;
+    let mut k = 0;
+    while k < sizes.len() {
+        // blocks of one size are kept or skipped together
+        let size = sizes[k];
+        let same = sizes[k..].iter().take_while(|s| **s == size).count() as u64;
+        if size > max_block_pairs || total + size * same > max_rule_pairs {
+            break;
+        }
+        total += size * same;
+        cutoff = size;
+        k += same as usize;
+    }
+    cutoff
+}
+
 /// Generates candidate pairs. `right` is `None` for deduplication (pairs i < j within `left`).
 /// Returns packed candidates, sorted, one per pair.
 pub(crate) fn candidates(
     rules: &[BlockingRule],
     left: &[Prepared],
     right: Option<&[Prepared]>,
-    max_block_pairs: u64,
+    limits: Limits,
 ) -> (Vec<u64>, BlockingStats) {
     let mut all: Vec<u64> = Vec::new();
     let mut stats = BlockingStats::default();
     let mut keys = Vec::new();
+    let dedupe = right.is_none();
     for (r, rule) in rules.iter().enumerate().take(16) {
         let bit = 1u16 << r;
         let mut buckets: Buckets = HashMap::default();
+        let mut key_count = 0usize;
         for (i, p) in left.iter().enumerate() {
             rule_keys(rule, p, &mut keys);
+            key_count += keys.len();
             for k in &keys {
                 buckets.entry(*k).or_default().0.push(i as u32);
             }
@@ -268,6 +315,7 @@ pub(crate) fn candidates(
         if let Some(right) = right {
             for (j, p) in right.iter().enumerate() {
                 rule_keys(rule, p, &mut keys);
+                key_count += keys.len();
                 for k in &keys {
                     if let Some(b) = buckets.get_mut(k) {
                         b.1.push(j as u32);
@@ -275,37 +323,30 @@ pub(crate) fn candidates(
                 }
             }
         }
+        let mut sizes: Vec<u64> = buckets
+            .values()
+            .map(|(l, rr)| block_pairs(l.len(), rr.len(), dedupe))
+            .filter(|n| *n > 0)
+            .collect();
+        let budget = (limits.max_rule_pairs_per_key * key_count as f64).max(0.0) as u64;
+        let cutoff = block_cutoff(&mut sizes, limits.max_block_pairs, budget);
+        stats.skipped_blocks += sizes.iter().filter(|n| **n > cutoff).count() as u64;
         let before = all.len();
         for (l, rr) in buckets.values() {
-            match right {
-                Some(_) => {
-                    let n = l.len() as u64 * rr.len() as u64;
-                    if n == 0 {
-                        continue;
-                    }
-                    if n > max_block_pairs {
-                        stats.skipped_blocks += 1;
-                        continue;
-                    }
-                    for &i in l {
-                        for &j in rr {
-                            all.push(pack(i, j, bit));
-                        }
+            let n = block_pairs(l.len(), rr.len(), dedupe);
+            if n == 0 || n > cutoff {
+                continue;
+            }
+            if dedupe {
+                for (x, &i) in l.iter().enumerate() {
+                    for &j in &l[x + 1..] {
+                        all.push(pack(i.min(j), i.max(j), bit));
                     }
                 }
-                None => {
-                    let n = l.len() as u64 * (l.len() as u64).saturating_sub(1) / 2;
-                    if n == 0 {
-                        continue;
-                    }
-                    if n > max_block_pairs {
-                        stats.skipped_blocks += 1;
-                        continue;
-                    }
-                    for (x, &i) in l.iter().enumerate() {
-                        for &j in &l[x + 1..] {
-                            all.push(pack(i.min(j), i.max(j), bit));
-                        }
+            } else {
+                for &i in l {
+                    for &j in rr {
+                        all.push(pack(i, j, bit));
                     }
                 }
             }
@@ -320,7 +361,9 @@ pub(crate) fn candidates(
 
 /// Sorts packed candidates and merges duplicates, OR-ing their rule masks.
 fn merge(all: &mut Vec<u64>) {
-    all.sort_unstable();
+    // the stable sort finds the already sorted candidates of earlier rules as one run and
+    // merges the new ones into it, instead of sorting everything again per rule
+    all.sort();
     let mut w = 0usize;
     for r in 0..all.len() {
         if w > 0 && all[w - 1] >> 16 == all[r] >> 16 {
@@ -337,6 +380,13 @@ fn merge(all: &mut Vec<u64>) {
 mod tests {
     use super::*;
     use crate::record::{BirthDate, Record};
+
+    fn limits(max_block_pairs: u64) -> Limits {
+        Limits {
+            max_block_pairs,
+            max_rule_pairs_per_key: f64::INFINITY,
+        }
+    }
 
     fn rec(name: &str, id: &str, year: u16) -> Prepared {
         Prepared::new(&Record {
@@ -359,7 +409,7 @@ mod tests {
             BlockingRule::on(&[BlockKey::NamePair]),
             BlockingRule::on(&[BlockKey::IdNeighbourhood]),
         ];
-        let (c, stats) = candidates(&rules, &left, Some(&right), 1000);
+        let (c, stats) = candidates(&rules, &left, Some(&right), limits(1000));
         let pairs: Vec<_> = c.iter().map(|x| unpack(*x)).collect();
         assert_eq!(pairs, vec![(0, 0, 1), (1, 1, 3)]);
         assert_eq!(stats.candidates, 2);
@@ -380,7 +430,7 @@ mod tests {
                 &rules,
                 std::slice::from_ref(&a),
                 Some(std::slice::from_ref(&b)),
-                1000,
+                limits(1000),
             );
             assert_eq!(c.len(), 1, "{other}");
         }
@@ -389,7 +439,7 @@ mod tests {
             &rules,
             std::slice::from_ref(&a),
             Some(std::slice::from_ref(&far)),
-            1000,
+            limits(1000),
         );
         assert!(c.is_empty());
     }
@@ -405,7 +455,7 @@ mod tests {
             BlockingRule::on(&[BlockKey::NamePair]),
             BlockingRule::on(&[BlockKey::BirthYear]),
         ];
-        let (c, _) = candidates(&rules, &recs, None, 1000);
+        let (c, _) = candidates(&rules, &recs, None, limits(1000));
         let pairs: Vec<_> = c.iter().map(|x| unpack(*x)).collect();
         assert_eq!(pairs, vec![(0, 1, 3), (0, 2, 3), (1, 2, 3)]);
     }
@@ -414,8 +464,40 @@ mod tests {
     fn oversized_blocks_are_skipped_and_counted() {
         let recs: Vec<_> = (0..10).map(|i| rec("张伟", &i.to_string(), 1980)).collect();
         let rules = vec![BlockingRule::on(&[BlockKey::BirthYear])];
-        let (c, stats) = candidates(&rules, &recs, None, 10);
+        let (c, stats) = candidates(&rules, &recs, None, limits(10));
         assert!(c.is_empty());
         assert_eq!(stats.skipped_blocks, 1);
+    }
+
+    #[test]
+    fn a_rule_over_its_budget_skips_its_largest_blocks() {
+        // birth year 1980: 6 records (15 pairs); 1981: 3 (3 pairs); 1982: 2 (1 pair)
+        let recs: Vec<_> = [
+            1980, 1980, 1980, 1980, 1980, 1980, 1981, 1981, 1981, 1982, 1982,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, y)| rec("张伟", &i.to_string(), *y))
+        .collect();
+        let rules = vec![BlockingRule::on(&[BlockKey::BirthYear])];
+        // 11 keys: a budget of 100/11 pairs per key is 100 pairs
+        let budget = |max_rule_pairs: f64| Limits {
+            max_block_pairs: 1000,
+            max_rule_pairs_per_key: max_rule_pairs / 11.0,
+        };
+        let (c, stats) = candidates(&rules, &recs, None, budget(100.0));
+        assert_eq!((c.len(), stats.skipped_blocks), (19, 0));
+        let (c, stats) = candidates(&rules, &recs, None, budget(10.0));
+        assert_eq!((c.len(), stats.skipped_blocks), (4, 1));
+        let (c, stats) = candidates(&rules, &recs, None, budget(3.0));
+        assert_eq!((c.len(), stats.skipped_blocks), (1, 2));
+    }
+
+    #[test]
+    fn cutoff_keeps_blocks_of_one_size_together() {
+        assert_eq!(block_cutoff(&mut [4, 1, 4, 9], 100, 100), 9);
+        assert_eq!(block_cutoff(&mut [4, 1, 4, 9], 5, 100), 4);
+        assert_eq!(block_cutoff(&mut [4, 1, 4, 9], 100, 8), 1);
+        assert_eq!(block_cutoff(&mut [4, 1, 4, 9], 100, 0), 0);
     }
 }

@@ -93,6 +93,7 @@ impl Comparison {
                 "street similar and postcode or number equal",
                 "postcode and locality equal",
                 "postcode or locality equal",
+                "only the number or the street agrees",
                 "different",
             ],
             Comparison::Region => &["same village", "same township", "same county", "different"],
@@ -108,7 +109,7 @@ impl Comparison {
             Comparison::Gender => &[0.98, 0.02],
             Comparison::BirthDate => &[0.88, 0.01, 0.05, 0.03, 0.01, 0.02],
             Comparison::IdNumber => &[0.88, 0.01, 0.03, 0.05, 0.01, 0.0001, 0.0199],
-            Comparison::Address => &[0.6, 0.2, 0.1, 0.05, 0.05],
+            Comparison::Address => &[0.6, 0.2, 0.1, 0.05, 0.03, 0.02],
             Comparison::Region => &[0.85, 0.05, 0.05, 0.05],
         }
     }
@@ -162,8 +163,8 @@ pub(crate) fn name_level(
     if !pinyin.0.is_empty() && pinyin.0 == pinyin.1 {
         return 2;
     }
-    let long_enough = simplified.0.chars().count() >= 2 && simplified.1.chars().count() >= 2;
-    if han && long_enough && edit_distance(simplified.0, simplified.1, 1) <= 1 {
+    let long_enough = || simplified.0.chars().count() >= 2 && simplified.1.chars().count() >= 2;
+    if han && long_enough() && edit_distance(simplified.0, simplified.1, 1) <= 1 {
         return 3;
     }
     let jw = jaro_winkler(pinyin.0, pinyin.1);
@@ -202,6 +203,24 @@ pub(crate) fn name_levels(a: &Prepared, b: &Prepared) -> (u8, u8, bool) {
     let s = surname_level(a, b);
     let score = |x: u8| if x == NULL { 6 } else { x };
     if score(g) <= 2 && score(s) <= 2 {
+        return (g, s, false);
+    }
+    // the crossed levels count only when both reach "same pinyin" (levels 0 to 2), which
+    // needs equal simplified forms or equal non-empty pinyin: most pairs fail this at once
+    let crossed_agree = |x_simplified: &str, y_simplified: &str, x_pinyin: &str, y_pinyin: &str| {
+        x_simplified == y_simplified || (!x_pinyin.is_empty() && x_pinyin == y_pinyin)
+    };
+    if !crossed_agree(
+        &a.given_simplified,
+        &b.surname_simplified,
+        &a.given_pinyin,
+        &b.surname_pinyin,
+    ) || !crossed_agree(
+        &a.surname_simplified,
+        &b.given_simplified,
+        &a.surname_pinyin,
+        &b.given_pinyin,
+    ) {
         return (g, s, false);
     }
     let gs = name_level(
@@ -293,12 +312,16 @@ fn address_level(a: &Prepared, b: &Prepared) -> u8 {
         return 1;
     }
     let locality_eq = equal_nonempty(&a.locality, &b.locality);
+    // without a shared household, a match rarely loses every part of its address at once:
+    // "nothing agrees" is kept apart from "only the number or the street agrees"
     if postcode_eq && locality_eq {
         2
     } else if postcode_eq || locality_eq {
         3
-    } else {
+    } else if number_eq || street_close {
         4
+    } else {
+        5
     }
 }
 
@@ -457,7 +480,12 @@ mod tests {
             2
         );
         assert_eq!(address_level(&a, &p("9", "other", "2119", "y", "")), 3);
-        assert_eq!(address_level(&a, &p("9", "other", "3000", "y", "")), 4);
+        assert_eq!(address_level(&a, &p("7", "other", "3000", "y", "")), 4);
+        assert_eq!(
+            address_level(&a, &p("9", "wallaby place", "3000", "y", "")),
+            4
+        );
+        assert_eq!(address_level(&a, &p("9", "other", "3000", "y", "")), 5);
         assert_eq!(region_level(&a, &p("", "", "", "", "990101001002")), 1);
         assert_eq!(region_level(&a, &p("", "", "", "", "990101002002")), 2);
         assert_eq!(region_level(&a, &p("", "", "", "", "990202002002")), 3);

@@ -70,6 +70,11 @@ pub struct Settings {
     pub u_sample_pairs: usize,
     /// Blocks that would produce more pairs than this are skipped (and counted).
     pub max_block_pairs: u64,
+    /// Pairs one rule may produce per blocking key of the records (about one key per
+    /// record and rule): a rule beyond it skips its largest blocks (and counts them). Keeps
+    /// coarse rules (a postcode with an initial) affordable where a key is shared by many
+    /// records, and at a million records.
+    pub max_rule_pairs_per_key: f64,
     /// EM iterations per session.
     pub em_iterations: usize,
     /// Seed of the pair sampler.
@@ -106,6 +111,7 @@ impl Default for Settings {
             term_frequency: true,
             u_sample_pairs: 1_000_000,
             max_block_pairs: 250_000,
+            max_rule_pairs_per_key: 3.0,
             em_iterations: 40,
             seed: 42,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -229,7 +235,8 @@ pub fn link(
 }
 
 /// Deduplicates one list: candidates within it, model, scored pairs and clusters of the pairs
-/// at or above the threshold.
+/// at or above the threshold (best first; two clusters join only when the mean probability
+/// of the scored pairs between them reaches the threshold, see [`assign`]).
 pub fn dedupe(
     records: &[Record],
     settings: &Settings,
@@ -255,10 +262,19 @@ pub fn dedupe(
             })
         })
         .collect();
+    // the pairs are in candidate order, sorted by (left, right)
+    let weight_of = |a: u32, b: u32| {
+        run.pairs
+            .binary_search_by(|p| (p.left, p.right).cmp(&(a, b)))
+            .ok()
+            .map(|k| run.pairs[k].match_weight)
+    };
     let clusters = assign::clusters(
         records.len(),
         joined.iter().map(|p| (p.left, p.right)),
         &identity,
+        weight_of,
+        settings.threshold,
     );
     Ok(Deduplication {
         model: run.model,
@@ -384,12 +400,11 @@ fn run(
     }
 
     progress.stage("block", 0);
-    let (cands, blocking_stats) = blocking::candidates(
-        &settings.rules,
-        &pl,
-        pr.as_deref(),
-        settings.max_block_pairs,
-    );
+    let limits = blocking::Limits {
+        max_block_pairs: settings.max_block_pairs,
+        max_rule_pairs_per_key: settings.max_rule_pairs_per_key,
+    };
+    let (cands, blocking_stats) = blocking::candidates(&settings.rules, &pl, pr.as_deref(), limits);
     progress.finish();
 
     progress.stage("compare candidates", cands.len() as u64);
@@ -624,8 +639,11 @@ fn train(
             model.u = normalise(&counts);
         }
     }
-    if let Some(u) = surname_u_same_address(comparisons, patterns, settings) {
-        model.u_surname_same_address = Some(u);
+    let surname = u_same_address(comparisons, patterns, settings, Comparison::Surname);
+    let birth = u_same_address(comparisons, patterns, settings, Comparison::BirthDate);
+    if surname.is_some() || birth.is_some() {
+        model.u_surname_same_address = surname;
+        model.u_birth_same_address = birth;
         let table = model.weight_table();
         let share = prior_share(&all_rows, &table, 200);
         model.lambda = (share * n_candidates / total_pairs.max(1.0)).clamp(1e-12, 0.5);
@@ -633,20 +651,34 @@ fn train(
     model
 }
 
-/// u of the surname levels among pairs at the same address that are clearly different
-/// people (given name and birth date both different), from the candidates of rules that
-/// block on the address alone (so not selected for surname agreement).
-fn surname_u_same_address(
+/// u of the levels of `target` (surname or birth date) among pairs at the same address that
+/// are clearly different people, from the candidates of rules that block on the address
+/// alone (so not selected for agreement on the target). Household members share a surname,
+/// and twins a birth date, far more often than two people drawn at random. Clearly
+/// different: the given names differ, and for the surname the birth dates differ too, for
+/// the birth date the identity numbers are different (where both have one; without the
+/// identity comparison there is no birth-date estimate).
+fn u_same_address(
     comparisons: &[Comparison],
     patterns: &model::Patterns,
     settings: &Settings,
+    target: Comparison,
 ) -> Option<Vec<f64>> {
-    let s = comparisons.iter().position(|c| *c == Comparison::Surname)?;
+    let s = comparisons.iter().position(|c| *c == target)?;
     let a = comparisons.iter().position(|c| *c == Comparison::Address)?;
     let g = comparisons
         .iter()
         .position(|c| *c == Comparison::GivenName)?;
-    let b = comparisons.iter().position(|c| *c == Comparison::BirthDate);
+    let other = match target {
+        Comparison::Surname => Comparison::BirthDate,
+        _ => Comparison::IdNumber,
+    };
+    let b = comparisons.iter().position(|c| *c == other);
+    // a different given name alone does not tell two twins from one person whose given
+    // name was mistyped: the birth date needs the identity number as well
+    if target == Comparison::BirthDate && b.is_none() {
+        return None;
+    }
     let mut address_rules = 0u16;
     for (r, rule) in settings.rules.iter().enumerate().take(16) {
         if rule
@@ -661,6 +693,11 @@ fn surname_u_same_address(
         return None;
     }
     let last = |k: usize| (comparisons[k].level_count() - 1) as u8;
+    // "different" of the other comparison: its last level, and for identity numbers also
+    // two different valid resident IDs
+    let different = |k: usize, l: u8| {
+        l == NULL || l == last(k) || (comparisons[k] == Comparison::IdNumber && l == 5)
+    };
     let mut counts = vec![0.0; comparisons[s].level_count()];
     let mut same_address = 0.0;
     for (lv, mask, n) in &patterns.rows {
@@ -668,8 +705,7 @@ fn surname_u_same_address(
             continue;
         }
         same_address += n;
-        let clearly_different =
-            lv[g] == last(g) && b.is_none_or(|b| lv[b] == last(b) || lv[b] == NULL);
+        let clearly_different = lv[g] == last(g) && b.is_none_or(|b| different(b, lv[b]));
         if clearly_different && lv[s] != NULL {
             counts[lv[s] as usize] += n;
         }
@@ -741,6 +777,19 @@ fn score(
         .map(|(k, c)| (k, *c))
         .collect();
     let tf = model.term_frequency && !model.tf_given.is_empty();
+    // the adjustment depends on the left record's name only: look each up once
+    let adjustments: Vec<Vec<f32>> = if tf {
+        name_slots
+            .iter()
+            .map(|(k, c)| {
+                left.iter()
+                    .map(|a| model.tf_adjustment(*k, model.name_tf(*c, a)) as f32)
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut out = vec![
         ScoredPair {
             left: 0,
@@ -758,6 +807,7 @@ fn score(
         {
             let table = &table;
             let name_slots = &name_slots;
+            let adjustments = &adjustments;
             s.spawn(move || {
                 for ((x, lv), slot) in cc.iter().zip(lc.chunks_exact(width)).zip(oc.iter_mut()) {
                     let (i, j, _) = blocking::unpack(*x);
@@ -765,7 +815,7 @@ fn score(
                     let at_same_address = same_address && address_slot.is_some_and(|a| lv[a] <= 1);
                     if tf {
                         let (a, b) = (&left[i as usize], &right[j as usize]);
-                        for (k, c) in name_slots {
+                        for (n, (k, c)) in name_slots.iter().enumerate() {
                             if lv[*k] <= 1 && !(at_same_address && *c == Comparison::Surname) {
                                 let same = match c {
                                     Comparison::GivenName => {
@@ -774,8 +824,7 @@ fn score(
                                     _ => a.surname_simplified == b.surname_simplified,
                                 };
                                 if same {
-                                    let f = model.name_tf(*c, a);
-                                    w += model.tf_adjustment(*k, f) as f32;
+                                    w += adjustments[n][i as usize];
                                 }
                             }
                         }
@@ -790,4 +839,68 @@ fn score(
         }
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Patterns of pairs found by an address-only rule (Postcode+StreetNumber), all at the
+    /// same address with different given names and different identity numbers: `twins` of
+    /// them share the birth date, the others do not.
+    fn household_patterns(twins: f64, others: f64) -> model::Patterns {
+        let mask = 1u16 << 4;
+        let row = |birth: u8, n: f64| (vec![5, 0, birth, 6, 0], mask, n);
+        model::Patterns {
+            rows: vec![row(0, twins), row(5, others)],
+        }
+    }
+
+    const COMPARISONS: [Comparison; 5] = [
+        Comparison::GivenName,
+        Comparison::Surname,
+        Comparison::BirthDate,
+        Comparison::IdNumber,
+        Comparison::Address,
+    ];
+
+    #[test]
+    fn birth_date_u_at_one_address_counts_twins() {
+        let settings = Settings::default();
+        let u = u_same_address(
+            &COMPARISONS,
+            &household_patterns(40.0, 960.0),
+            &settings,
+            Comparison::BirthDate,
+        )
+        .expect("enough household pairs");
+        assert!((u[0] - 0.04).abs() < 0.005, "{u:?}");
+        // far above the 1 in tens of thousands of two random people
+        assert!(u[0] > 100.0 * 1e-4);
+    }
+
+    #[test]
+    fn no_birth_date_estimate_without_identity_numbers() {
+        let without_id: Vec<Comparison> = COMPARISONS
+            .into_iter()
+            .filter(|c| *c != Comparison::IdNumber)
+            .collect();
+        let patterns = model::Patterns {
+            rows: vec![
+                (vec![5, 0, 0, 0], 1 << 4, 40.0),
+                (vec![5, 0, 5, 0], 1 << 4, 960.0),
+            ],
+        };
+        let settings = Settings::default();
+        assert!(u_same_address(&without_id, &patterns, &settings, Comparison::BirthDate).is_none());
+        // the surname estimate needs no identity number
+        assert!(u_same_address(&without_id, &patterns, &settings, Comparison::Surname).is_some());
+    }
+
+    #[test]
+    fn few_pairs_at_one_address_give_no_estimate() {
+        let settings = Settings::default();
+        let few = household_patterns(2.0, 20.0);
+        assert!(u_same_address(&COMPARISONS, &few, &settings, Comparison::BirthDate).is_none());
+    }
 }

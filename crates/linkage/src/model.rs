@@ -30,13 +30,17 @@ pub struct Model {
     /// members share surnames far more often than random pairs), used instead of `u` for the
     /// surname when the address agrees. `None` when there was too little data or no address.
     pub u_surname_same_address: Option<Vec<f64>>,
+    /// u of the birth-date levels among non-matching pairs at the same address (twins),
+    /// used instead of `u` for the birth date when the address agrees.
+    pub u_birth_same_address: Option<Vec<f64>>,
 }
 
 /// Level weights of a model, with the surname weights used at the same address.
 pub(crate) struct WeightTable {
     pub(crate) levels: Vec<Vec<f64>>,
-    /// (surname index, address index, surname weights when the address agrees)
-    same_address: Option<(usize, usize, Vec<f64>)>,
+    /// (comparison index, address index, weights of that comparison when the address
+    /// agrees), for the surname and the birth date
+    same_address: Vec<(usize, usize, Vec<f64>)>,
 }
 
 impl WeightTable {
@@ -54,11 +58,10 @@ impl WeightTable {
     /// Weight of comparison `k` in the vector `lv` (which must not be null there).
     pub(crate) fn weight(&self, lv: &[u8], k: usize) -> f64 {
         let l = lv[k] as usize;
-        if let Some((s, a, alt)) = &self.same_address
-            && k == *s
-            && lv[*a] <= 1
-        {
-            return alt[l];
+        for (s, a, alt) in &self.same_address {
+            if k == *s && lv[*a] <= 1 {
+                return alt[l];
+            }
         }
         self.levels[k][l]
     }
@@ -120,32 +123,32 @@ impl Model {
             tf_surname: HashMap::new(),
             tf_floor: 1e-6,
             u_surname_same_address: None,
+            u_birth_same_address: None,
         }
     }
 
     /// The weights of every level, with the same-address surname weights.
     pub(crate) fn weight_table(&self) -> WeightTable {
         let levels = self.level_weights();
-        let s = self
-            .comparisons
-            .iter()
-            .position(|c| *c == Comparison::Surname);
         let a = self
             .comparisons
             .iter()
             .position(|c| *c == Comparison::Address);
-        let same_address = match (s, a, &self.u_surname_same_address) {
-            (Some(s), Some(a), Some(u)) => Some((
-                s,
-                a,
-                self.m[s]
+        let mut same_address = Vec::new();
+        for (target, u) in [
+            (Comparison::Surname, &self.u_surname_same_address),
+            (Comparison::BirthDate, &self.u_birth_same_address),
+        ] {
+            let s = self.comparisons.iter().position(|c| *c == target);
+            if let (Some(s), Some(a), Some(u)) = (s, a, u) {
+                let weights = self.m[s]
                     .iter()
                     .zip(u)
                     .map(|(m, u)| (m / u).log2())
-                    .collect(),
-            )),
-            _ => None,
-        };
+                    .collect();
+                same_address.push((s, a, weights));
+            }
+        }
         WeightTable {
             levels,
             same_address,

@@ -7,6 +7,10 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     if a == b {
         return if a.is_empty() { 0.0 } else { 1.0 };
     }
+    // pinyin and most addresses are ASCII: compare bytes without decoding
+    if a.is_ascii() && b.is_ascii() && a.len() <= 64 && b.len() <= 64 {
+        return winkler(a.as_bytes(), b.as_bytes());
+    }
     let mut buf_a = [' '; 64];
     let mut buf_b = [' '; 64];
     let (va, vb);
@@ -27,17 +31,21 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
         vb = b.chars().collect::<Vec<_>>();
         (&va, &vb)
     };
-    let jaro = jaro_chars(sa, sb);
-    let prefix = sa
+    winkler(sa, sb)
+}
+
+fn winkler<T: PartialEq + Copy + Default>(a: &[T], b: &[T]) -> f64 {
+    let jaro = jaro(a, b);
+    let prefix = a
         .iter()
-        .zip(sb.iter())
+        .zip(b.iter())
         .take(4)
         .take_while(|(x, y)| x == y)
         .count();
     jaro + prefix as f64 * 0.1 * (1.0 - jaro)
 }
 
-fn jaro_chars(a: &[char], b: &[char]) -> f64 {
+fn jaro<T: PartialEq + Copy + Default>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
@@ -50,7 +58,14 @@ fn jaro_chars(a: &[char], b: &[char]) -> f64 {
         b_used_vec = vec![false; b.len()];
         &mut b_used_vec
     };
-    let mut a_matched = Vec::with_capacity(a.len().min(64));
+    let mut matched_buf = [T::default(); 64];
+    let mut matched_vec;
+    let a_matched: &mut [T] = if a.len() <= 64 {
+        &mut matched_buf[..a.len()]
+    } else {
+        matched_vec = vec![T::default(); a.len()];
+        &mut matched_vec
+    };
     let mut matches = 0usize;
     for (i, ca) in a.iter().enumerate() {
         let lo = i.saturating_sub(window);
@@ -58,7 +73,7 @@ fn jaro_chars(a: &[char], b: &[char]) -> f64 {
         for j in lo..hi {
             if !b_used[j] && b[j] == *ca {
                 b_used[j] = true;
-                a_matched.push(*ca);
+                a_matched[matches] = *ca;
                 matches += 1;
                 break;
             }
@@ -88,6 +103,9 @@ pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
     if a == b {
         return 0;
     }
+    if a.is_ascii() && b.is_ascii() {
+        return edit_distance_chars(a.as_bytes(), b.as_bytes(), limit);
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     edit_distance_chars(&a, &b, limit)
@@ -106,9 +124,21 @@ fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> u
         return limit + 1;
     }
     let n = b.len();
-    let mut prev2 = vec![0usize; n + 1];
-    let mut prev: Vec<usize> = (0..=n).collect();
-    let mut cur = vec![0usize; n + 1];
+    // three rows of the table; on the stack for the short strings compared here
+    let mut stack = [0usize; 3 * 33];
+    let mut heap;
+    let rows: &mut [usize] = if n < 33 {
+        &mut stack[..3 * (n + 1)]
+    } else {
+        heap = vec![0usize; 3 * (n + 1)];
+        &mut heap
+    };
+    let (prev2, rest) = rows.split_at_mut(n + 1);
+    let (prev, cur) = rest.split_at_mut(n + 1);
+    let (mut prev2, mut prev, mut cur) = (prev2, prev, cur);
+    for (j, v) in prev.iter_mut().enumerate() {
+        *v = j;
+    }
     for i in 1..=a.len() {
         cur[0] = i;
         let mut row_min = cur[0];
@@ -124,6 +154,7 @@ fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> u
         if row_min > limit {
             return limit + 1;
         }
+        // rotate the rows: prev2 <- prev <- cur <- (old prev2, overwritten next)
         std::mem::swap(&mut prev2, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -172,6 +203,14 @@ mod tests {
             let x = jaro_winkler(&a, &b);
             prop_assert!((0.0..=1.0).contains(&x));
             prop_assert!((x - jaro_winkler(&b, &a)).abs() < 1e-9);
+        }
+
+        #[test]
+        fn byte_and_char_paths_agree(a in "[a-e]{0,8}", b in "[a-e]{0,8}") {
+            let ca: Vec<char> = a.chars().collect();
+            let cb: Vec<char> = b.chars().collect();
+            prop_assert!((jaro_winkler(&a, &b) - winkler(&ca, &cb)).abs() < 1e-12 || a == b);
+            prop_assert_eq!(edit_distance(&a, &b, 3), edit_distance_chars(&ca, &cb, 3));
         }
 
         #[test]
