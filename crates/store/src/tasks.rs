@@ -362,56 +362,62 @@ impl Store {
             .unwrap_or_default();
         let signal = query.signal.clone().unwrap_or_default();
         let due = query.due_before.map(|d| d.to_string()).unwrap_or_default();
+        // The page and, on every row, the number of rows the filters keep (one query).
         let page_sql = format!(
-            "SELECT {} FROM tasks WHERE {BASE}{FILTERS}
+            "SELECT {}, COUNT(*) OVER () AS total FROM tasks WHERE {BASE}{FILTERS}
              ORDER BY due_date,
                  CASE level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END,
                  task_id
              LIMIT $9 OFFSET $10",
             task_columns!()
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(page_sql))
-            .bind(scope.pattern())
-            .bind(i64::from(scope.sees_all_tasks()))
-            .bind(scope.user_id())
-            .bind(states.clone())
-            .bind(level.clone())
-            .bind(signal.clone())
-            .bind(township.clone())
-            .bind(due.clone())
+        let bind_filters = |sql: String| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(scope.pattern())
+                .bind(i64::from(scope.sees_all_tasks()))
+                .bind(scope.user_id())
+                .bind(states.clone())
+                .bind(level.clone())
+                .bind(signal.clone())
+                .bind(township.clone())
+                .bind(due.clone())
+        };
+        let rows = bind_filters(page_sql)
             .bind(query.limit.max(0))
             .bind(query.offset.max(0))
             .fetch_all(&self.pool)
             .await?;
         let tasks = rows.iter().map(task_from_row).collect::<Result<Vec<_>>>()?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM tasks WHERE {BASE}{FILTERS}"
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            // A page past the end: count without it.
+            None => bind_filters(format!(
+                "SELECT COUNT(*) AS total FROM tasks WHERE {BASE}{FILTERS}"
+            ))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("total")?,
+        };
+        // The filter form's choices: the townships and signals of the unfiltered queue.
+        let pairs = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT substr(region_code, 1, 9) AS township, signal FROM tasks WHERE {BASE}"
         )))
         .bind(scope.pattern())
         .bind(i64::from(scope.sees_all_tasks()))
         .bind(scope.user_id())
         .bind(states.clone())
-        .bind(level)
-        .bind(signal)
-        .bind(township)
-        .bind(due)
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        let distinct =
-            |expr: &str| format!("SELECT DISTINCT {expr} AS v FROM tasks WHERE {BASE} ORDER BY v");
-        let mut choices = Vec::new();
-        for expr in ["substr(region_code, 1, 9)", "signal"] {
-            let values: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(distinct(expr)))
-                .bind(scope.pattern())
-                .bind(i64::from(scope.sees_all_tasks()))
-                .bind(scope.user_id())
-                .bind(states.clone())
-                .fetch_all(&self.pool)
-                .await?;
-            choices.push(values);
+        let mut townships = std::collections::BTreeSet::new();
+        let mut signals = std::collections::BTreeSet::new();
+        for row in &pairs {
+            townships.insert(row.try_get::<String, _>("township")?);
+            signals.insert(row.try_get::<String, _>("signal")?);
         }
-        let signals = choices.pop().unwrap_or_default();
-        let townships = choices.pop().unwrap_or_default();
+        let (townships, signals): (Vec<String>, Vec<String>) = (
+            townships.into_iter().collect(),
+            signals.into_iter().collect(),
+        );
         Ok(TaskPage {
             tasks,
             total: u64::try_from(total).unwrap_or(0),

@@ -280,18 +280,23 @@ pub struct Overview {
 /// change once it is loaded (they are aggregates of its profiles and of the persons of its
 /// households), so each is computed once per region and kept; a new run is a new key. The
 /// cache holds a bounded number of entries and starts afresh when full.
+/// Figures are computed one region at a time (`computing`): the requests that arrive while
+/// they are being computed wait for them instead of all computing the same aggregates.
 #[derive(Default)]
-pub struct FigureCache(std::sync::Mutex<std::collections::HashMap<(String, String), Overview>>);
+pub struct FigureCache {
+    done: std::sync::Mutex<std::collections::HashMap<(String, String), Overview>>,
+    computing: tokio::sync::Mutex<()>,
+}
 
 impl FigureCache {
     const CAPACITY: usize = 512;
 
     fn get(&self, key: &(String, String)) -> Option<Overview> {
-        self.0.lock().ok()?.get(key).cloned()
+        self.done.lock().ok()?.get(key).cloned()
     }
 
     fn put(&self, key: (String, String), overview: Overview) {
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.done.lock() {
             if map.len() >= Self::CAPACITY {
                 map.clear();
             }
@@ -307,6 +312,10 @@ pub async fn overview(state: &AppState, user: &Signed) -> Result<Option<Overview
         return Ok(None);
     };
     let key = (run.run_id.clone(), user.scope.region_prefix().to_string());
+    if let Some(found) = state.figures().get(&key) {
+        return Ok(Some(found));
+    }
+    let _computing = state.figures().computing.lock().await;
     if let Some(found) = state.figures().get(&key) {
         return Ok(Some(found));
     }

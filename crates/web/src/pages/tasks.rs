@@ -42,16 +42,6 @@ pub const CASEWORK: &[Role] = &[
     Role::Administrator,
 ];
 
-/// Sort rank of a level, most urgent first.
-pub fn level_rank(level: Level) -> u8 {
-    match level {
-        Level::Red => 0,
-        Level::Orange => 1,
-        Level::Yellow => 2,
-        Level::None => 3,
-    }
-}
-
 /// Whether a task is past its due date and not yet decided.
 pub fn is_overdue(task: &Task, today: domain::Date) -> bool {
     task.due_date < today && matches!(task.state, TaskState::Open | TaskState::Verifying)
