@@ -188,6 +188,7 @@ impl Store {
             load.households += 1;
         }
         tx.commit().await?;
+        self.refresh_statistics(&["persons", "households"]).await?;
         Ok(load)
     }
 

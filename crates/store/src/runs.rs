@@ -595,6 +595,15 @@ impl Store {
         audits.push(self.run_audit(scope, run)?);
         self.append_audit(&mut tx, scope, now, &audits).await?;
         tx.commit().await?;
+        self.refresh_statistics(&[
+            "profiles",
+            "person_results",
+            "anomalies",
+            "warnings",
+            "recommendations",
+            "tasks",
+        ])
+        .await?;
         Ok(RunLoad::Loaded {
             tasks_opened,
             warnings_on_open_tasks,
