@@ -52,11 +52,12 @@ for n in $SIZES; do
 import duckdb, sys
 con = duckdb.connect()
 con.execute(\"SET threads TO $(nproc)\")
-for stmt in open('$WORK/screen.sql').read().split(';'):
+text = '\\n'.join(l for l in open('$WORK/screen.sql').read().splitlines() if not l.lstrip().startswith('--'))
+for stmt in text.split(';'):
     if stmt.strip():
-        rows = con.execute(stmt).fetchall()
+        result = con.execute(stmt)
         if stmt.strip().upper().startswith('SELECT'):
-            print(rows)
+            print(result.fetchall())
 " > "$WORK/duckdb-$n-$run.log"
         read -r wall user sys rss < "$WORK/time.txt"
         echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024))" >> "$WORK/duckdb-$n.txt"

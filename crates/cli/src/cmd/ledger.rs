@@ -363,15 +363,48 @@ fn prove(args: ProveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends an `import_batch` entry for a batch just committed to the lake to the installation's
-/// ledger: subject SM3 of `batch:<id>`, data SM3 of its manifest, by the operator of the binary
-/// (user 0, role `system`). Uses `database`, else `DATA/jiuzhu.sqlite` if it exists; returns the
-/// entry's index, or `None` when the installation has no database yet.
+/// Records an import batch in the installation's audit ledger (`import_batch`, data = SM3 of
+/// its manifest), as the platform; `None` when the installation has no database yet.
 pub fn record_import(
     data_dir: &Path,
     database: Option<&str>,
     batch_id: &str,
     manifest: &[u8],
+) -> anyhow::Result<Option<u64>> {
+    record_system(
+        data_dir,
+        database,
+        ledger::Action::ImportBatch,
+        ledger::Purpose::DataExchange,
+        &format!("batch:{batch_id}"),
+        manifest,
+    )
+}
+
+/// Records a screening run that is not loaded into the store (`monitoring_run`, data = SM3 of
+/// its `run.json`, which hashes the pack, every input and every result file), as the platform;
+/// `None` when the installation has no database yet. A loaded run is recorded by the store.
+pub fn record_run(data_dir: &Path, run_id: &str, manifest: &[u8]) -> anyhow::Result<Option<u64>> {
+    record_system(
+        data_dir,
+        None,
+        ledger::Action::MonitoringRun,
+        ledger::Purpose::Monitoring,
+        &format!("run:{run_id}"),
+        manifest,
+    )
+}
+
+/// Appends one entry of the platform itself (user 0, the whole country) to the installation's
+/// ledger through the ledger crate's own store (no key needed): the subject is the plain SM3 of
+/// `subject`, the data the plain SM3 of `data`, so whoever holds the file can check it.
+fn record_system(
+    data_dir: &Path,
+    database: Option<&str>,
+    action: ledger::Action,
+    purpose: ledger::Purpose,
+    subject: &str,
+    data: &[u8],
 ) -> anyhow::Result<Option<u64>> {
     let url = match database {
         Some(url) => url.to_string(),
@@ -389,11 +422,11 @@ pub fn record_import(
         actor: ledger::UserId(0),
         role: ledger::Role::System,
         region: domain::RegionCode::parse("000000000000").context("the whole-country region")?,
-        action: ledger::Action::ImportBatch,
-        purpose: ledger::Purpose::DataExchange,
+        action,
+        purpose,
         case: None,
-        subject: ledger::SubjectRef::Hashed(hash.hash(format!("batch:{batch_id}").as_bytes())),
-        data: ledger::DataHash::of(hash, manifest),
+        subject: ledger::SubjectRef::Hashed(hash.hash(subject.as_bytes())),
+        data: ledger::DataHash::of(hash, data),
     };
     // Another writer may append between opening and appending: open again and retry.
     for _ in 0..20 {
@@ -405,8 +438,8 @@ pub fn record_import(
                 return Ok(Some(range.start));
             }
             Err(ledger::LedgerError::Store(ledger::StoreError::Conflict { .. })) => continue,
-            Err(error) => return Err(error).context("recording the batch in the ledger"),
+            Err(error) => return Err(error).context("writing to the audit ledger"),
         }
     }
-    bail!("the ledger is too busy to record the batch; the batch is in the lake")
+    bail!("the audit ledger is too busy to record this; what was done stands")
 }

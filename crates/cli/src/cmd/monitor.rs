@@ -184,6 +184,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     domain::Progress::finish(&progress);
     print!("{}", results.summary.render());
     println!("run {} · results in {}", manifest.run_id, out.display());
+    if target.is_none() {
+        match crate::cmd::ledger::record_run(&data_dir, &manifest.run_id, &manifest_bytes)? {
+            Some(index) => println!("recorded in the audit ledger as entry {index}"),
+            None => println!("no database yet: the run is not in the audit ledger"),
+        }
+    }
     if let Some((kek, url)) = target {
         domain::Progress::stage(&progress, "loading into the store", 0);
         let now = crate::cmd::now()?;

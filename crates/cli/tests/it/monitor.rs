@@ -342,11 +342,35 @@ fn a_loaded_run_is_in_the_ledger_with_its_manifest_and_pack() {
         "{explanation}"
     );
 
+    // A run that is not loaded is recorded too, by the hash of its manifest (here the same
+    // run again: the same manifest).
+    let plain = tmp.path().join("plain");
+    let output = Command::new(env!("CARGO_BIN_EXE_jiuzhu"))
+        .args([
+            "monitor",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--as-of",
+        ])
+        .args(["2026-06-30", "--out", plain.to_str().expect("utf-8")])
+        .output()
+        .expect("run jiuzhu");
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("recorded in the audit ledger"));
+    assert_eq!(
+        std::fs::read(plain.join("run.json")).expect("run.json"),
+        manifest_bytes
+    );
+    assert_eq!(
+        ledger_actions()[2],
+        (Action::MonitoringRun, sm3(&manifest_bytes))
+    );
+
     // The same data, pack and date: the same run, loaded once.
     let again = tmp.path().join("again");
     let stdout = run(&again, None);
     assert!(stdout.contains("was loaded before"), "{stdout}");
-    assert_eq!(ledger_actions().len(), 2);
+    assert_eq!(ledger_actions().len(), 3);
 
     // A changed pack is a policy change, then its run.
     let pack = tmp.path().join("pack");
