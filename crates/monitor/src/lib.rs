@@ -4,7 +4,9 @@
 //! The pipeline: [`lake`] lists the committed Parquet files of each feed; [`facts`] is one
 //! DataFusion plan that reduces every feed to the base facts of each person (policy.md §2, §9);
 //! the rows are then assembled into households and screened against the policy pack; the
-//! results are written as the files of exchange.md §4.
+//! results are written as the files of exchange.md §4, and [`manifest`] hashes what the run
+//! read and wrote into `run.json`. With the `cluster` feature the plans run on an Apache
+//! DataFusion Ballista cluster (`cluster`, [`RunOptions::cluster`]) and give the same files.
 //!
 //! CPU-heavy work runs on a Tokio runtime the crate owns: callers use the blocking API and never
 //! run it on a web server's async runtime. The crate never reads the clock: the as-of date is an

@@ -384,10 +384,15 @@ pub fn record_import(
 /// Records a screening run that is not loaded into the store (`monitoring_run`, data = SM3 of
 /// its `run.json`, which hashes the pack, every input and every result file), as the platform;
 /// `None` when the installation has no database yet. A loaded run is recorded by the store.
-pub fn record_run(data_dir: &Path, run_id: &str, manifest: &[u8]) -> anyhow::Result<Option<u64>> {
+pub fn record_run(
+    data_dir: &Path,
+    database: Option<&str>,
+    run_id: &str,
+    manifest: &[u8],
+) -> anyhow::Result<Option<u64>> {
     record_system(
         data_dir,
-        None,
+        database,
         ledger::Action::MonitoringRun,
         ledger::Purpose::Monitoring,
         &format!("run:{run_id}"),

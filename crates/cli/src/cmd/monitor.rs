@@ -62,8 +62,9 @@ pub struct RunArgs {
     /// changed policy pack) in the audit ledger.
     #[arg(long)]
     pub load: bool,
-    /// With --load: the database URL (sqlite:PATH or postgres://…); default DATA/jiuzhu.sqlite.
-    #[arg(long, env = "JIUZHU_DATABASE", requires = "load")]
+    /// The installation's database (sqlite:PATH or postgres://…), where the run is recorded in
+    /// the audit ledger and, with --load, stored; default DATA/jiuzhu.sqlite when it exists.
+    #[arg(long, env = "JIUZHU_DATABASE")]
     pub database: Option<String>,
     /// With --load: a file holding the key-encryption key; without it JIUZHU_KEY is read.
     #[arg(long, requires = "load")]
@@ -185,7 +186,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     print!("{}", results.summary.render());
     println!("run {} · results in {}", manifest.run_id, out.display());
     if target.is_none() {
-        match crate::cmd::ledger::record_run(&data_dir, &manifest.run_id, &manifest_bytes)? {
+        let recorded = crate::cmd::ledger::record_run(
+            &data_dir,
+            a.database.as_deref(),
+            &manifest.run_id,
+            &manifest_bytes,
+        )?;
+        match recorded {
             Some(index) => println!("recorded in the audit ledger as entry {index}"),
             None => println!("no database yet: the run is not in the audit ledger"),
         }
