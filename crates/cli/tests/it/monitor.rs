@@ -391,10 +391,10 @@ fn a_loaded_run_is_in_the_ledger_with_its_manifest_and_pack() {
     assert_ne!(new_digest, digest);
     assert_ne!(manifest["run_id"].as_str(), Some(run_id.as_str()));
     let actions = ledger_actions();
-    assert_eq!(actions.len(), 4);
+    assert_eq!(actions.len(), 5);
     assert_eq!(
-        actions[2],
+        actions[3],
         (Action::PolicyChange, sm3(new_digest.as_bytes()))
     );
-    assert_eq!(actions[3].0, Action::MonitoringRun);
+    assert_eq!(actions[4].0, Action::MonitoringRun);
 }
