@@ -299,11 +299,9 @@ async fn persons(
     }
     // In ID order, whatever order the plan delivered the rows in (a cluster's executors
     // answer in their own order): the model estimated from them must not depend on it.
-    let mut order: Vec<usize> = (0..ids.len()).collect();
-    order.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
-    let ids = order.iter().map(|i| ids[*i].clone()).collect();
-    let records = order.iter().map(|i| records[*i].clone()).collect();
-    Ok((ids, records))
+    let mut pairs: Vec<(String, Record)> = ids.into_iter().zip(records).collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(pairs.into_iter().unzip())
 }
 
 /// The rows of every non-population feed without a usable person ID.

@@ -11,7 +11,6 @@
 //! input hashes — so screening the same data with the same pack at the same date gives the same
 //! id, and loading it twice changes nothing.
 
-use std::io::Read as _;
 use std::path::{Component, Path};
 
 use domain::Date;
@@ -178,19 +177,10 @@ fn hash_file(path: &Path) -> Result<(u64, String), MonitorError> {
         path: path.display().to_string(),
         message: format!("hashing: {e}"),
     };
-    let mut file = std::fs::File::open(path).map_err(error)?;
+    let file = std::fs::File::open(path).map_err(error)?;
     let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buffer).map_err(error)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buffer[..n]);
-    }
-    Ok((total, hasher.finalize().to_hex().to_string()))
+    hasher.update_reader(file).map_err(error)?;
+    Ok((hasher.count(), hasher.finalize().to_hex().to_string()))
 }
 
 /// A lake file's path from the `batches` folder on (`batches/<batch>/<part>`), so that the

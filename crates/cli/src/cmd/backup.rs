@@ -20,7 +20,6 @@
 use crate::cmd::users::DATABASE_FILE;
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -355,21 +354,13 @@ fn hash_tree(root: &Path) -> anyhow::Result<Vec<FileEntry>> {
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join("/");
-            let mut file = std::fs::File::open(&entry)
+            let file = std::fs::File::open(&entry)
                 .with_context(|| format!("reading {}", entry.display()))?;
             let mut hasher = blake3::Hasher::new();
-            let mut buffer = vec![0u8; 1 << 16];
-            let mut bytes = 0u64;
-            loop {
-                let n = file
-                    .read(&mut buffer)
-                    .with_context(|| format!("reading {}", entry.display()))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..n]);
-                bytes += n as u64;
-            }
+            hasher
+                .update_reader(file)
+                .with_context(|| format!("reading {}", entry.display()))?;
+            let bytes = hasher.count();
             out.push(FileEntry {
                 path: relative,
                 bytes,
