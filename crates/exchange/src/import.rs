@@ -506,7 +506,10 @@ fn import_file(
             let (rx, tx) = (chunk_rx.clone(), done_tx.clone());
             s.spawn(move || {
                 for (seq, chunk) in rx {
-                    if tx.send((seq, process_chunk(spec, map, &chunk))).is_err() {
+                    let result = chunk
+                        .into_text()
+                        .and_then(|chunk| process_chunk(spec, map, &chunk));
+                    if tx.send((seq, result)).is_err() {
                         break;
                     }
                 }
@@ -649,18 +652,22 @@ fn sequence(
 }
 
 /// Snappy, large row groups, and no dictionary for columns whose values are (nearly) all
-/// distinct — ID numbers and row numbers — where a dictionary only costs time.
+/// distinct — ID numbers, row numbers, amounts — where a dictionary only costs time.
 fn writer_properties(spec: &FeedSpec) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_column_dictionary_enabled(ColumnPath::from(crate::schema::ROW_COLUMN), false)
         .set_column_dictionary_enabled(ColumnPath::from(crate::schema::RAW_ID_COLUMN), false);
-    for c in spec
-        .columns
-        .iter()
-        .filter(|c| c.ty == crate::schema::ValueType::Id)
-    {
+    // Amounts are nearly all distinct too (costs, incomes, prices).
+    for c in spec.columns.iter().filter(|c| {
+        matches!(
+            c.ty,
+            crate::schema::ValueType::Id
+                | crate::schema::ValueType::Money
+                | crate::schema::ValueType::Decimal
+        )
+    }) {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
     }
     builder.build()
@@ -727,13 +734,22 @@ fn process_chunk(
     let mut rejects = Vec::new();
     let mut warnings = Vec::new();
     let mut rejected_rows = 0;
+    // Usually the whole chunk is valid UTF-8: checked once, its fields are then borrowed
+    // without checking each (a field cut inside a character is still refused by `get`).
+    let whole = (chunk.encoding == TextEncoding::Utf8)
+        .then(|| std::str::from_utf8(&chunk.data).ok())
+        .flatten();
     for r in 0..chunk.len() {
         let row = chunk.first_row + r as u64;
         cells.iter_mut().for_each(|c| *c = None);
         let mut bad_encoding = None;
-        for (j, field) in chunk.record(r).enumerate() {
+        for (j, range) in chunk.record_ranges(r).enumerate() {
             let Some(Some(i)) = map.get(j) else { continue };
-            match chunk.encoding.decode(field) {
+            let decoded = match whole {
+                Some(text) => text.get(range).map(Cow::Borrowed),
+                None => chunk.encoding.decode(&chunk.data[range]),
+            };
+            match decoded {
                 Some(text) => {
                     let text = normalize_cow(text);
                     cells[*i] = (!text.is_empty()).then_some(text);

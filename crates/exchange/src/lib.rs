@@ -10,7 +10,8 @@
 //!
 //! [`import_batch`] hashes the batch (BLAKE3 of `batch.toml`, the CSV encoding and every feed
 //! file) — a batch already committed is a no-op — then streams each file: a reader thread cuts
-//! it into chunks of 32 768 records ([`source`]), validation workers (one per core) decode,
+//! it into chunks of 32 768 records ([`source`]), validation workers (one per core) turn them
+//! into UTF-8 text (GB18030 through a table of its two-byte codes, Parquet cells written out),
 //! normalise, check and build Arrow arrays ([`builder`]), a sequencer restores file order,
 //! drops population duplicates and writes the reports, and two writers encode Snappy Parquet.
 //! Memory stays bounded by the channel capacities whatever the file size.
@@ -66,6 +67,7 @@
 
 pub mod builder;
 pub mod event;
+mod gb18030;
 pub mod import;
 pub mod lake;
 pub mod reject;

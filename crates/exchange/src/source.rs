@@ -3,8 +3,9 @@
 //! Every format becomes the same [`RawChunk`]: the fields of a few tens of thousands of records
 //! as one byte buffer with offsets, so that the validation workers have one input shape and one
 //! code path. CSV fields stay in the file's encoding (GB18030 keeps ASCII delimiters intact, so
-//! splitting before decoding is safe) and are decoded by the workers, per field; XLSX and
-//! Parquet cells are written as UTF-8 text (dates as `YYYY-MM-DD`, months as `YYYY-MM`).
+//! splitting before decoding is safe) and are transcoded by the workers; XLSX and Parquet
+//! cells are written as UTF-8 text (dates as `YYYY-MM-DD`, months as `YYYY-MM`) — Parquet's
+//! by the workers too ([`RawChunk::into_text`]), so that the reader thread only decodes.
 
 use crate::schema::ValueType;
 use arrow::array::{Array, AsArray};
@@ -103,6 +104,10 @@ pub struct RawChunk {
     pub record_ends: Vec<usize>,
     /// Source bytes (or rows, for XLSX and Parquet) this chunk covers, for progress.
     pub work: u64,
+    /// Parquet rows not yet written as text, with the contract type of each column: the
+    /// reader only decodes, and [`RawChunk::into_text`] (run by a validation worker) writes
+    /// the fields.
+    pub arrow: Option<(arrow_array::RecordBatch, Vec<Option<ValueType>>)>,
 }
 
 impl RawChunk {
@@ -116,12 +121,15 @@ impl RawChunk {
 
     /// The number of records.
     pub fn len(&self) -> usize {
-        self.record_ends.len()
+        match &self.arrow {
+            Some((batch, _)) => batch.num_rows(),
+            None => self.record_ends.len(),
+        }
     }
 
     /// Whether the chunk has no record.
     pub fn is_empty(&self) -> bool {
-        self.record_ends.is_empty()
+        self.len() == 0
     }
 
     /// The fields of record `i`, as byte slices.
@@ -131,6 +139,58 @@ impl RawChunk {
         (from..to).map(move |f| {
             let start = if f == 0 { 0 } else { self.field_ends[f - 1] };
             &self.data[start..self.field_ends[f]]
+        })
+    }
+
+    /// The same records as UTF-8 text fields: Parquet rows written out, GB18030 transcoded
+    /// (a field that is not GB18030 text becomes a single invalid byte, so that decoding it
+    /// still fails), UTF-8 as it is.
+    pub fn into_text(mut self) -> Result<RawChunk, arrow_schema::ArrowError> {
+        if let Some((batch, types)) = self.arrow.take() {
+            let columns: Vec<ColumnText> = (0..batch.num_columns())
+                .map(|i| ColumnText::new(batch.column(i).as_ref(), types.get(i).copied().flatten()))
+                .collect::<Result<_, _>>()?;
+            let mut text = String::new();
+            self.data.reserve(batch.num_rows() * columns.len() * 8);
+            for row in 0..batch.num_rows() {
+                for column in &columns {
+                    self.push_field(column.cell(row, &mut text));
+                }
+                self.end_record();
+            }
+            return Ok(self);
+        }
+        if self.encoding == TextEncoding::Utf8 {
+            return Ok(self);
+        }
+        let mut out = RawChunk {
+            first_row: self.first_row,
+            encoding: TextEncoding::Utf8,
+            data: Vec::new(),
+            field_ends: Vec::with_capacity(self.field_ends.len()),
+            record_ends: self.record_ends,
+            work: self.work,
+            arrow: None,
+        };
+        out.data.reserve(self.data.len() + self.data.len() / 2);
+        let mut start = 0;
+        for &end in &self.field_ends {
+            if !crate::gb18030::decode_into(&self.data[start..end], &mut out.data) {
+                out.data.push(0xFF);
+            }
+            out.field_ends.push(out.data.len());
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// The byte ranges in `data` of the fields of record `i`.
+    pub fn record_ranges(&self, i: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+        let from = if i == 0 { 0 } else { self.record_ends[i - 1] };
+        let to = self.record_ends[i];
+        (from..to).map(move |f| {
+            let start = if f == 0 { 0 } else { self.field_ends[f - 1] };
+            start..self.field_ends[f]
         })
     }
 
@@ -411,20 +471,10 @@ impl SourceFile {
                     })?,
                 };
                 let mut chunk = RawChunk::new(self.next_row, TextEncoding::Utf8);
-                let columns: Vec<ColumnText> = (0..batch.num_columns())
-                    .map(|i| ColumnText::new(batch.column(i).as_ref(), self.column_type(i)))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| SourceError::Parquet {
-                        file: self.file.clone(),
-                        message: e.to_string(),
-                    })?;
-                let mut text = String::new();
-                for row in 0..batch.num_rows() {
-                    for column in &columns {
-                        chunk.push_field(column.cell(row, &mut text));
-                    }
-                    chunk.end_record();
-                }
+                let types = (0..batch.num_columns())
+                    .map(|i| self.column_type(i))
+                    .collect();
+                chunk.arrow = Some((batch, types));
                 chunk.work = chunk.len() as u64;
                 chunk
             }
@@ -477,7 +527,25 @@ fn write_cell(out: &mut String, cell: &Data, ty: Option<ValueType>) {
     }
 }
 
+/// Writes a floating-point cell as decimal text. Whole numbers lose their `.0`; a value that
+/// is exactly a number of hundredths (money, as spreadsheets and some databases store it) is
+/// written with two decimals without the general float formatting; anything else in the
+/// shortest form that reads back as the same number.
 fn write_float(out: &mut String, f: f64) {
+    if f.abs() < 1e13 {
+        let hundredths = (f * 100.0).round();
+        // Below 10^13 two different hundredths are never the same float, so this test finds
+        // exactly the floats whose shortest decimal form has at most two decimals.
+        if hundredths / 100.0 == f {
+            let h = hundredths as i128;
+            if h % 100 == 0 {
+                write_scaled(out, h / 100, 0);
+            } else {
+                write_scaled(out, h, 2);
+            }
+            return;
+        }
+    }
     if f.fract() == 0.0 && f.abs() < 1e15 {
         let _ = write!(out, "{f:.0}");
     } else {
@@ -485,11 +553,31 @@ fn write_float(out: &mut String, f: f64) {
     }
 }
 
+/// Writes a date as `YYYY-MM-DD`, or `YYYY-MM` for a period column, as `Date`'s and `Month`'s
+/// `Display` do (digits written directly: this runs for every date cell of a Parquet file).
 fn write_date(out: &mut String, date: Date, ty: ValueType) {
-    if ty == ValueType::Period {
-        let _ = write!(out, "{}", date.month());
-    } else {
-        let _ = write!(out, "{date}");
+    let (y, m, d) = date.ymd();
+    let year = y.unsigned_abs();
+    if !(1000..=9999).contains(&y) {
+        let _ = if ty == ValueType::Period {
+            write!(out, "{}", date.month())
+        } else {
+            write!(out, "{date}")
+        };
+        return;
+    }
+    let digit = |v: u32| char::from(b'0' + (v % 10) as u8);
+    out.extend([
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(m / 10),
+        digit(m),
+    ]);
+    if ty != ValueType::Period {
+        out.extend(['-', digit(d / 10), digit(d)]);
     }
 }
 
@@ -497,14 +585,27 @@ fn write_date(out: &mut String, date: Date, ty: ValueType) {
 /// Arrow's display does, without going through the formatting machinery.
 fn write_scaled(out: &mut String, v: i128, scale: u32) {
     let mut digits = [0u8; 40];
-    let mut n = v.unsigned_abs();
     let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            break;
+    // 64-bit division where the value allows it: 128-bit division is a library call.
+    match u64::try_from(v.unsigned_abs()) {
+        Ok(mut n) => loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            len += 1;
+            if n == 0 {
+                break;
+            }
+        },
+        Err(_) => {
+            let mut n = v.unsigned_abs();
+            loop {
+                digits[len] = b'0' + (n % 10) as u8;
+                n /= 10;
+                len += 1;
+                if n == 0 {
+                    break;
+                }
+            }
         }
     }
     let scale = scale as usize;
@@ -529,6 +630,7 @@ enum ColumnText<'a> {
     Int64(&'a arrow::array::Int64Array),
     Int32(&'a arrow::array::Int32Array),
     Decimal(&'a arrow::array::Decimal128Array, u32),
+    Float64(&'a arrow::array::Float64Array),
     Utf8(&'a arrow::array::StringArray),
     LargeUtf8(&'a arrow::array::LargeStringArray),
     View(&'a arrow::array::StringViewArray),
@@ -558,6 +660,7 @@ impl<'a> ColumnText<'a> {
             DataType::Utf8View => ColumnText::View(array.as_string_view()),
             DataType::Int64 => ColumnText::Int64(array.as_primitive()),
             DataType::Int32 => ColumnText::Int32(array.as_primitive()),
+            DataType::Float64 => ColumnText::Float64(array.as_primitive()),
             DataType::Decimal128(_, scale) if (0..=38).contains(scale) => {
                 ColumnText::Decimal(array.as_primitive(), *scale as u32)
             }
@@ -593,6 +696,7 @@ impl<'a> ColumnText<'a> {
             ColumnText::Decimal(a, scale) if a.is_valid(row) => {
                 write_scaled(out, a.value(row), *scale)
             }
+            ColumnText::Float64(a) if a.is_valid(row) => write_float(out, a.value(row)),
             ColumnText::Utf8(a) if a.is_valid(row) => out.push_str(a.value(row)),
             ColumnText::LargeUtf8(a) if a.is_valid(row) => out.push_str(a.value(row)),
             ColumnText::View(a) if a.is_valid(row) => out.push_str(a.value(row)),
@@ -613,6 +717,62 @@ mod tests {
     use arrow::array::{Decimal128Array, Int64Array};
 
     #[test]
+    fn dates_are_written_as_they_display() {
+        for days in (-800_000..3_000_000)
+            .step_by(997)
+            .chain([0, -1, 19_000, 2_932_896])
+        {
+            let date = Date::from_days(days);
+            let mut ours = String::new();
+            write_date(&mut ours, date, ValueType::Date);
+            assert_eq!(ours, date.to_string());
+            ours.clear();
+            write_date(&mut ours, date, ValueType::Period);
+            assert_eq!(ours, date.month().to_string());
+        }
+    }
+
+    #[test]
+    fn floats_keep_their_value_and_money_its_two_decimals() {
+        let mut seed = 7u64;
+        let mut samples = vec![
+            0.0,
+            -0.0,
+            0.1,
+            0.29,
+            1.005,
+            1234.5,
+            99.99,
+            1e12 + 0.01,
+            1e14,
+            2.5e-7,
+        ];
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let cents = (seed >> 20) % 10_000_000_000;
+            samples.push(cents as f64 / 100.0);
+            samples.push(-(cents as f64) / 100.0);
+            samples.push(f64::from_bits(seed >> 2));
+        }
+        for f in samples {
+            let mut ours = String::new();
+            write_float(&mut ours, f);
+            let shortest = format!("{f}");
+            if !f.is_finite() {
+                assert_eq!(ours, shortest);
+                continue;
+            }
+            assert_eq!(ours.parse::<f64>().ok(), Some(f), "{ours} for {shortest}");
+            let decimals = |t: &str| t.split_once('.').map_or(0, |(_, d)| d.len());
+            if decimals(&shortest) <= 2 && f.abs() < 1e13 {
+                assert!(decimals(&ours) <= 2, "{ours} for {shortest}");
+            } else {
+                assert_eq!(ours, shortest);
+            }
+        }
+    }
+
+    #[test]
     fn numbers_are_written_as_arrow_displays_them() {
         let values = [
             0i128,
@@ -625,6 +785,9 @@ mod tests {
             -1,
             i64::MAX as i128,
             1_000_000_007,
+            u64::MAX as i128,
+            u64::MAX as i128 * 10 + 7,
+            -(u64::MAX as i128) * 1000 - 3,
         ];
         for scale in [0i8, 1, 2, 4] {
             let array = Decimal128Array::from(values.to_vec())

@@ -11,6 +11,15 @@ pub fn normalize(raw: &str) -> Cow<'_, str> {
     if raw.is_ascii() {
         return Cow::Borrowed(raw.trim_ascii());
     }
+    // Names and addresses: ASCII and CJK unified ideographs (U+4E00–U+9FFF), which have no
+    // decomposition and no combining class, are NFKC as they are — checked without the
+    // normalisation tables.
+    if raw
+        .chars()
+        .all(|c| c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c))
+    {
+        return Cow::Borrowed(raw.trim_matches(|c: char| c.is_whitespace()));
+    }
     if is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
         return Cow::Borrowed(raw.trim_matches(|c: char| c.is_whitespace()));
     }
@@ -37,6 +46,15 @@ mod tests {
         assert!(matches!(normalize(" 110105 "), Cow::Borrowed("110105")));
         assert!(matches!(normalize("张三"), Cow::Borrowed("张三")));
         assert!(matches!(normalize("\t张三 "), Cow::Borrowed("张三")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_paths_agree_with_full_normalisation(
+            raw in "[ \t\u{b}\u{3000}a-z0-9\u{4E00}-\u{4E10}\u{9FF0}-\u{9FFF}\u{F900}\u{FF10}-\u{FF19}\u{301}é]{0,12}"
+        ) {
+            proptest::prop_assert_eq!(normalize(&raw), domain::text::normalize(&raw));
+        }
     }
 
     #[test]
