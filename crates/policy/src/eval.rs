@@ -7,7 +7,6 @@
 pub(crate) mod compile;
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use domain::{Date, Fen, PersonStatus, Relation};
 use serde::Serialize;
@@ -329,34 +328,25 @@ fn tier_index(word: &str) -> u16 {
 /// common among living members (smallest on a tie); with no living member, the smallest
 /// region of any member.
 pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
-    let living: Vec<&PersonFacts> = members
-        .iter()
-        .filter(|p| p.status == PersonStatus::Normal)
-        .collect();
-    if let Some(r) = living
-        .iter()
+    let living = || members.iter().filter(|p| p.status == PersonStatus::Normal);
+    if let Some(r) = living()
         .filter(|p| p.relation == Relation::Head)
         .filter_map(|p| p.region)
         .min()
     {
         return Some(r);
     }
-    if living.is_empty() {
+    if living().next().is_none() {
         return members.iter().filter_map(|p| p.region).min();
     }
-    let mut regions: Vec<domain::RegionCode> = living.iter().filter_map(|p| p.region).collect();
-    regions.sort();
+    // The most common region of the living members, the smallest on a tie (households are
+    // small: counting for each member is cheaper than sorting a copy).
     let mut best: Option<(usize, domain::RegionCode)> = None;
-    let mut i = 0;
-    while i < regions.len() {
-        let mut j = i;
-        while j < regions.len() && regions[j] == regions[i] {
-            j += 1;
+    for r in living().filter_map(|p| p.region) {
+        let n = living().filter(|p| p.region == Some(r)).count();
+        if best.is_none_or(|(m, b)| n > m || (n == m && r < b)) {
+            best = Some((n, r));
         }
-        if best.is_none_or(|(n, _)| j - i > n) {
-            best = Some((j - i, regions[i]));
-        }
-        i = j;
     }
     best.map(|(_, r)| r)
 }
@@ -373,10 +363,11 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
             region: Some(region.as_str().to_owned()),
         };
     };
-    let people: Vec<&PersonFacts> = input.members.iter().chain(input.others.iter()).collect();
-    let n = people.len();
     let mut scratch = SCRATCH.with(|s| s.take());
     scratch.clear();
+    let mut people: Vec<&PersonFacts> = scratch.people;
+    people.extend(input.members.iter().chain(input.others.iter()));
+    let n = people.len();
     let mut cache = scratch.cache;
     cache.extend(people.iter().map(|p| {
         Cache {
@@ -405,7 +396,7 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
         cache,
         living,
         non_tekun: scratch.non_tekun,
-        derived: Vec::with_capacity(n * pack.derived.len()),
+        derived: recycle(scratch.derived),
         links: scratch.links,
         obligors: grow(scratch.obligors, n, (0, 0)),
         parents: grow(scratch.parents, n, (0, 0)),
@@ -425,6 +416,8 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
     // The buffers serve the next household evaluated on this thread.
     SCRATCH.with(|s| {
         s.replace(Scratch {
+            people: recycle(env.people),
+            derived: recycle(env.derived),
             cache: env.cache,
             living: env.living,
             non_tekun: env.non_tekun,
@@ -441,6 +434,14 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
     Evaluation::Done(Box::new(outcome))
 }
 
+/// An empty buffer of another element type on the same allocation: the standard library
+/// collects in place when the layouts agree, as they do for the same type with another
+/// lifetime, which is how the buffers of references outlive one household.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 /// A buffer of `len` copies of `x`, reusing the allocation.
 fn grow<T: Clone>(mut v: Vec<T>, len: usize, x: T) -> Vec<T> {
     v.clear();
@@ -452,6 +453,8 @@ fn grow<T: Clone>(mut v: Vec<T>, len: usize, x: T) -> Vec<T> {
 /// for its results.
 #[derive(Default)]
 struct Scratch {
+    people: Vec<&'static PersonFacts>,
+    derived: Vec<Value<'static>>,
     cache: Vec<Cache>,
     living: Vec<usize>,
     non_tekun: Vec<usize>,
@@ -467,6 +470,8 @@ struct Scratch {
 
 impl Scratch {
     fn clear(&mut self) {
+        self.people.clear();
+        self.derived.clear();
         self.cache.clear();
         self.living.clear();
         self.non_tekun.clear();
@@ -1186,7 +1191,8 @@ impl<'a> Env<'a> {
         let mut persons = Vec::new();
 
         // 特困, person by person.
-        for &m in &self.living.clone() {
+        for li in 0..self.living.len() {
+            let m = self.living[li];
             let frame = Frame {
                 person: Some(m),
                 ..HOUSEHOLD
@@ -1288,7 +1294,8 @@ impl<'a> Env<'a> {
 
         // 单人保.
         if pack.dibao_single.tiers.contains(&self.tier) {
-            for &m in &self.non_tekun.clone() {
+            for ni in 0..self.non_tekun.len() {
+                let m = self.non_tekun[ni];
                 let frame = Frame {
                     person: Some(m),
                     ..HOUSEHOLD
@@ -1338,22 +1345,21 @@ impl<'a> Env<'a> {
         // Signals.
         let mut signals = Vec::new();
         for (si, s) in pack.signals.iter().enumerate() {
-            let targets: Vec<Option<usize>> = match s.about {
-                About::Household => {
-                    if self.living.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![None]
-                    }
-                }
-                About::Person => self.living.iter().map(|&p| Some(p)).collect(),
-                About::Deceased => (0..self.n_members)
-                    .filter(|&p| self.people[p].status == PersonStatus::Deceased)
-                    .map(Some)
-                    .collect(),
-                About::Tekun | About::DibaoSingle => Vec::new(),
+            // The targets, by position: the household, each living member or each deceased
+            // member.
+            let count = match s.about {
+                About::Household => usize::from(!self.living.is_empty()),
+                About::Person => self.living.len(),
+                About::Deceased => self.n_members,
+                About::Tekun | About::DibaoSingle => 0,
             };
-            for t in targets {
+            for k in 0..count {
+                let t = match s.about {
+                    About::Person => Some(self.living[k]),
+                    About::Deceased if self.people[k].status == PersonStatus::Deceased => Some(k),
+                    About::Deceased => continue,
+                    _ => None,
+                };
                 let frame = Frame {
                     person: t,
                     ..HOUSEHOLD
@@ -1375,13 +1381,13 @@ impl<'a> Env<'a> {
         }
 
         // Tags and score.
-        let mut tags = BTreeSet::new();
+        let mut tags = Vec::new();
         let mut points = 0i64;
         let mut tags_ex = Explanation::default();
         if !self.living.is_empty() {
             for t in &pack.tags {
                 if self.holds(&t.when, HOUSEHOLD) {
-                    tags.insert(t.when.id.clone());
+                    tags.push(t.when.id.clone());
                     points = points.saturating_add(t.points);
                     tags_ex
                         .steps
@@ -1390,6 +1396,8 @@ impl<'a> Env<'a> {
             }
         }
         let score = points.min(pack.score_cap).max(0);
+        tags.sort_unstable();
+        tags.dedup();
 
         // Package.
         let mut packages = Vec::new();
@@ -1442,7 +1450,7 @@ impl<'a> Env<'a> {
             anomalies,
             signals,
             level: Domain::Level.words()[self.level as usize].to_owned(),
-            tags: tags.into_iter().collect(),
+            tags,
             score,
             tags_explanation: tags_ex,
             packages,
