@@ -214,6 +214,30 @@ const CODE_FACTS: [&str; 6] = [
     "status",
 ];
 
+/// The base money facts whose totals over the members and over H′ are kept per household
+/// ([`Env::member_sums`], [`Env::non_tekun_sums`]), in that order.
+pub(crate) const MONEY_FACTS: [&str; 4] =
+    ["income", "financial_assets", "tuition", "medical_oop_12m"];
+
+/// Where the totals of a base money fact are kept.
+fn money_slot(id: u16) -> Option<usize> {
+    let name = BASE_FACTS.get(id as usize)?.0;
+    MONEY_FACTS.iter().position(|f| *f == name)
+}
+
+/// The saturating totals of the [`MONEY_FACTS`] over some persons, in their order.
+fn money_sums(people: &[&PersonFacts], persons: &[usize]) -> [i128; 4] {
+    let mut sums = [0i128; 4];
+    for &p in persons {
+        let f = people[p];
+        let values = [f.income, f.financial_assets, f.tuition, f.medical_oop_12m];
+        for (sum, v) in sums.iter_mut().zip(values) {
+            *sum = sum.saturating_add(i128::from(v.0));
+        }
+    }
+    sums
+}
+
 /// Where a base code fact is kept in [`Cache::codes`].
 fn code_slot(id: u16) -> Option<usize> {
     let name = BASE_FACTS.get(id as usize)?.0;
@@ -300,6 +324,10 @@ pub(crate) struct Env<'a> {
     single: Vec<bool>,
     single_amount: Vec<i64>,
     running_programs: u64,
+    /// The totals of the [`MONEY_FACTS`] over the living members.
+    member_sums: [i128; 4],
+    /// The same over H′ (zero until H′ is known).
+    non_tekun_sums: [i128; 4],
     tier: u16,
     dibao_amount: i64,
     level: u16,
@@ -405,6 +433,8 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
         single: grow(scratch.single, n, false),
         single_amount: grow(scratch.single_amount, n, 0),
         running_programs: 0,
+        member_sums: [0; 4],
+        non_tekun_sums: [0; 4],
         tier: tier_index("none"),
         dibao_amount: 0,
         level: 0,
@@ -496,6 +526,7 @@ fn is_living(p: &PersonFacts) -> bool {
 
 impl<'a> Env<'a> {
     fn prepare(&mut self, household_id: &str) {
+        self.member_sums = money_sums(&self.people, &self.living);
         // Derived facts of every person, in pack order.
         for i in 0..self.people.len() {
             for d in 0..self.pack.derived.len() {
@@ -1231,6 +1262,7 @@ impl<'a> Env<'a> {
         non_tekun.clear();
         non_tekun.extend(self.living.iter().copied().filter(|&i| !self.tekun[i]));
         self.non_tekun = non_tekun;
+        self.non_tekun_sums = money_sums(&self.people, &self.non_tekun);
         let mut memo = self.assets_memo.get();
         memo[4..].fill(0);
         self.assets_memo.set(memo);

@@ -18,6 +18,40 @@ use crate::facts::{
 };
 use crate::pack::{ParamDecl, Rule};
 
+/// `$make!(read)` for the reader of a base whole-number or money fact of a person (by name),
+/// so that each fact gets its own closure reading the field directly; `None` for other facts.
+macro_rules! int_fact {
+    ($name:expr, $make:ident) => {
+        match $name {
+            "age" => Some($make!(|f: &PersonFacts| f.age)),
+            "disability_grade" => Some($make!(|f: &PersonFacts| i64::from(f.disability_grade))),
+            "recent_disability_grade" => Some($make!(|f: &PersonFacts| i64::from(
+                f.recent_disability_grade
+            ))),
+            "employment_months_ago" => Some($make!(|f: &PersonFacts| f.employment_months_ago)),
+            "job_start_months_ago" => Some($make!(|f: &PersonFacts| f.job_start_months_ago)),
+            "utility_arrears_months" => Some($make!(|f: &PersonFacts| f.utility_arrears_months)),
+            "utility_months_ago" => Some($make!(|f: &PersonFacts| f.utility_months_ago)),
+            "electricity_months_ago" => Some($make!(|f: &PersonFacts| f.electricity_months_ago)),
+            other => money_fact!(other, $make),
+        }
+    };
+}
+
+/// `$make!(read)` for the reader of a base money fact of a person (by name), in fen: the
+/// facts of [`super::MONEY_FACTS`]; `None` for other facts.
+macro_rules! money_fact {
+    ($name:expr, $make:ident) => {
+        match $name {
+            "income" => Some($make!(|f: &PersonFacts| f.income.0)),
+            "financial_assets" => Some($make!(|f: &PersonFacts| f.financial_assets.0)),
+            "tuition" => Some($make!(|f: &PersonFacts| f.tuition.0)),
+            "medical_oop_12m" => Some($make!(|f: &PersonFacts| f.medical_oop_12m.0)),
+            _ => None,
+        }
+    };
+}
+
 type Fun<T> = Box<dyn for<'a, 'f> Fn(&Env<'a>, &Frame<'f>) -> T + Send + Sync>;
 type ListFun = Box<dyn for<'a, 'f> Fn(&Env<'a>, &Frame<'f>) -> &'a [Fen] + Send + Sync>;
 
@@ -265,12 +299,7 @@ impl Types {
                 _ => Box::new(move |_, _| ne),
             };
         }
-        let test: fn(std::cmp::Ordering) -> bool = match op {
-            BinOp::Lt => std::cmp::Ordering::is_lt,
-            BinOp::Le => std::cmp::Ordering::is_le,
-            BinOp::Gt => std::cmp::Ordering::is_gt,
-            _ => std::cmp::Ordering::is_ge,
-        };
+        let test = Accept::of(op);
         // A person's whole-number fact against a whole-number constant (`age >= 60`) is one
         // closure reading the field.
         if let (
@@ -281,13 +310,20 @@ impl Types {
             },
             Expr::Num(Num { v, scale: 0 }),
         ) = (lhs, rhs)
-            && let Some(read) = int_fact(*id)
         {
             let v = *v;
-            return Box::new(move |env, fr| match fr.person {
-                Some(p) => test(i128::from(read(env.people[p])).cmp(&v)),
-                None => test(0.cmp(&v)),
-            });
+            macro_rules! compare {
+                ($read:expr) => {{
+                    let f: Fun<bool> = Box::new(move |env, fr| match fr.person {
+                        Some(p) => test.holds(i128::from($read(env.people[p])).cmp(&v)),
+                        None => test.holds(0.cmp(&v)),
+                    });
+                    f
+                }};
+            }
+            if let Some(f) = int_fact!(base_name(*id), compare) {
+                return f;
+            }
         }
         // A whole-number constant on the right is compared without rescaling.
         if let Expr::Num(Num { v, scale: 0 }) = rhs
@@ -296,7 +332,7 @@ impl Types {
             let (l, v) = (self.num(lhs), *v);
             return Box::new(move |env, fr| {
                 let a = l(env, fr);
-                test(if a.scale == 0 {
+                test.holds(if a.scale == 0 {
                     a.v.cmp(&v)
                 } else {
                     a.cmp_num(Num { v, scale: 0 })
@@ -304,7 +340,7 @@ impl Types {
             });
         }
         let (l, r) = (self.num(lhs), self.num(rhs));
-        Box::new(move |env, fr| test(l(env, fr).cmp_num(r(env, fr))))
+        Box::new(move |env, fr| test.holds(l(env, fr).cmp_num(r(env, fr))))
     }
 
     fn call_bool(&self, func: Func, args: &[Expr]) -> Fun<bool> {
@@ -427,9 +463,15 @@ impl Types {
             Expr::Aggregate { func, over, body } => {
                 let over = *over;
                 match (func, body.as_deref()) {
-                    (Aggregate::Count, None) => {
-                        Box::new(move |env, fr| Num::int(env.persons(over, fr).count() as i64))
-                    }
+                    (Aggregate::Count, None) => match over {
+                        Collection::Members => Box::new(|env, _| Num::int(env.living.len() as i64)),
+                        Collection::NonTekun => {
+                            Box::new(|env, _| Num::int(env.non_tekun.len() as i64))
+                        }
+                        _ => {
+                            Box::new(move |env, fr| Num::int(env.persons(over, fr).count() as i64))
+                        }
+                    },
                     (Aggregate::Count, Some(b)) => {
                         let b = self.boolean(b);
                         Box::new(move |env, fr| {
@@ -442,20 +484,44 @@ impl Types {
                     }
                     (_, None) => Box::new(|_, _| Num::int(0)),
                     (_, Some(b)) => {
-                        // A sum of one base money fact (`sum(members, income)`) reads it directly.
+                        // A sum of one base money fact (`sum(members, income)`) reads it directly,
+                        // or reads the total kept for the members and for H′.
                         if let Expr::Fact {
                             kind: FactKind::PersonBase,
                             id,
                             ..
                         } = b
-                            && let Some(read) = money_fact(*id)
                         {
-                            return Box::new(move |env, fr| {
-                                let total = env
-                                    .persons(over, fr)
-                                    .fold(0i128, |acc, p| acc.saturating_add(read(env, p)));
-                                Num { v: total, scale: 0 }
-                            });
+                            let slot = super::money_slot(*id);
+                            match (over, slot) {
+                                (Collection::Members, Some(s)) => {
+                                    return Box::new(move |env, _| Num {
+                                        v: env.member_sums[s],
+                                        scale: 0,
+                                    });
+                                }
+                                (Collection::NonTekun, Some(s)) => {
+                                    return Box::new(move |env, _| Num {
+                                        v: env.non_tekun_sums[s],
+                                        scale: 0,
+                                    });
+                                }
+                                _ => {}
+                            }
+                            macro_rules! sum {
+                                ($read:expr) => {{
+                                    let f: Fun<Num> = Box::new(move |env, fr| {
+                                        let total = env.persons(over, fr).fold(0i128, |acc, p| {
+                                            acc.saturating_add(i128::from($read(env.people[p])))
+                                        });
+                                        Num { v: total, scale: 0 }
+                                    });
+                                    f
+                                }};
+                            }
+                            if let Some(f) = money_fact!(base_name(*id), sum) {
+                                return f;
+                            }
                         }
                         let b = self.num(b);
                         Box::new(move |env, fr| {
@@ -500,13 +566,19 @@ impl Types {
     fn num_fact(&self, k: FactKind, id: u16) -> Fun<Num> {
         match k {
             FactKind::PersonBase => {
-                if let Some(read) = money_fact(id) {
-                    return Box::new(move |env, fr| {
-                        fr.person.map_or(Num::int(0), |p| Num {
-                            v: read(env, p),
-                            scale: 0,
-                        })
-                    });
+                macro_rules! money {
+                    ($read:expr) => {{
+                        let f: Fun<Num> = Box::new(move |env, fr| {
+                            fr.person.map_or(Num::int(0), |p| Num {
+                                v: i128::from($read(env.people[p])),
+                                scale: 0,
+                            })
+                        });
+                        f
+                    }};
+                }
+                if let Some(f) = money_fact!(base_name(id), money) {
+                    return f;
                 }
                 let read: fn(&PersonFacts) -> Num = match base_name(id) {
                     "age" => |f| Num::int(f.age),
@@ -701,34 +773,29 @@ fn base_name(id: u16) -> &'static str {
     BASE_FACTS.get(id as usize).map_or("", |f| f.0)
 }
 
-/// Reads a base whole-number or money fact of a person.
-fn int_fact(id: u16) -> Option<fn(&PersonFacts) -> i64> {
-    Some(match base_name(id) {
-        "age" => |f| f.age,
-        "income" => |f| f.income.0,
-        "financial_assets" => |f| f.financial_assets.0,
-        "disability_grade" => |f| i64::from(f.disability_grade),
-        "recent_disability_grade" => |f| i64::from(f.recent_disability_grade),
-        "tuition" => |f| f.tuition.0,
-        "medical_oop_12m" => |f| f.medical_oop_12m.0,
-        "employment_months_ago" => |f| f.employment_months_ago,
-        "job_start_months_ago" => |f| f.job_start_months_ago,
-        "utility_arrears_months" => |f| f.utility_arrears_months,
-        "utility_months_ago" => |f| f.utility_months_ago,
-        "electricity_months_ago" => |f| f.electricity_months_ago,
-        _ => return None,
-    })
-}
+/// The orderings a comparison accepts, as bits (less, equal, greater), so that a compiled
+/// comparison tests its ordering without calling through a pointer.
+#[derive(Clone, Copy)]
+struct Accept(u8);
 
-/// Reads a base money fact of a person as fen, for the facts that are plain money.
-fn money_fact(id: u16) -> Option<for<'a> fn(&Env<'a>, usize) -> i128> {
-    Some(match base_name(id) {
-        "income" => |env, p| i128::from(env.people[p].income.0),
-        "financial_assets" => |env, p| i128::from(env.people[p].financial_assets.0),
-        "tuition" => |env, p| i128::from(env.people[p].tuition.0),
-        "medical_oop_12m" => |env, p| i128::from(env.people[p].medical_oop_12m.0),
-        _ => return None,
-    })
+impl Accept {
+    fn of(op: BinOp) -> Accept {
+        Accept(match op {
+            BinOp::Lt => 0b001,
+            BinOp::Le => 0b011,
+            BinOp::Gt => 0b100,
+            _ => 0b110,
+        })
+    }
+
+    fn holds(self, o: std::cmp::Ordering) -> bool {
+        let bit = match o {
+            std::cmp::Ordering::Less => 0b001,
+            std::cmp::Ordering::Equal => 0b010,
+            std::cmp::Ordering::Greater => 0b100,
+        };
+        self.0 & bit != 0
+    }
 }
 
 fn table(env: &Env<'_>, id: usize, index: Option<u16>) -> Num {
