@@ -520,6 +520,15 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+/// Whether a link (father, mother, spouse) names a person. Keys are compared by length and
+/// last byte first, which tell most persons of a household apart without comparing whole keys.
+fn names(link: &Option<PersonKey>, key: &PersonKey) -> bool {
+    link.as_ref().is_some_and(|l| {
+        let (a, b) = (l.0.as_bytes(), key.0.as_bytes());
+        a.len() == b.len() && a.last() == b.last() && a == b
+    })
+}
+
 fn is_living(p: &PersonFacts) -> bool {
     p.status == PersonStatus::Normal
 }
@@ -552,10 +561,9 @@ impl<'a> Env<'a> {
                 if j == m || !is_living(p) {
                     continue;
                 }
-                let is_parent =
-                    me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id);
-                let spouse = me.spouse.as_ref() == Some(&p.id) || p.spouse.as_ref() == Some(&me.id);
-                let child = p.father.as_ref() == Some(&me.id) || p.mother.as_ref() == Some(&me.id);
+                let is_parent = names(&me.father, &p.id) || names(&me.mother, &p.id);
+                let spouse = names(&me.spouse, &p.id) || names(&p.spouse, &me.id);
+                let child = names(&p.father, &me.id) || names(&p.mother, &me.id);
                 let minor = me.age < 18 && j < self.n_members && p.age >= 18;
                 if spouse || is_parent || child || minor {
                     self.links.push(j);
@@ -563,9 +571,7 @@ impl<'a> Env<'a> {
             }
             let middle = self.links.len() as u32;
             for (j, p) in self.people.iter().enumerate() {
-                if j != m
-                    && (me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id))
-                {
+                if j != m && (names(&me.father, &p.id) || names(&me.mother, &p.id)) {
                     self.links.push(j);
                 }
             }
@@ -723,12 +729,11 @@ impl<'a> Env<'a> {
         };
         let (me, outer) = (self.people[p], self.people[o]);
         match id {
-            0 => outer.father.as_ref() == Some(&me.id) || outer.mother.as_ref() == Some(&me.id),
+            0 => names(&outer.father, &me.id) || names(&outer.mother, &me.id),
             _ => {
                 let shared = |a: &Option<PersonKey>| {
-                    a.as_ref().is_some_and(|k| {
-                        outer.father.as_ref() == Some(k) || outer.mother.as_ref() == Some(k)
-                    })
+                    a.as_ref()
+                        .is_some_and(|k| names(&outer.father, k) || names(&outer.mother, k))
                 };
                 shared(&me.father) || shared(&me.mother)
             }
@@ -1175,6 +1180,9 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// The explanation step of a rule, when explaining (inlined, so that the plain path
+    /// neither builds nor moves a step).
+    #[inline]
     fn step(
         &self,
         result: &str,
@@ -1183,9 +1191,15 @@ impl<'a> Env<'a> {
         holds: bool,
         explain: bool,
     ) -> Option<Step> {
-        if !explain {
-            return None;
+        if explain {
+            Some(self.explain_step(result, rule, frame, holds))
+        } else {
+            None
         }
+    }
+
+    #[inline(never)]
+    fn explain_step(&self, result: &str, rule: &Rule, frame: Frame<'_>, holds: bool) -> Step {
         let mut facts = Vec::new();
         let mut params = Vec::new();
         self.collect(&rule.expr, frame, &mut facts, &mut params);
@@ -1195,7 +1209,7 @@ impl<'a> Env<'a> {
         }
         let verdict_zh = if holds { "成立" } else { "不成立" };
         let verdict_en = if holds { "holds" } else { "does not hold" };
-        Some(Step {
+        Step {
             result: result.to_owned(),
             rule: rule.id.clone(),
             source: rule.source.clone(),
@@ -1204,7 +1218,7 @@ impl<'a> Env<'a> {
             params,
             text_zh: format!("{}（{}）：{}", rule.zh, verdict_zh, rule.expr),
             text_en: format!("{} ({}): {}", rule.en, verdict_en, rule.expr),
-        })
+        }
     }
 
     // ---- the procedure ----
