@@ -520,6 +520,18 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+/// Where `assets_pass` of the members or of H′ at a level is kept in [`Env::assets_memo`].
+/// The members and H′ do not change once H′ is known, and asset reasons read only
+/// start-stage facts (the checker's scope), so their result is kept for the household.
+fn assets_slot(c: Collection, level: u16) -> Option<usize> {
+    match c {
+        Collection::Members => Some(level as usize),
+        Collection::NonTekun => Some(4 + level as usize),
+        _ => None,
+    }
+    .filter(|&s| s < 8 && level < 4)
+}
+
 /// Whether a link (father, mother, spouse) names a person. Keys are compared by length and
 /// last byte first, which tell most persons of a household apart without comparing whole keys.
 fn names(link: &Option<PersonKey>, key: &PersonKey) -> bool {
@@ -742,14 +754,7 @@ impl<'a> Env<'a> {
 
     /// `assets_pass(C, level)`: no asset reason holds for the persons of C at the level.
     fn assets_pass(&self, c: Collection, frame: &Frame<'_>, level: u16) -> bool {
-        // The members and H′ do not change once H′ is known, and asset reasons read only
-        // start-stage facts (the checker's scope), so their result is kept for the household.
-        let slot = match c {
-            Collection::Members => Some(level as usize),
-            Collection::NonTekun => Some(4 + level as usize),
-            _ => None,
-        }
-        .filter(|&s| s < 8 && level < 4);
+        let slot = assets_slot(c, level);
         if let Some(s) = slot {
             match self.assets_memo.get()[s] {
                 1 => return false,
@@ -764,6 +769,11 @@ impl<'a> Env<'a> {
             self.assets_memo.set(memo);
         }
         pass
+    }
+
+    /// Whether `assets_pass(C, level)` is already known to hold for this household.
+    fn assets_known_to_pass(&self, c: Collection, level: u16) -> bool {
+        assets_slot(c, level).is_some_and(|s| self.assets_memo.get()[s] == 2)
     }
 
     fn assets_pass_now(&self, c: Collection, frame: &Frame<'_>, level: u16) -> bool {
@@ -1864,6 +1874,10 @@ impl<'a> Env<'a> {
                     }
                 }
                 ReasonRule::Assets { level, over } => {
+                    // No asset reason fails where the assets are known to pass.
+                    if self.assets_known_to_pass(*over, *level) {
+                        continue;
+                    }
                     let (group, _) = self.people_of(*over, frame);
                     let gframe = Frame {
                         person: None,
