@@ -52,6 +52,21 @@ macro_rules! money_fact {
     };
 }
 
+/// `$build(slice, args…)` for a collection whose persons are a slice ([`SliceOf`]), so that
+/// the aggregate is compiled for that collection; `$otherwise` for the other collections.
+macro_rules! in_slice {
+    ($over:expr, $build:ident ( $($arg:expr),* ), $otherwise:expr) => {
+        match $over {
+            Collection::Members => $build(InMembers, $($arg),*),
+            Collection::NonTekun => $build(InNonTekun, $($arg),*),
+            Collection::Group => $build(InGroup, $($arg),*),
+            Collection::Obligors => $build(InObligors, $($arg),*),
+            Collection::Parents => $build(InParents, $($arg),*),
+            Collection::OtherNonTekun | Collection::Myself => $otherwise,
+        }
+    };
+}
+
 type Fun<T> = Box<dyn for<'a, 'f> Fn(&Env<'a>, &Frame<'f>) -> T + Send + Sync>;
 type ListFun = Box<dyn for<'a, 'f> Fn(&Env<'a>, &Frame<'f>) -> &'a [Fen] + Send + Sync>;
 
@@ -249,12 +264,20 @@ impl Types {
                     };
                 };
                 match func {
-                    Aggregate::Any => Box::new(move |env, fr| {
-                        env.persons(over, fr).any(|p| body(env, &fr.inner(p)))
-                    }),
-                    _ => Box::new(move |env, fr| {
-                        env.persons(over, fr).all(|p| body(env, &fr.inner(p)))
-                    }),
+                    Aggregate::Any => in_slice!(
+                        over,
+                        any_in(body),
+                        Box::new(move |env, fr| {
+                            env.persons(over, fr).any(|p| body(env, &fr.inner(p)))
+                        })
+                    ),
+                    _ => in_slice!(
+                        over,
+                        all_in(body),
+                        Box::new(move |env, fr| {
+                            env.persons(over, fr).all(|p| body(env, &fr.inner(p)))
+                        })
+                    ),
                 }
             }
             Expr::Call { func, args } => self.call_bool(*func, args),
@@ -474,13 +497,17 @@ impl Types {
                     },
                     (Aggregate::Count, Some(b)) => {
                         let b = self.boolean(b);
-                        Box::new(move |env, fr| {
-                            Num::int(
-                                env.persons(over, fr)
-                                    .filter(|&p| b(env, &fr.inner(p)))
-                                    .count() as i64,
-                            )
-                        })
+                        in_slice!(
+                            over,
+                            count_in(b),
+                            Box::new(move |env, fr| {
+                                Num::int(
+                                    env.persons(over, fr)
+                                        .filter(|&p| b(env, &fr.inner(p)))
+                                        .count() as i64,
+                                )
+                            })
+                        )
                     }
                     (_, None) => Box::new(|_, _| Num::int(0)),
                     (_, Some(b)) => {
@@ -510,12 +537,20 @@ impl Types {
                             }
                             macro_rules! sum {
                                 ($read:expr) => {{
-                                    let f: Fun<Num> = Box::new(move |env, fr| {
-                                        let total = env.persons(over, fr).fold(0i128, |acc, p| {
-                                            acc.saturating_add(i128::from($read(env.people[p])))
-                                        });
-                                        Num { v: total, scale: 0 }
-                                    });
+                                    let read = $read;
+                                    let f: Fun<Num> = in_slice!(
+                                        over,
+                                        sum_field_in(read),
+                                        Box::new(move |env, fr| {
+                                            let total =
+                                                env.persons(over, fr).fold(0i128, |acc, p| {
+                                                    acc.saturating_add(i128::from(read(
+                                                        env.people[p],
+                                                    )))
+                                                });
+                                            Num { v: total, scale: 0 }
+                                        })
+                                    );
                                     f
                                 }};
                             }
@@ -524,10 +559,14 @@ impl Types {
                             }
                         }
                         let b = self.num(b);
-                        Box::new(move |env, fr| {
-                            env.persons(over, fr)
-                                .fold(Num::int(0), |acc, p| acc.plus(b(env, &fr.inner(p))))
-                        })
+                        in_slice!(
+                            over,
+                            sum_in(b),
+                            Box::new(move |env, fr| {
+                                env.persons(over, fr)
+                                    .fold(Num::int(0), |acc, p| acc.plus(b(env, &fr.inner(p))))
+                            })
+                        )
                     }
                 }
             }
@@ -856,4 +895,105 @@ impl Frame<'_> {
             level: self.level,
         }
     }
+}
+
+/// A collection whose persons are a slice of the environment or of the frame: an aggregate
+/// compiled for it walks the slice directly.
+trait SliceOf: Copy + Send + Sync + 'static {
+    fn slice<'r>(self, env: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize];
+}
+
+/// The living members.
+#[derive(Clone, Copy)]
+struct InMembers;
+
+/// H′: the living members who are not tekun.
+#[derive(Clone, Copy)]
+struct InNonTekun;
+
+/// The group of an asset rule.
+#[derive(Clone, Copy)]
+struct InGroup;
+
+/// The obligors of the frame's person.
+#[derive(Clone, Copy)]
+struct InObligors;
+
+/// The parents of the frame's person.
+#[derive(Clone, Copy)]
+struct InParents;
+
+impl SliceOf for InMembers {
+    fn slice<'r>(self, env: &'r Env<'_>, _: &'r Frame<'_>) -> &'r [usize] {
+        &env.living
+    }
+}
+
+impl SliceOf for InNonTekun {
+    fn slice<'r>(self, env: &'r Env<'_>, _: &'r Frame<'_>) -> &'r [usize] {
+        &env.non_tekun
+    }
+}
+
+impl SliceOf for InGroup {
+    fn slice<'r>(self, _: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize] {
+        fr.group.unwrap_or(&[])
+    }
+}
+
+impl SliceOf for InObligors {
+    fn slice<'r>(self, env: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize] {
+        fr.person.map_or(&[], |p| env.obligors_of(p))
+    }
+}
+
+impl SliceOf for InParents {
+    fn slice<'r>(self, env: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize] {
+        fr.person.map_or(&[], |p| env.parents_of(p))
+    }
+}
+
+/// `any(C, body)` over a slice collection.
+fn any_in<S: SliceOf>(c: S, body: Fun<bool>) -> Fun<bool> {
+    Box::new(move |env, fr| c.slice(env, fr).iter().any(|&p| body(env, &fr.inner(p))))
+}
+
+/// `all(C, body)` over a slice collection.
+fn all_in<S: SliceOf>(c: S, body: Fun<bool>) -> Fun<bool> {
+    Box::new(move |env, fr| c.slice(env, fr).iter().all(|&p| body(env, &fr.inner(p))))
+}
+
+/// `count(C, body)` over a slice collection.
+fn count_in<S: SliceOf>(c: S, body: Fun<bool>) -> Fun<Num> {
+    Box::new(move |env, fr| {
+        Num::int(
+            c.slice(env, fr)
+                .iter()
+                .filter(|&&p| body(env, &fr.inner(p)))
+                .count() as i64,
+        )
+    })
+}
+
+/// `sum(C, body)` over a slice collection.
+fn sum_in<S: SliceOf>(c: S, body: Fun<Num>) -> Fun<Num> {
+    Box::new(move |env, fr| {
+        c.slice(env, fr)
+            .iter()
+            .fold(Num::int(0), |acc, &p| acc.plus(body(env, &fr.inner(p))))
+    })
+}
+
+/// `sum(C, fact)` of a base money fact over a slice collection, reading the field directly.
+fn sum_field_in<S, R>(c: S, read: R) -> Fun<Num>
+where
+    S: SliceOf,
+    R: Fn(&PersonFacts) -> i64 + Copy + Send + Sync + 'static,
+{
+    Box::new(move |env, fr| {
+        let total = c.slice(env, fr).iter().fold(0i128, |acc, &p| {
+            acc.saturating_add(i128::from(read(env.people[p])))
+        });
+        Num { v: total, scale: 0 }
+    })
 }
