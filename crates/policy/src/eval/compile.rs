@@ -286,24 +286,47 @@ impl Types {
     }
 
     fn binary(&self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Fun<bool> {
-        match op {
-            BinOp::And => {
-                let (l, r) = (self.boolean(lhs), self.boolean(rhs));
-                return Box::new(move |env, fr| l(env, fr) && r(env, fr));
-            }
-            BinOp::Or => {
-                let (l, r) = (self.boolean(lhs), self.boolean(rhs));
-                return Box::new(move |env, fr| l(env, fr) || r(env, fr));
-            }
-            _ => {}
+        if matches!(op, BinOp::And | BinOp::Or) {
+            // A chain `a and b and c …` is one node over its operands, left to right.
+            let mut parts = Vec::new();
+            self.chain(op, lhs, &mut parts);
+            self.chain(op, rhs, &mut parts);
+            let and = op == BinOp::And;
+            let mut parts = parts.into_iter();
+            return match (parts.next(), parts.next(), parts.next(), parts.len()) {
+                (Some(a), Some(b), None, _) => {
+                    if and {
+                        Box::new(move |env, fr| a(env, fr) && b(env, fr))
+                    } else {
+                        Box::new(move |env, fr| a(env, fr) || b(env, fr))
+                    }
+                }
+                (Some(a), Some(b), Some(c), 0) => {
+                    if and {
+                        Box::new(move |env, fr| a(env, fr) && b(env, fr) && c(env, fr))
+                    } else {
+                        Box::new(move |env, fr| a(env, fr) || b(env, fr) || c(env, fr))
+                    }
+                }
+                (Some(a), Some(b), Some(c), _) => {
+                    let all: Box<[Fun<bool>]> = [a, b, c].into_iter().chain(parts).collect();
+                    if and {
+                        Box::new(move |env, fr| all.iter().all(|f| f(env, fr)))
+                    } else {
+                        Box::new(move |env, fr| all.iter().any(|f| f(env, fr)))
+                    }
+                }
+                // A chain has at least two operands.
+                _ => Box::new(move |_, _| and),
+            };
         }
         let (lk, rk) = (self.kind_of(lhs), self.kind_of(rhs));
         if matches!(op, BinOp::Eq | BinOp::Ne) {
             let ne = op == BinOp::Ne;
             return match (lk, rk) {
                 (Kind::Num, Kind::Num) => {
-                    let (l, r) = (self.num(lhs), self.num(rhs));
-                    Box::new(move |env, fr| l(env, fr).cmp_num(r(env, fr)).is_eq() != ne)
+                    let (l, r) = (self.operand(lhs), self.operand(rhs));
+                    Box::new(move |env, fr| l.get(env, fr).cmp_num(r.get(env, fr)).is_eq() != ne)
                 }
                 (Kind::Bool, Kind::Bool) => {
                     let (l, r) = (self.boolean(lhs), self.boolean(rhs));
@@ -352,9 +375,9 @@ impl Types {
         if let Expr::Num(Num { v, scale: 0 }) = rhs
             && lk == Kind::Num
         {
-            let (l, v) = (self.num(lhs), *v);
+            let (l, v) = (self.operand(lhs), *v);
             return Box::new(move |env, fr| {
-                let a = l(env, fr);
+                let a = l.get(env, fr);
                 test.holds(if a.scale == 0 {
                     a.v.cmp(&v)
                 } else {
@@ -362,8 +385,60 @@ impl Types {
                 })
             });
         }
-        let (l, r) = (self.num(lhs), self.num(rhs));
-        Box::new(move |env, fr| test.holds(l(env, fr).cmp_num(r(env, fr))))
+        let (l, r) = (self.operand(lhs), self.operand(rhs));
+        Box::new(move |env, fr| test.holds(l.get(env, fr).cmp_num(r.get(env, fr))))
+    }
+
+    /// The operands of a chain of one boolean operator, left to right.
+    fn chain(&self, op: BinOp, e: &Expr, parts: &mut Vec<Fun<bool>>) {
+        match e {
+            Expr::Binary { op: o, lhs, rhs } if *o == op => {
+                self.chain(op, lhs, parts);
+                self.chain(op, rhs, parts);
+            }
+            _ => parts.push(self.boolean(e)),
+        }
+    }
+
+    /// A number operand, read in place when it is a constant, a plain parameter, or a count or
+    /// money total of the members or of H′.
+    fn operand(&self, e: &Expr) -> Operand {
+        if self.kind_of(e) != Kind::Num {
+            return Operand::Const(Num::int(0));
+        }
+        match e {
+            Expr::Num(n) => Operand::Const(*n),
+            Expr::Param { id, key: None, .. } => Operand::Param(*id as usize),
+            Expr::Aggregate {
+                func: Aggregate::Count,
+                over,
+                body: None,
+            } => match over {
+                Collection::Members => Operand::MemberCount,
+                Collection::NonTekun => Operand::NonTekunCount,
+                _ => Operand::Other(self.num(e)),
+            },
+            Expr::Aggregate {
+                func: Aggregate::Sum,
+                over,
+                body: Some(b),
+            } => {
+                let slot = match &**b {
+                    Expr::Fact {
+                        kind: FactKind::PersonBase,
+                        id,
+                        ..
+                    } => super::money_slot(*id),
+                    _ => None,
+                };
+                match (over, slot) {
+                    (Collection::Members, Some(s)) => Operand::MemberSum(s),
+                    (Collection::NonTekun, Some(s)) => Operand::NonTekunSum(s),
+                    _ => Operand::Other(self.num(e)),
+                }
+            }
+            _ => Operand::Other(self.num(e)),
+        }
     }
 
     fn call_bool(&self, func: Func, args: &[Expr]) -> Fun<bool> {
@@ -476,11 +551,11 @@ impl Types {
                 Box::new(move |env, fr| Num::int(0).minus(x(env, fr)))
             }
             Expr::Binary { op, lhs, rhs } => {
-                let (l, r) = (self.num(lhs), self.num(rhs));
+                let (l, r) = (self.operand(lhs), self.operand(rhs));
                 match op {
-                    BinOp::Add => Box::new(move |env, fr| l(env, fr).plus(r(env, fr))),
-                    BinOp::Sub => Box::new(move |env, fr| l(env, fr).minus(r(env, fr))),
-                    _ => Box::new(move |env, fr| l(env, fr).times(r(env, fr))),
+                    BinOp::Add => Box::new(move |env, fr| l.get(env, fr).plus(r.get(env, fr))),
+                    BinOp::Sub => Box::new(move |env, fr| l.get(env, fr).minus(r.get(env, fr))),
+                    _ => Box::new(move |env, fr| l.get(env, fr).times(r.get(env, fr))),
                 }
             }
             Expr::Aggregate { func, over, body } => {
@@ -810,6 +885,49 @@ impl Types {
 /// The name of a base fact.
 fn base_name(id: u16) -> &'static str {
     BASE_FACTS.get(id as usize).map_or("", |f| f.0)
+}
+
+/// A number operand of a compiled comparison or arithmetic node: the common leaves are read
+/// in place (the same values as their compiled closures give), other expressions are called.
+enum Operand {
+    /// A constant.
+    Const(Num),
+    /// A parameter without key.
+    Param(usize),
+    /// The total of a base money fact over the members ([`super::MONEY_FACTS`] slot).
+    MemberSum(usize),
+    /// The same over H′.
+    NonTekunSum(usize),
+    /// `count(members)`.
+    MemberCount,
+    /// `count(non_tekun)`.
+    NonTekunCount,
+    /// Any other number expression.
+    Other(Fun<Num>),
+}
+
+impl Operand {
+    #[inline(always)]
+    fn get(&self, env: &Env<'_>, fr: &Frame<'_>) -> Num {
+        match self {
+            Operand::Const(n) => *n,
+            Operand::Param(id) => match env.params.get(*id) {
+                Some(crate::pack::Resolved::Num(n)) => *n,
+                _ => Num::int(0),
+            },
+            Operand::MemberSum(s) => Num {
+                v: env.member_sums[*s],
+                scale: 0,
+            },
+            Operand::NonTekunSum(s) => Num {
+                v: env.non_tekun_sums[*s],
+                scale: 0,
+            },
+            Operand::MemberCount => Num::int(env.living.len() as i64),
+            Operand::NonTekunCount => Num::int(env.non_tekun.len() as i64),
+            Operand::Other(f) => f(env, fr),
+        }
+    }
 }
 
 /// The orderings a comparison accepts, as bits (less, equal, greater), so that a compiled
