@@ -237,6 +237,14 @@ impl Types {
                 _ => Box::new(|_, _| false),
             },
             Expr::Not(x) => {
+                // `not has(…)`, `not subset(…)`, `not overlaps(…)`: one node testing the negation.
+                if let Expr::Call {
+                    func: func @ (Func::Has | Func::Subset | Func::Overlaps),
+                    args,
+                } = &**x
+                {
+                    return self.code_test(*func, args, true);
+                }
                 let x = self.boolean(x);
                 Box::new(move |env, fr| !x(env, fr))
             }
@@ -389,6 +397,87 @@ impl Types {
         Box::new(move |env, fr| test.holds(l.get(env, fr).cmp_num(r.get(env, fr))))
     }
 
+    /// `has`, `subset` or `overlaps`, or its negation when `neg`.
+    fn code_test(&self, func: Func, args: &[Expr], neg: bool) -> Fun<bool> {
+        let kind_at = |i: usize| args.get(i).map_or(Kind::Other, |a| self.kind_of(a));
+        match func {
+            Func::Has => {
+                if kind_at(0) != Kind::Codes || kind_at(1) != Kind::Code {
+                    return Box::new(move |_, _| neg);
+                }
+                let set = self.codes_operand(&args[0]);
+                if let Expr::Code { id, .. } = &args[1] {
+                    let bit = 1u64 << (id & 63);
+                    return Box::new(move |env, fr| (set.get(env, fr) & bit != 0) != neg);
+                }
+                let code = self.code(&args[1]);
+                Box::new(move |env, fr| {
+                    (set.get(env, fr) & (1 << (code(env, fr) & 63)) != 0) != neg
+                })
+            }
+            Func::Subset | Func::Overlaps => {
+                if kind_at(0) != Kind::Codes {
+                    return Box::new(move |_, _| neg);
+                }
+                let set = self.codes_operand(&args[0]);
+                let list = match args.get(1) {
+                    Some(l) => self.code_set_operand(l),
+                    None => Codes::Const(0),
+                };
+                if func == Func::Subset {
+                    Box::new(move |env, fr| (set.get(env, fr) & !list.get(env, fr) == 0) != neg)
+                } else {
+                    Box::new(move |env, fr| (set.get(env, fr) & list.get(env, fr) != 0) != neg)
+                }
+            }
+            _ => Box::new(move |_, _| neg),
+        }
+    }
+
+    /// A code set operand as [`Types::codes`] compiles it, read in place for the usual facts.
+    fn codes_operand(&self, e: &Expr) -> Codes {
+        if self.kind_of(e) != Kind::Codes {
+            return Codes::Const(0);
+        }
+        match e {
+            Expr::Fact {
+                kind: FactKind::PersonBase,
+                id,
+                ..
+            } => match base_name(*id) {
+                "running" => Codes::Running,
+                "running_at_death" => Codes::RunningAtDeath,
+                "active_vehicle_types" => Codes::Vehicles,
+                "recent_vehicle_types" => Codes::RecentVehicles,
+                _ => Codes::Const(0),
+            },
+            Expr::Fact {
+                kind: FactKind::Household,
+                id: 0,
+                ..
+            } => Codes::RunningPrograms,
+            _ => Codes::Other(self.codes(e)),
+        }
+    }
+
+    /// A code set operand as [`Types::code_set`] compiles it: a list of code words is one
+    /// constant mask.
+    fn code_set_operand(&self, e: &Expr) -> Codes {
+        if let Expr::List(items) = e {
+            let constant = items
+                .iter()
+                .all(|i| matches!(i, Expr::Code { .. }) || self.kind_of(i) != Kind::Code);
+            if !constant {
+                return Codes::Other(self.code_set(e));
+            }
+            return Codes::Const(items.iter().fold(0u64, |m, i| match i {
+                Expr::Code { id, .. } => m | (1 << (id & 63)),
+                _ => m,
+            }));
+        }
+        self.codes_operand(e)
+    }
+
     /// The operands of a chain of one boolean operator, left to right.
     fn chain(&self, op: BinOp, e: &Expr, parts: &mut Vec<Fun<bool>>) {
         match e {
@@ -444,33 +533,7 @@ impl Types {
     fn call_bool(&self, func: Func, args: &[Expr]) -> Fun<bool> {
         let kind_at = |i: usize| args.get(i).map_or(Kind::Other, |a| self.kind_of(a));
         match func {
-            Func::Has => {
-                if kind_at(0) != Kind::Codes || kind_at(1) != Kind::Code {
-                    return Box::new(|_, _| false);
-                }
-                let set = self.codes(&args[0]);
-                if let Expr::Code { id, .. } = &args[1] {
-                    let bit = 1u64 << (id & 63);
-                    return Box::new(move |env, fr| set(env, fr) & bit != 0);
-                }
-                let code = self.code(&args[1]);
-                Box::new(move |env, fr| set(env, fr) & (1 << (code(env, fr) & 63)) != 0)
-            }
-            Func::Subset | Func::Overlaps => {
-                if kind_at(0) != Kind::Codes {
-                    return Box::new(|_, _| false);
-                }
-                let set = self.codes(&args[0]);
-                let list: Fun<u64> = match args.get(1) {
-                    Some(l) => self.code_set(l),
-                    None => Box::new(|_, _| 0),
-                };
-                if func == Func::Subset {
-                    Box::new(move |env, fr| set(env, fr) & !list(env, fr) == 0)
-                } else {
-                    Box::new(move |env, fr| set(env, fr) & list(env, fr) != 0)
-                }
-            }
+            Func::Has | Func::Subset | Func::Overlaps => self.code_test(func, args, false),
             Func::AnyGt => {
                 if kind_at(0) != Kind::List {
                     return Box::new(|_, _| false);
@@ -926,6 +989,40 @@ impl Operand {
             Operand::MemberCount => Num::int(env.living.len() as i64),
             Operand::NonTekunCount => Num::int(env.non_tekun.len() as i64),
             Operand::Other(f) => f(env, fr),
+        }
+    }
+}
+
+/// A code set operand of a compiled test: constants and the usual facts are read in place.
+enum Codes {
+    /// A constant set.
+    Const(u64),
+    /// The person's `running`.
+    Running,
+    /// The person's `running_at_death`.
+    RunningAtDeath,
+    /// The person's `active_vehicle_types`.
+    Vehicles,
+    /// The person's `recent_vehicle_types`.
+    RecentVehicles,
+    /// The household's `running_programs`.
+    RunningPrograms,
+    /// Any other code set expression.
+    Other(Fun<u64>),
+}
+
+impl Codes {
+    #[inline(always)]
+    fn get(&self, env: &Env<'_>, fr: &Frame<'_>) -> u64 {
+        let cache = |read: fn(&super::Cache) -> u64| fr.person.map_or(0, |p| read(&env.cache[p]));
+        match self {
+            Codes::Const(c) => *c,
+            Codes::Running => cache(|c| c.running),
+            Codes::RunningAtDeath => cache(|c| c.running_at_death),
+            Codes::Vehicles => cache(|c| c.vehicles),
+            Codes::RecentVehicles => cache(|c| c.recent_vehicles),
+            Codes::RunningPrograms => env.running_programs,
+            Codes::Other(f) => f(env, fr),
         }
     }
 }
