@@ -1043,12 +1043,8 @@ impl Accept {
     }
 
     fn holds(self, o: std::cmp::Ordering) -> bool {
-        let bit = match o {
-            std::cmp::Ordering::Less => 0b001,
-            std::cmp::Ordering::Equal => 0b010,
-            std::cmp::Ordering::Greater => 0b100,
-        };
-        self.0 & bit != 0
+        // Less, Equal and Greater are -1, 0 and 1: bits 0, 1 and 2.
+        (self.0 >> (o as i8 + 1)) & 1 != 0
     }
 }
 
