@@ -391,12 +391,29 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
             region: Some(region.as_str().to_owned()),
         };
     };
-    let mut scratch = SCRATCH.with(|s| s.take());
-    scratch.clear();
-    let mut people: Vec<&PersonFacts> = scratch.people;
+    // The buffers are borrowed from this thread's scratch and given back for the next
+    // household.
+    let outcome = SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        evaluate_with(pack, params, input, region, &set.id, options, scratch)
+    });
+    Evaluation::Done(Box::new(outcome))
+}
+
+/// [`evaluate`] once the parameters are known, on the buffers of `scratch`.
+fn evaluate_with(
+    pack: &Pack,
+    params: &[Resolved],
+    input: &HouseholdInput,
+    region: domain::RegionCode,
+    set: &str,
+    options: Options,
+    scratch: &mut Scratch,
+) -> Outcome {
+    let mut people: Vec<&PersonFacts> = std::mem::take(&mut scratch.people);
     people.extend(input.members.iter().chain(input.others.iter()));
     let n = people.len();
-    let mut cache = scratch.cache;
+    let mut cache = std::mem::take(&mut scratch.cache);
     cache.extend(people.iter().map(|p| {
         Cache {
             running: p
@@ -414,7 +431,7 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
             codes: person_codes(p),
         }
     }));
-    let mut living = scratch.living;
+    let mut living = std::mem::take(&mut scratch.living);
     living.extend((0..input.members.len()).filter(|&i| people[i].status == PersonStatus::Normal));
     let mut env = Env {
         pack,
@@ -423,45 +440,44 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
         n_members: input.members.len(),
         cache,
         living,
-        non_tekun: scratch.non_tekun,
-        derived: recycle(scratch.derived),
-        links: scratch.links,
-        obligors: grow(scratch.obligors, n, (0, 0)),
-        parents: grow(scratch.parents, n, (0, 0)),
-        tekun: grow(scratch.tekun, n, false),
-        tekun_amount: grow(scratch.tekun_amount, n, 0),
-        single: grow(scratch.single, n, false),
-        single_amount: grow(scratch.single_amount, n, 0),
+        non_tekun: std::mem::take(&mut scratch.non_tekun),
+        derived: recycle(std::mem::take(&mut scratch.derived)),
+        links: std::mem::take(&mut scratch.links),
+        obligors: grow(std::mem::take(&mut scratch.obligors), n, (0, 0)),
+        parents: grow(std::mem::take(&mut scratch.parents), n, (0, 0)),
+        tekun: grow(std::mem::take(&mut scratch.tekun), n, false),
+        tekun_amount: grow(std::mem::take(&mut scratch.tekun_amount), n, 0),
+        single: grow(std::mem::take(&mut scratch.single), n, false),
+        single_amount: grow(std::mem::take(&mut scratch.single_amount), n, 0),
         running_programs: 0,
         member_sums: [0; 4],
         non_tekun_sums: [0; 4],
         tier: tier_index("none"),
         dibao_amount: 0,
         level: 0,
-        fired: grow(scratch.fired, pack.signals.len(), false),
+        fired: grow(
+            std::mem::take(&mut scratch.fired),
+            pack.signals.len(),
+            false,
+        ),
         assets_memo: std::cell::Cell::new([0; 8]),
     };
     env.prepare(&input.household_id);
-    let outcome = env.run(input, region, &set.id, options);
-    // The buffers serve the next household evaluated on this thread.
-    SCRATCH.with(|s| {
-        s.replace(Scratch {
-            people: recycle(env.people),
-            derived: recycle(env.derived),
-            cache: env.cache,
-            living: env.living,
-            non_tekun: env.non_tekun,
-            links: env.links,
-            obligors: env.obligors,
-            parents: env.parents,
-            tekun: env.tekun,
-            tekun_amount: env.tekun_amount,
-            single: env.single,
-            single_amount: env.single_amount,
-            fired: env.fired,
-        })
-    });
-    Evaluation::Done(Box::new(outcome))
+    let outcome = env.run(input, region, set, options);
+    scratch.people = recycle(env.people);
+    scratch.derived = recycle(env.derived);
+    scratch.cache = env.cache;
+    scratch.living = env.living;
+    scratch.non_tekun = env.non_tekun;
+    scratch.links = env.links;
+    scratch.obligors = env.obligors;
+    scratch.parents = env.parents;
+    scratch.tekun = env.tekun;
+    scratch.tekun_amount = env.tekun_amount;
+    scratch.single = env.single;
+    scratch.single_amount = env.single_amount;
+    scratch.fired = env.fired;
+    outcome
 }
 
 /// An empty buffer of another element type on the same allocation: the standard library
