@@ -7,7 +7,6 @@
 pub(crate) mod compile;
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use domain::{Date, Fen, PersonStatus, Relation};
 use serde::Serialize;
@@ -215,6 +214,30 @@ const CODE_FACTS: [&str; 6] = [
     "status",
 ];
 
+/// The base money facts whose totals over the members and over H′ are kept per household
+/// ([`Env::member_sums`], [`Env::non_tekun_sums`]), in that order.
+pub(crate) const MONEY_FACTS: [&str; 4] =
+    ["income", "financial_assets", "tuition", "medical_oop_12m"];
+
+/// Where the totals of a base money fact are kept.
+fn money_slot(id: u16) -> Option<usize> {
+    let name = BASE_FACTS.get(id as usize)?.0;
+    MONEY_FACTS.iter().position(|f| *f == name)
+}
+
+/// The saturating totals of the [`MONEY_FACTS`] over some persons, in their order.
+fn money_sums(people: &[&PersonFacts], persons: &[usize]) -> [i128; 4] {
+    let mut sums = [0i128; 4];
+    for &p in persons {
+        let f = people[p];
+        let values = [f.income, f.financial_assets, f.tuition, f.medical_oop_12m];
+        for (sum, v) in sums.iter_mut().zip(values) {
+            *sum = sum.saturating_add(i128::from(v.0));
+        }
+    }
+    sums
+}
+
 /// Where a base code fact is kept in [`Cache::codes`].
 fn code_slot(id: u16) -> Option<usize> {
     let name = BASE_FACTS.get(id as usize)?.0;
@@ -301,6 +324,10 @@ pub(crate) struct Env<'a> {
     single: Vec<bool>,
     single_amount: Vec<i64>,
     running_programs: u64,
+    /// The totals of the [`MONEY_FACTS`] over the living members.
+    member_sums: [i128; 4],
+    /// The same over H′ (zero until H′ is known).
+    non_tekun_sums: [i128; 4],
     tier: u16,
     dibao_amount: i64,
     level: u16,
@@ -329,34 +356,25 @@ fn tier_index(word: &str) -> u16 {
 /// common among living members (smallest on a tie); with no living member, the smallest
 /// region of any member.
 pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
-    let living: Vec<&PersonFacts> = members
-        .iter()
-        .filter(|p| p.status == PersonStatus::Normal)
-        .collect();
-    if let Some(r) = living
-        .iter()
+    let living = || members.iter().filter(|p| p.status == PersonStatus::Normal);
+    if let Some(r) = living()
         .filter(|p| p.relation == Relation::Head)
         .filter_map(|p| p.region)
         .min()
     {
         return Some(r);
     }
-    if living.is_empty() {
+    if living().next().is_none() {
         return members.iter().filter_map(|p| p.region).min();
     }
-    let mut regions: Vec<domain::RegionCode> = living.iter().filter_map(|p| p.region).collect();
-    regions.sort();
+    // The most common region of the living members, the smallest on a tie (households are
+    // small: counting for each member is cheaper than sorting a copy).
     let mut best: Option<(usize, domain::RegionCode)> = None;
-    let mut i = 0;
-    while i < regions.len() {
-        let mut j = i;
-        while j < regions.len() && regions[j] == regions[i] {
-            j += 1;
+    for r in living().filter_map(|p| p.region) {
+        let n = living().filter(|p| p.region == Some(r)).count();
+        if best.is_none_or(|(m, b)| n > m || (n == m && r < b)) {
+            best = Some((n, r));
         }
-        if best.is_none_or(|(n, _)| j - i > n) {
-            best = Some((j - i, regions[i]));
-        }
-        i = j;
     }
     best.map(|(_, r)| r)
 }
@@ -373,11 +391,29 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
             region: Some(region.as_str().to_owned()),
         };
     };
-    let people: Vec<&PersonFacts> = input.members.iter().chain(input.others.iter()).collect();
+    // The buffers are borrowed from this thread's scratch and given back for the next
+    // household.
+    let outcome = SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        evaluate_with(pack, params, input, region, &set.id, options, scratch)
+    });
+    Evaluation::Done(Box::new(outcome))
+}
+
+/// [`evaluate`] once the parameters are known, on the buffers of `scratch`.
+fn evaluate_with(
+    pack: &Pack,
+    params: &[Resolved],
+    input: &HouseholdInput,
+    region: domain::RegionCode,
+    set: &str,
+    options: Options,
+    scratch: &mut Scratch,
+) -> Outcome {
+    let mut people: Vec<&PersonFacts> = std::mem::take(&mut scratch.people);
+    people.extend(input.members.iter().chain(input.others.iter()));
     let n = people.len();
-    let mut scratch = SCRATCH.with(|s| s.take());
-    scratch.clear();
-    let mut cache = scratch.cache;
+    let mut cache = std::mem::take(&mut scratch.cache);
     cache.extend(people.iter().map(|p| {
         Cache {
             running: p
@@ -395,7 +431,7 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
             codes: person_codes(p),
         }
     }));
-    let mut living = scratch.living;
+    let mut living = std::mem::take(&mut scratch.living);
     living.extend((0..input.members.len()).filter(|&i| people[i].status == PersonStatus::Normal));
     let mut env = Env {
         pack,
@@ -404,41 +440,52 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
         n_members: input.members.len(),
         cache,
         living,
-        non_tekun: scratch.non_tekun,
-        derived: Vec::with_capacity(n * pack.derived.len()),
-        links: scratch.links,
-        obligors: grow(scratch.obligors, n, (0, 0)),
-        parents: grow(scratch.parents, n, (0, 0)),
-        tekun: grow(scratch.tekun, n, false),
-        tekun_amount: grow(scratch.tekun_amount, n, 0),
-        single: grow(scratch.single, n, false),
-        single_amount: grow(scratch.single_amount, n, 0),
+        non_tekun: std::mem::take(&mut scratch.non_tekun),
+        derived: recycle(std::mem::take(&mut scratch.derived)),
+        links: std::mem::take(&mut scratch.links),
+        obligors: grow(std::mem::take(&mut scratch.obligors), n, (0, 0)),
+        parents: grow(std::mem::take(&mut scratch.parents), n, (0, 0)),
+        tekun: grow(std::mem::take(&mut scratch.tekun), n, false),
+        tekun_amount: grow(std::mem::take(&mut scratch.tekun_amount), n, 0),
+        single: grow(std::mem::take(&mut scratch.single), n, false),
+        single_amount: grow(std::mem::take(&mut scratch.single_amount), n, 0),
         running_programs: 0,
+        member_sums: [0; 4],
+        non_tekun_sums: [0; 4],
         tier: tier_index("none"),
         dibao_amount: 0,
         level: 0,
-        fired: grow(scratch.fired, pack.signals.len(), false),
+        fired: grow(
+            std::mem::take(&mut scratch.fired),
+            pack.signals.len(),
+            false,
+        ),
         assets_memo: std::cell::Cell::new([0; 8]),
     };
     env.prepare(&input.household_id);
-    let outcome = env.run(input, region, &set.id, options);
-    // The buffers serve the next household evaluated on this thread.
-    SCRATCH.with(|s| {
-        s.replace(Scratch {
-            cache: env.cache,
-            living: env.living,
-            non_tekun: env.non_tekun,
-            links: env.links,
-            obligors: env.obligors,
-            parents: env.parents,
-            tekun: env.tekun,
-            tekun_amount: env.tekun_amount,
-            single: env.single,
-            single_amount: env.single_amount,
-            fired: env.fired,
-        })
-    });
-    Evaluation::Done(Box::new(outcome))
+    let outcome = env.run(input, region, set, options);
+    scratch.people = recycle(env.people);
+    scratch.derived = recycle(env.derived);
+    scratch.cache = env.cache;
+    scratch.living = env.living;
+    scratch.non_tekun = env.non_tekun;
+    scratch.links = env.links;
+    scratch.obligors = env.obligors;
+    scratch.parents = env.parents;
+    scratch.tekun = env.tekun;
+    scratch.tekun_amount = env.tekun_amount;
+    scratch.single = env.single;
+    scratch.single_amount = env.single_amount;
+    scratch.fired = env.fired;
+    outcome
+}
+
+/// An empty buffer of another element type on the same allocation: the standard library
+/// collects in place when the layouts agree, as they do for the same type with another
+/// lifetime, which is how the buffers of references outlive one household.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// A buffer of `len` copies of `x`, reusing the allocation.
@@ -452,6 +499,8 @@ fn grow<T: Clone>(mut v: Vec<T>, len: usize, x: T) -> Vec<T> {
 /// for its results.
 #[derive(Default)]
 struct Scratch {
+    people: Vec<&'static PersonFacts>,
+    derived: Vec<Value<'static>>,
     cache: Vec<Cache>,
     living: Vec<usize>,
     non_tekun: Vec<usize>,
@@ -467,6 +516,8 @@ struct Scratch {
 
 impl Scratch {
     fn clear(&mut self) {
+        self.people.clear();
+        self.derived.clear();
         self.cache.clear();
         self.living.clear();
         self.non_tekun.clear();
@@ -485,12 +536,34 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+/// Where `assets_pass` of the members or of H′ at a level is kept in [`Env::assets_memo`].
+/// The members and H′ do not change once H′ is known, and asset reasons read only
+/// start-stage facts (the checker's scope), so their result is kept for the household.
+fn assets_slot(c: Collection, level: u16) -> Option<usize> {
+    match c {
+        Collection::Members => Some(level as usize),
+        Collection::NonTekun => Some(4 + level as usize),
+        _ => None,
+    }
+    .filter(|&s| s < 8 && level < 4)
+}
+
+/// Whether a link (father, mother, spouse) names a person. Keys are compared by length and
+/// last byte first, which tell most persons of a household apart without comparing whole keys.
+fn names(link: &Option<PersonKey>, key: &PersonKey) -> bool {
+    link.as_ref().is_some_and(|l| {
+        let (a, b) = (l.0.as_bytes(), key.0.as_bytes());
+        a.len() == b.len() && a.last() == b.last() && a == b
+    })
+}
+
 fn is_living(p: &PersonFacts) -> bool {
     p.status == PersonStatus::Normal
 }
 
 impl<'a> Env<'a> {
     fn prepare(&mut self, household_id: &str) {
+        self.member_sums = money_sums(&self.people, &self.living);
         // Derived facts of every person, in pack order.
         for i in 0..self.people.len() {
             for d in 0..self.pack.derived.len() {
@@ -516,10 +589,9 @@ impl<'a> Env<'a> {
                 if j == m || !is_living(p) {
                     continue;
                 }
-                let is_parent =
-                    me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id);
-                let spouse = me.spouse.as_ref() == Some(&p.id) || p.spouse.as_ref() == Some(&me.id);
-                let child = p.father.as_ref() == Some(&me.id) || p.mother.as_ref() == Some(&me.id);
+                let is_parent = names(&me.father, &p.id) || names(&me.mother, &p.id);
+                let spouse = names(&me.spouse, &p.id) || names(&p.spouse, &me.id);
+                let child = names(&p.father, &me.id) || names(&p.mother, &me.id);
                 let minor = me.age < 18 && j < self.n_members && p.age >= 18;
                 if spouse || is_parent || child || minor {
                     self.links.push(j);
@@ -527,9 +599,7 @@ impl<'a> Env<'a> {
             }
             let middle = self.links.len() as u32;
             for (j, p) in self.people.iter().enumerate() {
-                if j != m
-                    && (me.father.as_ref() == Some(&p.id) || me.mother.as_ref() == Some(&p.id))
-                {
+                if j != m && (names(&me.father, &p.id) || names(&me.mother, &p.id)) {
                     self.links.push(j);
                 }
             }
@@ -687,12 +757,11 @@ impl<'a> Env<'a> {
         };
         let (me, outer) = (self.people[p], self.people[o]);
         match id {
-            0 => outer.father.as_ref() == Some(&me.id) || outer.mother.as_ref() == Some(&me.id),
+            0 => names(&outer.father, &me.id) || names(&outer.mother, &me.id),
             _ => {
                 let shared = |a: &Option<PersonKey>| {
-                    a.as_ref().is_some_and(|k| {
-                        outer.father.as_ref() == Some(k) || outer.mother.as_ref() == Some(k)
-                    })
+                    a.as_ref()
+                        .is_some_and(|k| names(&outer.father, k) || names(&outer.mother, k))
                 };
                 shared(&me.father) || shared(&me.mother)
             }
@@ -701,14 +770,7 @@ impl<'a> Env<'a> {
 
     /// `assets_pass(C, level)`: no asset reason holds for the persons of C at the level.
     fn assets_pass(&self, c: Collection, frame: &Frame<'_>, level: u16) -> bool {
-        // The members and H′ do not change once H′ is known, and asset reasons read only
-        // start-stage facts (the checker's scope), so their result is kept for the household.
-        let slot = match c {
-            Collection::Members => Some(level as usize),
-            Collection::NonTekun => Some(4 + level as usize),
-            _ => None,
-        }
-        .filter(|&s| s < 8 && level < 4);
+        let slot = assets_slot(c, level);
         if let Some(s) = slot {
             match self.assets_memo.get()[s] {
                 1 => return false,
@@ -723,6 +785,11 @@ impl<'a> Env<'a> {
             self.assets_memo.set(memo);
         }
         pass
+    }
+
+    /// Whether `assets_pass(C, level)` is already known to hold for this household.
+    fn assets_known_to_pass(&self, c: Collection, level: u16) -> bool {
+        assets_slot(c, level).is_some_and(|s| self.assets_memo.get()[s] == 2)
     }
 
     fn assets_pass_now(&self, c: Collection, frame: &Frame<'_>, level: u16) -> bool {
@@ -1139,6 +1206,9 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// The explanation step of a rule, when explaining (inlined, so that the plain path
+    /// neither builds nor moves a step).
+    #[inline]
     fn step(
         &self,
         result: &str,
@@ -1147,9 +1217,15 @@ impl<'a> Env<'a> {
         holds: bool,
         explain: bool,
     ) -> Option<Step> {
-        if !explain {
-            return None;
+        if explain {
+            Some(self.explain_step(result, rule, frame, holds))
+        } else {
+            None
         }
+    }
+
+    #[inline(never)]
+    fn explain_step(&self, result: &str, rule: &Rule, frame: Frame<'_>, holds: bool) -> Step {
         let mut facts = Vec::new();
         let mut params = Vec::new();
         self.collect(&rule.expr, frame, &mut facts, &mut params);
@@ -1159,7 +1235,7 @@ impl<'a> Env<'a> {
         }
         let verdict_zh = if holds { "成立" } else { "不成立" };
         let verdict_en = if holds { "holds" } else { "does not hold" };
-        Some(Step {
+        Step {
             result: result.to_owned(),
             rule: rule.id.clone(),
             source: rule.source.clone(),
@@ -1168,7 +1244,7 @@ impl<'a> Env<'a> {
             params,
             text_zh: format!("{}（{}）：{}", rule.zh, verdict_zh, rule.expr),
             text_en: format!("{} ({}): {}", rule.en, verdict_en, rule.expr),
-        })
+        }
     }
 
     // ---- the procedure ----
@@ -1186,7 +1262,8 @@ impl<'a> Env<'a> {
         let mut persons = Vec::new();
 
         // 特困, person by person.
-        for &m in &self.living.clone() {
+        for li in 0..self.living.len() {
+            let m = self.living[li];
             let frame = Frame {
                 person: Some(m),
                 ..HOUSEHOLD
@@ -1225,6 +1302,7 @@ impl<'a> Env<'a> {
         non_tekun.clear();
         non_tekun.extend(self.living.iter().copied().filter(|&i| !self.tekun[i]));
         self.non_tekun = non_tekun;
+        self.non_tekun_sums = money_sums(&self.people, &self.non_tekun);
         let mut memo = self.assets_memo.get();
         memo[4..].fill(0);
         self.assets_memo.set(memo);
@@ -1288,7 +1366,8 @@ impl<'a> Env<'a> {
 
         // 单人保.
         if pack.dibao_single.tiers.contains(&self.tier) {
-            for &m in &self.non_tekun.clone() {
+            for ni in 0..self.non_tekun.len() {
+                let m = self.non_tekun[ni];
                 let frame = Frame {
                     person: Some(m),
                     ..HOUSEHOLD
@@ -1338,22 +1417,21 @@ impl<'a> Env<'a> {
         // Signals.
         let mut signals = Vec::new();
         for (si, s) in pack.signals.iter().enumerate() {
-            let targets: Vec<Option<usize>> = match s.about {
-                About::Household => {
-                    if self.living.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![None]
-                    }
-                }
-                About::Person => self.living.iter().map(|&p| Some(p)).collect(),
-                About::Deceased => (0..self.n_members)
-                    .filter(|&p| self.people[p].status == PersonStatus::Deceased)
-                    .map(Some)
-                    .collect(),
-                About::Tekun | About::DibaoSingle => Vec::new(),
+            // The targets, by position: the household, each living member or each deceased
+            // member.
+            let count = match s.about {
+                About::Household => usize::from(!self.living.is_empty()),
+                About::Person => self.living.len(),
+                About::Deceased => self.n_members,
+                About::Tekun | About::DibaoSingle => 0,
             };
-            for t in targets {
+            for k in 0..count {
+                let t = match s.about {
+                    About::Person => Some(self.living[k]),
+                    About::Deceased if self.people[k].status == PersonStatus::Deceased => Some(k),
+                    About::Deceased => continue,
+                    _ => None,
+                };
                 let frame = Frame {
                     person: t,
                     ..HOUSEHOLD
@@ -1375,13 +1453,13 @@ impl<'a> Env<'a> {
         }
 
         // Tags and score.
-        let mut tags = BTreeSet::new();
+        let mut tags = Vec::new();
         let mut points = 0i64;
         let mut tags_ex = Explanation::default();
         if !self.living.is_empty() {
             for t in &pack.tags {
                 if self.holds(&t.when, HOUSEHOLD) {
-                    tags.insert(t.when.id.clone());
+                    tags.push(t.when.id.clone());
                     points = points.saturating_add(t.points);
                     tags_ex
                         .steps
@@ -1390,6 +1468,8 @@ impl<'a> Env<'a> {
             }
         }
         let score = points.min(pack.score_cap).max(0);
+        tags.sort_unstable();
+        tags.dedup();
 
         // Package.
         let mut packages = Vec::new();
@@ -1442,7 +1522,7 @@ impl<'a> Env<'a> {
             anomalies,
             signals,
             level: Domain::Level.words()[self.level as usize].to_owned(),
-            tags: tags.into_iter().collect(),
+            tags,
             score,
             tags_explanation: tags_ex,
             packages,
@@ -1810,6 +1890,10 @@ impl<'a> Env<'a> {
                     }
                 }
                 ReasonRule::Assets { level, over } => {
+                    // No asset reason fails where the assets are known to pass.
+                    if self.assets_known_to_pass(*over, *level) {
+                        continue;
+                    }
                     let (group, _) = self.people_of(*over, frame);
                     let gframe = Frame {
                         person: None,

@@ -99,8 +99,14 @@ impl Num {
 
     /// Product (scales add; beyond 18 places the value is cut to 18).
     pub fn times(self, o: Num) -> Num {
+        // Two factors within i64 (the usual case) cannot overflow i128: the plain product is
+        // the saturating one, without the overflow check of a full i128 multiplication.
+        let v = match (i64::try_from(self.v), i64::try_from(o.v)) {
+            (Ok(a), Ok(b)) => i128::from(a) * i128::from(b),
+            _ => self.v.saturating_mul(o.v),
+        };
         let n = Num {
-            v: self.v.saturating_mul(o.v),
+            v,
             scale: self.scale.saturating_add(o.scale),
         };
         if n.scale > MAX_SCALE {

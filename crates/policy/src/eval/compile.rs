@@ -18,6 +18,55 @@ use crate::facts::{
 };
 use crate::pack::{ParamDecl, Rule};
 
+/// `$make!(read)` for the reader of a base whole-number or money fact of a person (by name),
+/// so that each fact gets its own closure reading the field directly; `None` for other facts.
+macro_rules! int_fact {
+    ($name:expr, $make:ident) => {
+        match $name {
+            "age" => Some($make!(|f: &PersonFacts| f.age)),
+            "disability_grade" => Some($make!(|f: &PersonFacts| i64::from(f.disability_grade))),
+            "recent_disability_grade" => Some($make!(|f: &PersonFacts| i64::from(
+                f.recent_disability_grade
+            ))),
+            "employment_months_ago" => Some($make!(|f: &PersonFacts| f.employment_months_ago)),
+            "job_start_months_ago" => Some($make!(|f: &PersonFacts| f.job_start_months_ago)),
+            "utility_arrears_months" => Some($make!(|f: &PersonFacts| f.utility_arrears_months)),
+            "utility_months_ago" => Some($make!(|f: &PersonFacts| f.utility_months_ago)),
+            "electricity_months_ago" => Some($make!(|f: &PersonFacts| f.electricity_months_ago)),
+            other => money_fact!(other, $make),
+        }
+    };
+}
+
+/// `$make!(read)` for the reader of a base money fact of a person (by name), in fen: the
+/// facts of [`super::MONEY_FACTS`]; `None` for other facts.
+macro_rules! money_fact {
+    ($name:expr, $make:ident) => {
+        match $name {
+            "income" => Some($make!(|f: &PersonFacts| f.income.0)),
+            "financial_assets" => Some($make!(|f: &PersonFacts| f.financial_assets.0)),
+            "tuition" => Some($make!(|f: &PersonFacts| f.tuition.0)),
+            "medical_oop_12m" => Some($make!(|f: &PersonFacts| f.medical_oop_12m.0)),
+            _ => None,
+        }
+    };
+}
+
+/// `$build(slice, args…)` for a collection whose persons are a slice ([`SliceOf`]), so that
+/// the aggregate is compiled for that collection; `$otherwise` for the other collections.
+macro_rules! in_slice {
+    ($over:expr, $build:ident ( $($arg:expr),* ), $otherwise:expr) => {
+        match $over {
+            Collection::Members => $build(InMembers, $($arg),*),
+            Collection::NonTekun => $build(InNonTekun, $($arg),*),
+            Collection::Group => $build(InGroup, $($arg),*),
+            Collection::Obligors => $build(InObligors, $($arg),*),
+            Collection::Parents => $build(InParents, $($arg),*),
+            Collection::OtherNonTekun | Collection::Myself => $otherwise,
+        }
+    };
+}
+
 type Fun<T> = Box<dyn for<'a, 'f> Fn(&Env<'a>, &Frame<'f>) -> T + Send + Sync>;
 type ListFun = Box<dyn for<'a, 'f> Fn(&Env<'a>, &Frame<'f>) -> &'a [Fen] + Send + Sync>;
 
@@ -188,6 +237,14 @@ impl Types {
                 _ => Box::new(|_, _| false),
             },
             Expr::Not(x) => {
+                // `not has(…)`, `not subset(…)`, `not overlaps(…)`: one node testing the negation.
+                if let Expr::Call {
+                    func: func @ (Func::Has | Func::Subset | Func::Overlaps),
+                    args,
+                } = &**x
+                {
+                    return self.code_test(*func, args, true);
+                }
                 let x = self.boolean(x);
                 Box::new(move |env, fr| !x(env, fr))
             }
@@ -215,12 +272,20 @@ impl Types {
                     };
                 };
                 match func {
-                    Aggregate::Any => Box::new(move |env, fr| {
-                        env.persons(over, fr).any(|p| body(env, &fr.inner(p)))
-                    }),
-                    _ => Box::new(move |env, fr| {
-                        env.persons(over, fr).all(|p| body(env, &fr.inner(p)))
-                    }),
+                    Aggregate::Any => in_slice!(
+                        over,
+                        any_in(body),
+                        Box::new(move |env, fr| {
+                            env.persons(over, fr).any(|p| body(env, &fr.inner(p)))
+                        })
+                    ),
+                    _ => in_slice!(
+                        over,
+                        all_in(body),
+                        Box::new(move |env, fr| {
+                            env.persons(over, fr).all(|p| body(env, &fr.inner(p)))
+                        })
+                    ),
                 }
             }
             Expr::Call { func, args } => self.call_bool(*func, args),
@@ -229,24 +294,47 @@ impl Types {
     }
 
     fn binary(&self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Fun<bool> {
-        match op {
-            BinOp::And => {
-                let (l, r) = (self.boolean(lhs), self.boolean(rhs));
-                return Box::new(move |env, fr| l(env, fr) && r(env, fr));
-            }
-            BinOp::Or => {
-                let (l, r) = (self.boolean(lhs), self.boolean(rhs));
-                return Box::new(move |env, fr| l(env, fr) || r(env, fr));
-            }
-            _ => {}
+        if matches!(op, BinOp::And | BinOp::Or) {
+            // A chain `a and b and c …` is one node over its operands, left to right.
+            let mut parts = Vec::new();
+            self.chain(op, lhs, &mut parts);
+            self.chain(op, rhs, &mut parts);
+            let and = op == BinOp::And;
+            let mut parts = parts.into_iter();
+            return match (parts.next(), parts.next(), parts.next(), parts.len()) {
+                (Some(a), Some(b), None, _) => {
+                    if and {
+                        Box::new(move |env, fr| a(env, fr) && b(env, fr))
+                    } else {
+                        Box::new(move |env, fr| a(env, fr) || b(env, fr))
+                    }
+                }
+                (Some(a), Some(b), Some(c), 0) => {
+                    if and {
+                        Box::new(move |env, fr| a(env, fr) && b(env, fr) && c(env, fr))
+                    } else {
+                        Box::new(move |env, fr| a(env, fr) || b(env, fr) || c(env, fr))
+                    }
+                }
+                (Some(a), Some(b), Some(c), _) => {
+                    let all: Box<[Fun<bool>]> = [a, b, c].into_iter().chain(parts).collect();
+                    if and {
+                        Box::new(move |env, fr| all.iter().all(|f| f(env, fr)))
+                    } else {
+                        Box::new(move |env, fr| all.iter().any(|f| f(env, fr)))
+                    }
+                }
+                // A chain has at least two operands.
+                _ => Box::new(move |_, _| and),
+            };
         }
         let (lk, rk) = (self.kind_of(lhs), self.kind_of(rhs));
         if matches!(op, BinOp::Eq | BinOp::Ne) {
             let ne = op == BinOp::Ne;
             return match (lk, rk) {
                 (Kind::Num, Kind::Num) => {
-                    let (l, r) = (self.num(lhs), self.num(rhs));
-                    Box::new(move |env, fr| l(env, fr).cmp_num(r(env, fr)).is_eq() != ne)
+                    let (l, r) = (self.operand(lhs), self.operand(rhs));
+                    Box::new(move |env, fr| l.get(env, fr).cmp_num(r.get(env, fr)).is_eq() != ne)
                 }
                 (Kind::Bool, Kind::Bool) => {
                     let (l, r) = (self.boolean(lhs), self.boolean(rhs));
@@ -265,12 +353,7 @@ impl Types {
                 _ => Box::new(move |_, _| ne),
             };
         }
-        let test: fn(std::cmp::Ordering) -> bool = match op {
-            BinOp::Lt => std::cmp::Ordering::is_lt,
-            BinOp::Le => std::cmp::Ordering::is_le,
-            BinOp::Gt => std::cmp::Ordering::is_gt,
-            _ => std::cmp::Ordering::is_ge,
-        };
+        let test = Accept::of(op);
         // A person's whole-number fact against a whole-number constant (`age >= 60`) is one
         // closure reading the field.
         if let (
@@ -281,62 +364,176 @@ impl Types {
             },
             Expr::Num(Num { v, scale: 0 }),
         ) = (lhs, rhs)
-            && let Some(read) = int_fact(*id)
         {
             let v = *v;
-            return Box::new(move |env, fr| match fr.person {
-                Some(p) => test(i128::from(read(env.people[p])).cmp(&v)),
-                None => test(0.cmp(&v)),
-            });
+            macro_rules! compare {
+                ($read:expr) => {{
+                    let f: Fun<bool> = Box::new(move |env, fr| match fr.person {
+                        Some(p) => test.holds(i128::from($read(env.people[p])).cmp(&v)),
+                        None => test.holds(0.cmp(&v)),
+                    });
+                    f
+                }};
+            }
+            if let Some(f) = int_fact!(base_name(*id), compare) {
+                return f;
+            }
         }
         // A whole-number constant on the right is compared without rescaling.
         if let Expr::Num(Num { v, scale: 0 }) = rhs
             && lk == Kind::Num
         {
-            let (l, v) = (self.num(lhs), *v);
+            let (l, v) = (self.operand(lhs), *v);
             return Box::new(move |env, fr| {
-                let a = l(env, fr);
-                test(if a.scale == 0 {
+                let a = l.get(env, fr);
+                test.holds(if a.scale == 0 {
                     a.v.cmp(&v)
                 } else {
                     a.cmp_num(Num { v, scale: 0 })
                 })
             });
         }
-        let (l, r) = (self.num(lhs), self.num(rhs));
-        Box::new(move |env, fr| test(l(env, fr).cmp_num(r(env, fr))))
+        let (l, r) = (self.operand(lhs), self.operand(rhs));
+        Box::new(move |env, fr| test.holds(l.get(env, fr).cmp_num(r.get(env, fr))))
+    }
+
+    /// `has`, `subset` or `overlaps`, or its negation when `neg`.
+    fn code_test(&self, func: Func, args: &[Expr], neg: bool) -> Fun<bool> {
+        let kind_at = |i: usize| args.get(i).map_or(Kind::Other, |a| self.kind_of(a));
+        match func {
+            Func::Has => {
+                if kind_at(0) != Kind::Codes || kind_at(1) != Kind::Code {
+                    return Box::new(move |_, _| neg);
+                }
+                let set = self.codes_operand(&args[0]);
+                if let Expr::Code { id, .. } = &args[1] {
+                    let bit = 1u64 << (id & 63);
+                    return Box::new(move |env, fr| (set.get(env, fr) & bit != 0) != neg);
+                }
+                let code = self.code(&args[1]);
+                Box::new(move |env, fr| {
+                    (set.get(env, fr) & (1 << (code(env, fr) & 63)) != 0) != neg
+                })
+            }
+            Func::Subset | Func::Overlaps => {
+                if kind_at(0) != Kind::Codes {
+                    return Box::new(move |_, _| neg);
+                }
+                let set = self.codes_operand(&args[0]);
+                let list = match args.get(1) {
+                    Some(l) => self.code_set_operand(l),
+                    None => Codes::Const(0),
+                };
+                if func == Func::Subset {
+                    Box::new(move |env, fr| (set.get(env, fr) & !list.get(env, fr) == 0) != neg)
+                } else {
+                    Box::new(move |env, fr| (set.get(env, fr) & list.get(env, fr) != 0) != neg)
+                }
+            }
+            _ => Box::new(move |_, _| neg),
+        }
+    }
+
+    /// A code set operand as [`Types::codes`] compiles it, read in place for the usual facts.
+    fn codes_operand(&self, e: &Expr) -> Codes {
+        if self.kind_of(e) != Kind::Codes {
+            return Codes::Const(0);
+        }
+        match e {
+            Expr::Fact {
+                kind: FactKind::PersonBase,
+                id,
+                ..
+            } => match base_name(*id) {
+                "running" => Codes::Running,
+                "running_at_death" => Codes::RunningAtDeath,
+                "active_vehicle_types" => Codes::Vehicles,
+                "recent_vehicle_types" => Codes::RecentVehicles,
+                _ => Codes::Const(0),
+            },
+            Expr::Fact {
+                kind: FactKind::Household,
+                id: 0,
+                ..
+            } => Codes::RunningPrograms,
+            _ => Codes::Other(self.codes(e)),
+        }
+    }
+
+    /// A code set operand as [`Types::code_set`] compiles it: a list of code words is one
+    /// constant mask.
+    fn code_set_operand(&self, e: &Expr) -> Codes {
+        if let Expr::List(items) = e {
+            let constant = items
+                .iter()
+                .all(|i| matches!(i, Expr::Code { .. }) || self.kind_of(i) != Kind::Code);
+            if !constant {
+                return Codes::Other(self.code_set(e));
+            }
+            return Codes::Const(items.iter().fold(0u64, |m, i| match i {
+                Expr::Code { id, .. } => m | (1 << (id & 63)),
+                _ => m,
+            }));
+        }
+        self.codes_operand(e)
+    }
+
+    /// The operands of a chain of one boolean operator, left to right.
+    fn chain(&self, op: BinOp, e: &Expr, parts: &mut Vec<Fun<bool>>) {
+        match e {
+            Expr::Binary { op: o, lhs, rhs } if *o == op => {
+                self.chain(op, lhs, parts);
+                self.chain(op, rhs, parts);
+            }
+            _ => parts.push(self.boolean(e)),
+        }
+    }
+
+    /// A number operand, read in place when it is a constant, a plain parameter, or a count or
+    /// money total of the members or of H′.
+    fn operand(&self, e: &Expr) -> Operand {
+        if self.kind_of(e) != Kind::Num {
+            return Operand::Const(Num::int(0));
+        }
+        match e {
+            Expr::Num(n) => Operand::Const(*n),
+            Expr::Param { id, key: None, .. } => Operand::Param(*id as usize),
+            Expr::Aggregate {
+                func: Aggregate::Count,
+                over,
+                body: None,
+            } => match over {
+                Collection::Members => Operand::MemberCount,
+                Collection::NonTekun => Operand::NonTekunCount,
+                _ => Operand::Other(self.num(e)),
+            },
+            Expr::Aggregate {
+                func: Aggregate::Sum,
+                over,
+                body: Some(b),
+            } => {
+                let slot = match &**b {
+                    Expr::Fact {
+                        kind: FactKind::PersonBase,
+                        id,
+                        ..
+                    } => super::money_slot(*id),
+                    _ => None,
+                };
+                match (over, slot) {
+                    (Collection::Members, Some(s)) => Operand::MemberSum(s),
+                    (Collection::NonTekun, Some(s)) => Operand::NonTekunSum(s),
+                    _ => Operand::Other(self.num(e)),
+                }
+            }
+            _ => Operand::Other(self.num(e)),
+        }
     }
 
     fn call_bool(&self, func: Func, args: &[Expr]) -> Fun<bool> {
         let kind_at = |i: usize| args.get(i).map_or(Kind::Other, |a| self.kind_of(a));
         match func {
-            Func::Has => {
-                if kind_at(0) != Kind::Codes || kind_at(1) != Kind::Code {
-                    return Box::new(|_, _| false);
-                }
-                let set = self.codes(&args[0]);
-                if let Expr::Code { id, .. } = &args[1] {
-                    let bit = 1u64 << (id & 63);
-                    return Box::new(move |env, fr| set(env, fr) & bit != 0);
-                }
-                let code = self.code(&args[1]);
-                Box::new(move |env, fr| set(env, fr) & (1 << (code(env, fr) & 63)) != 0)
-            }
-            Func::Subset | Func::Overlaps => {
-                if kind_at(0) != Kind::Codes {
-                    return Box::new(|_, _| false);
-                }
-                let set = self.codes(&args[0]);
-                let list: Fun<u64> = match args.get(1) {
-                    Some(l) => self.code_set(l),
-                    None => Box::new(|_, _| 0),
-                };
-                if func == Func::Subset {
-                    Box::new(move |env, fr| set(env, fr) & !list(env, fr) == 0)
-                } else {
-                    Box::new(move |env, fr| set(env, fr) & list(env, fr) != 0)
-                }
-            }
+            Func::Has | Func::Subset | Func::Overlaps => self.code_test(func, args, false),
             Func::AnyGt => {
                 if kind_at(0) != Kind::List {
                     return Box::new(|_, _| false);
@@ -417,51 +614,97 @@ impl Types {
                 Box::new(move |env, fr| Num::int(0).minus(x(env, fr)))
             }
             Expr::Binary { op, lhs, rhs } => {
-                let (l, r) = (self.num(lhs), self.num(rhs));
+                let (l, r) = (self.operand(lhs), self.operand(rhs));
                 match op {
-                    BinOp::Add => Box::new(move |env, fr| l(env, fr).plus(r(env, fr))),
-                    BinOp::Sub => Box::new(move |env, fr| l(env, fr).minus(r(env, fr))),
-                    _ => Box::new(move |env, fr| l(env, fr).times(r(env, fr))),
+                    BinOp::Add => Box::new(move |env, fr| l.get(env, fr).plus(r.get(env, fr))),
+                    BinOp::Sub => Box::new(move |env, fr| l.get(env, fr).minus(r.get(env, fr))),
+                    _ => Box::new(move |env, fr| l.get(env, fr).times(r.get(env, fr))),
                 }
             }
             Expr::Aggregate { func, over, body } => {
                 let over = *over;
                 match (func, body.as_deref()) {
-                    (Aggregate::Count, None) => {
-                        Box::new(move |env, fr| Num::int(env.persons(over, fr).count() as i64))
-                    }
+                    (Aggregate::Count, None) => match over {
+                        Collection::Members => Box::new(|env, _| Num::int(env.living.len() as i64)),
+                        Collection::NonTekun => {
+                            Box::new(|env, _| Num::int(env.non_tekun.len() as i64))
+                        }
+                        _ => {
+                            Box::new(move |env, fr| Num::int(env.persons(over, fr).count() as i64))
+                        }
+                    },
                     (Aggregate::Count, Some(b)) => {
                         let b = self.boolean(b);
-                        Box::new(move |env, fr| {
-                            Num::int(
-                                env.persons(over, fr)
-                                    .filter(|&p| b(env, &fr.inner(p)))
-                                    .count() as i64,
-                            )
-                        })
+                        in_slice!(
+                            over,
+                            count_in(b),
+                            Box::new(move |env, fr| {
+                                Num::int(
+                                    env.persons(over, fr)
+                                        .filter(|&p| b(env, &fr.inner(p)))
+                                        .count() as i64,
+                                )
+                            })
+                        )
                     }
                     (_, None) => Box::new(|_, _| Num::int(0)),
                     (_, Some(b)) => {
-                        // A sum of one base money fact (`sum(members, income)`) reads it directly.
+                        // A sum of one base money fact (`sum(members, income)`) reads it directly,
+                        // or reads the total kept for the members and for H′.
                         if let Expr::Fact {
                             kind: FactKind::PersonBase,
                             id,
                             ..
                         } = b
-                            && let Some(read) = money_fact(*id)
                         {
-                            return Box::new(move |env, fr| {
-                                let total = env
-                                    .persons(over, fr)
-                                    .fold(0i128, |acc, p| acc.saturating_add(read(env, p)));
-                                Num { v: total, scale: 0 }
-                            });
+                            let slot = super::money_slot(*id);
+                            match (over, slot) {
+                                (Collection::Members, Some(s)) => {
+                                    return Box::new(move |env, _| Num {
+                                        v: env.member_sums[s],
+                                        scale: 0,
+                                    });
+                                }
+                                (Collection::NonTekun, Some(s)) => {
+                                    return Box::new(move |env, _| Num {
+                                        v: env.non_tekun_sums[s],
+                                        scale: 0,
+                                    });
+                                }
+                                _ => {}
+                            }
+                            macro_rules! sum {
+                                ($read:expr) => {{
+                                    let read = $read;
+                                    let f: Fun<Num> = in_slice!(
+                                        over,
+                                        sum_field_in(read),
+                                        Box::new(move |env, fr| {
+                                            let total =
+                                                env.persons(over, fr).fold(0i128, |acc, p| {
+                                                    acc.saturating_add(i128::from(read(
+                                                        env.people[p],
+                                                    )))
+                                                });
+                                            Num { v: total, scale: 0 }
+                                        })
+                                    );
+                                    f
+                                }};
+                            }
+                            if let Some(f) = money_fact!(base_name(*id), sum) {
+                                return f;
+                            }
                         }
                         let b = self.num(b);
-                        Box::new(move |env, fr| {
-                            env.persons(over, fr)
-                                .fold(Num::int(0), |acc, p| acc.plus(b(env, &fr.inner(p))))
-                        })
+                        in_slice!(
+                            over,
+                            sum_in(b),
+                            Box::new(move |env, fr| {
+                                env.persons(over, fr)
+                                    .fold(Num::int(0), |acc, p| acc.plus(b(env, &fr.inner(p))))
+                            })
+                        )
                     }
                 }
             }
@@ -500,13 +743,19 @@ impl Types {
     fn num_fact(&self, k: FactKind, id: u16) -> Fun<Num> {
         match k {
             FactKind::PersonBase => {
-                if let Some(read) = money_fact(id) {
-                    return Box::new(move |env, fr| {
-                        fr.person.map_or(Num::int(0), |p| Num {
-                            v: read(env, p),
-                            scale: 0,
-                        })
-                    });
+                macro_rules! money {
+                    ($read:expr) => {{
+                        let f: Fun<Num> = Box::new(move |env, fr| {
+                            fr.person.map_or(Num::int(0), |p| Num {
+                                v: i128::from($read(env.people[p])),
+                                scale: 0,
+                            })
+                        });
+                        f
+                    }};
+                }
+                if let Some(f) = money_fact!(base_name(id), money) {
+                    return f;
                 }
                 let read: fn(&PersonFacts) -> Num = match base_name(id) {
                     "age" => |f| Num::int(f.age),
@@ -701,34 +950,102 @@ fn base_name(id: u16) -> &'static str {
     BASE_FACTS.get(id as usize).map_or("", |f| f.0)
 }
 
-/// Reads a base whole-number or money fact of a person.
-fn int_fact(id: u16) -> Option<fn(&PersonFacts) -> i64> {
-    Some(match base_name(id) {
-        "age" => |f| f.age,
-        "income" => |f| f.income.0,
-        "financial_assets" => |f| f.financial_assets.0,
-        "disability_grade" => |f| i64::from(f.disability_grade),
-        "recent_disability_grade" => |f| i64::from(f.recent_disability_grade),
-        "tuition" => |f| f.tuition.0,
-        "medical_oop_12m" => |f| f.medical_oop_12m.0,
-        "employment_months_ago" => |f| f.employment_months_ago,
-        "job_start_months_ago" => |f| f.job_start_months_ago,
-        "utility_arrears_months" => |f| f.utility_arrears_months,
-        "utility_months_ago" => |f| f.utility_months_ago,
-        "electricity_months_ago" => |f| f.electricity_months_ago,
-        _ => return None,
-    })
+/// A number operand of a compiled comparison or arithmetic node: the common leaves are read
+/// in place (the same values as their compiled closures give), other expressions are called.
+enum Operand {
+    /// A constant.
+    Const(Num),
+    /// A parameter without key.
+    Param(usize),
+    /// The total of a base money fact over the members ([`super::MONEY_FACTS`] slot).
+    MemberSum(usize),
+    /// The same over H′.
+    NonTekunSum(usize),
+    /// `count(members)`.
+    MemberCount,
+    /// `count(non_tekun)`.
+    NonTekunCount,
+    /// Any other number expression.
+    Other(Fun<Num>),
 }
 
-/// Reads a base money fact of a person as fen, for the facts that are plain money.
-fn money_fact(id: u16) -> Option<for<'a> fn(&Env<'a>, usize) -> i128> {
-    Some(match base_name(id) {
-        "income" => |env, p| i128::from(env.people[p].income.0),
-        "financial_assets" => |env, p| i128::from(env.people[p].financial_assets.0),
-        "tuition" => |env, p| i128::from(env.people[p].tuition.0),
-        "medical_oop_12m" => |env, p| i128::from(env.people[p].medical_oop_12m.0),
-        _ => return None,
-    })
+impl Operand {
+    #[inline(always)]
+    fn get(&self, env: &Env<'_>, fr: &Frame<'_>) -> Num {
+        match self {
+            Operand::Const(n) => *n,
+            Operand::Param(id) => match env.params.get(*id) {
+                Some(crate::pack::Resolved::Num(n)) => *n,
+                _ => Num::int(0),
+            },
+            Operand::MemberSum(s) => Num {
+                v: env.member_sums[*s],
+                scale: 0,
+            },
+            Operand::NonTekunSum(s) => Num {
+                v: env.non_tekun_sums[*s],
+                scale: 0,
+            },
+            Operand::MemberCount => Num::int(env.living.len() as i64),
+            Operand::NonTekunCount => Num::int(env.non_tekun.len() as i64),
+            Operand::Other(f) => f(env, fr),
+        }
+    }
+}
+
+/// A code set operand of a compiled test: constants and the usual facts are read in place.
+enum Codes {
+    /// A constant set.
+    Const(u64),
+    /// The person's `running`.
+    Running,
+    /// The person's `running_at_death`.
+    RunningAtDeath,
+    /// The person's `active_vehicle_types`.
+    Vehicles,
+    /// The person's `recent_vehicle_types`.
+    RecentVehicles,
+    /// The household's `running_programs`.
+    RunningPrograms,
+    /// Any other code set expression.
+    Other(Fun<u64>),
+}
+
+impl Codes {
+    #[inline(always)]
+    fn get(&self, env: &Env<'_>, fr: &Frame<'_>) -> u64 {
+        let cache = |read: fn(&super::Cache) -> u64| fr.person.map_or(0, |p| read(&env.cache[p]));
+        match self {
+            Codes::Const(c) => *c,
+            Codes::Running => cache(|c| c.running),
+            Codes::RunningAtDeath => cache(|c| c.running_at_death),
+            Codes::Vehicles => cache(|c| c.vehicles),
+            Codes::RecentVehicles => cache(|c| c.recent_vehicles),
+            Codes::RunningPrograms => env.running_programs,
+            Codes::Other(f) => f(env, fr),
+        }
+    }
+}
+
+/// The orderings a comparison accepts, as bits (less, equal, greater), so that a compiled
+/// comparison tests its ordering without calling through a pointer.
+#[derive(Clone, Copy)]
+struct Accept(u8);
+
+impl Accept {
+    fn of(op: BinOp) -> Accept {
+        Accept(match op {
+            BinOp::Lt => 0b001,
+            BinOp::Le => 0b011,
+            BinOp::Gt => 0b100,
+            _ => 0b110,
+        })
+    }
+
+    fn holds(self, o: std::cmp::Ordering) -> bool {
+        // Less, Equal and Greater are -1, 0 and 1: bits 0, 1 and 2.
+        (self.0 >> (o as i8 + 1)) & 1 != 0
+    }
 }
 
 fn table(env: &Env<'_>, id: usize, index: Option<u16>) -> Num {
@@ -789,4 +1106,105 @@ impl Frame<'_> {
             level: self.level,
         }
     }
+}
+
+/// A collection whose persons are a slice of the environment or of the frame: an aggregate
+/// compiled for it walks the slice directly.
+trait SliceOf: Copy + Send + Sync + 'static {
+    fn slice<'r>(self, env: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize];
+}
+
+/// The living members.
+#[derive(Clone, Copy)]
+struct InMembers;
+
+/// H′: the living members who are not tekun.
+#[derive(Clone, Copy)]
+struct InNonTekun;
+
+/// The group of an asset rule.
+#[derive(Clone, Copy)]
+struct InGroup;
+
+/// The obligors of the frame's person.
+#[derive(Clone, Copy)]
+struct InObligors;
+
+/// The parents of the frame's person.
+#[derive(Clone, Copy)]
+struct InParents;
+
+impl SliceOf for InMembers {
+    fn slice<'r>(self, env: &'r Env<'_>, _: &'r Frame<'_>) -> &'r [usize] {
+        &env.living
+    }
+}
+
+impl SliceOf for InNonTekun {
+    fn slice<'r>(self, env: &'r Env<'_>, _: &'r Frame<'_>) -> &'r [usize] {
+        &env.non_tekun
+    }
+}
+
+impl SliceOf for InGroup {
+    fn slice<'r>(self, _: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize] {
+        fr.group.unwrap_or(&[])
+    }
+}
+
+impl SliceOf for InObligors {
+    fn slice<'r>(self, env: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize] {
+        fr.person.map_or(&[], |p| env.obligors_of(p))
+    }
+}
+
+impl SliceOf for InParents {
+    fn slice<'r>(self, env: &'r Env<'_>, fr: &'r Frame<'_>) -> &'r [usize] {
+        fr.person.map_or(&[], |p| env.parents_of(p))
+    }
+}
+
+/// `any(C, body)` over a slice collection.
+fn any_in<S: SliceOf>(c: S, body: Fun<bool>) -> Fun<bool> {
+    Box::new(move |env, fr| c.slice(env, fr).iter().any(|&p| body(env, &fr.inner(p))))
+}
+
+/// `all(C, body)` over a slice collection.
+fn all_in<S: SliceOf>(c: S, body: Fun<bool>) -> Fun<bool> {
+    Box::new(move |env, fr| c.slice(env, fr).iter().all(|&p| body(env, &fr.inner(p))))
+}
+
+/// `count(C, body)` over a slice collection.
+fn count_in<S: SliceOf>(c: S, body: Fun<bool>) -> Fun<Num> {
+    Box::new(move |env, fr| {
+        Num::int(
+            c.slice(env, fr)
+                .iter()
+                .filter(|&&p| body(env, &fr.inner(p)))
+                .count() as i64,
+        )
+    })
+}
+
+/// `sum(C, body)` over a slice collection.
+fn sum_in<S: SliceOf>(c: S, body: Fun<Num>) -> Fun<Num> {
+    Box::new(move |env, fr| {
+        c.slice(env, fr)
+            .iter()
+            .fold(Num::int(0), |acc, &p| acc.plus(body(env, &fr.inner(p))))
+    })
+}
+
+/// `sum(C, fact)` of a base money fact over a slice collection, reading the field directly.
+fn sum_field_in<S, R>(c: S, read: R) -> Fun<Num>
+where
+    S: SliceOf,
+    R: Fn(&PersonFacts) -> i64 + Copy + Send + Sync + 'static,
+{
+    Box::new(move |env, fr| {
+        let total = c.slice(env, fr).iter().fold(0i128, |acc, &p| {
+            acc.saturating_add(i128::from(read(env.people[p])))
+        });
+        Num { v: total, scale: 0 }
+    })
 }
