@@ -16,6 +16,7 @@ use ledger::{Action, Purpose};
 use privacy::{Keyring, Revealed};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
 use std::fmt;
 
 /// The state of a task.
@@ -227,7 +228,7 @@ pub(crate) async fn insert_history(
 }
 
 /// What one page of the queue asks for; every filter is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TaskQuery {
     /// A state; `None` is the queue of what awaits action (open and verifying).
     pub state: Option<TaskState>,
@@ -243,6 +244,64 @@ pub struct TaskQuery {
     pub limit: i64,
     /// Tasks skipped.
     pub offset: i64,
+}
+
+/// Queue pages already computed, valid while the task generation (a counter that triggers
+/// raise on every change to `tasks`, in any process) is the one they were computed at. A
+/// township's caseworkers open their queues far more often than tasks change, and a page costs
+/// a sort and two counts over the whole queue.
+#[derive(Debug, Default)]
+pub(crate) struct QueueCache {
+    generation: i64,
+    pages: HashMap<QueueKey, TaskPage>,
+}
+
+/// The scope's region pattern, its assignee restriction, and the query.
+type QueueKey = (String, Option<i64>, TaskQuery);
+
+/// Pages kept at most; the cache starts afresh beyond.
+const QUEUE_CACHE_PAGES: usize = 4096;
+
+impl QueueCache {
+    fn get(&self, generation: i64, key: &QueueKey) -> Option<TaskPage> {
+        (self.generation == generation)
+            .then(|| self.pages.get(key).cloned())
+            .flatten()
+    }
+
+    /// Keeps a page computed after `generation` was read (so it is at least that new).
+    fn put(&mut self, generation: i64, key: QueueKey, page: TaskPage) {
+        if generation < self.generation {
+            return;
+        }
+        if generation > self.generation || self.pages.len() >= QUEUE_CACHE_PAGES {
+            self.pages.clear();
+            self.generation = generation;
+        }
+        self.pages.insert(key, page);
+    }
+}
+
+/// A value bound to a query whose conditions depend on the request.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A `WHERE` clause built condition by condition, with its placeholders numbered in order.
+#[derive(Default)]
+struct Conditions {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    /// Appends `condition`, whose one `?` becomes the next placeholder, bound to `value`.
+    fn add(&mut self, condition: &str, value: Bind) {
+        self.binds.push(value);
+        let placeholder = format!("${}", self.binds.len());
+        self.sql.push_str(&condition.replace('?', &placeholder));
+    }
 }
 
 /// One page of the queue.
@@ -346,66 +405,107 @@ impl Store {
                 "a township is a region prefix of digits",
             ));
         }
-        let states = match query.state {
-            Some(s) => s.as_str().to_string(),
-            None => "open,verifying".to_string(),
-        };
-        // The conditions every query below shares: scope, assignment and state.
-        const BASE: &str = "region_code LIKE $1 AND ($2 = 1 OR assignee = $3)
-             AND (state = $4 OR ($4 = 'open,verifying' AND state IN ('open', 'verifying')))";
-        const FILTERS: &str = " AND ($5 = '' OR level = $5) AND ($6 = '' OR signal = $6)
-             AND region_code LIKE $7 AND ($8 = '' OR due_date <= $8)";
-        let township = format!("{}%", query.township.as_deref().unwrap_or(""));
-        let level = query
-            .level
-            .map(|l| l.as_str().to_string())
-            .unwrap_or_default();
-        let signal = query.signal.clone().unwrap_or_default();
-        let due = query.due_before.map(|d| d.to_string()).unwrap_or_default();
-        // The page and, on every row, the number of rows the filters keep (one query).
-        let page_sql = format!(
-            "SELECT {}, COUNT(*) OVER () AS total FROM tasks WHERE {BASE}{FILTERS}
-             ORDER BY due_date,
-                 CASE level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END,
-                 task_id
-             LIMIT $9 OFFSET $10",
-            task_columns!()
+        // Read before the queries, so that a page is never older than its generation.
+        let generation: i64 = sqlx::query("SELECT n FROM task_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let key: QueueKey = (
+            scope.pattern(),
+            (!scope.sees_all_tasks()).then(|| scope.user_id()),
+            query.clone(),
         );
-        let bind_filters = |sql: String| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(scope.pattern())
-                .bind(i64::from(scope.sees_all_tasks()))
-                .bind(scope.user_id())
-                .bind(states.clone())
-                .bind(level.clone())
-                .bind(signal.clone())
-                .bind(township.clone())
-                .bind(due.clone())
+        if let Some(page) = self.queue_cache().get(generation, &key) {
+            return Ok(page);
+        }
+        let page = self.task_page_now(scope, query).await?;
+        self.queue_cache().put(generation, key, page.clone());
+        Ok(page)
+    }
+
+    fn queue_cache(&self) -> std::sync::MutexGuard<'_, QueueCache> {
+        match self.queue_cache.lock() {
+            Ok(cache) => cache,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    async fn task_page_now(&self, scope: &Scope, query: &TaskQuery) -> Result<TaskPage> {
+        // The conditions are written out for what is asked (no `$n = ''` switches), so that
+        // both planners see plain comparisons and use the indexes: the assignee's own tasks
+        // for a caseworker, the region otherwise.
+        let mut w = Conditions::default();
+        w.add("region_code LIKE ?", Bind::Text(scope.pattern()));
+        if !scope.sees_all_tasks() {
+            w.add(" AND assignee = ?", Bind::Int(scope.user_id()));
+        }
+        match query.state {
+            Some(s) => w.add(" AND state = ?", Bind::Text(s.as_str().to_string())),
+            None => w.sql.push_str(" AND state IN ('open', 'verifying')"),
+        }
+        // The unfiltered queue, for the filter form's choices.
+        let (base, base_binds) = (w.sql.clone(), w.binds.len());
+        if let Some(level) = query.level {
+            w.add(" AND level = ?", Bind::Text(level.as_str().to_string()));
+        }
+        if let Some(signal) = &query.signal {
+            w.add(" AND signal = ?", Bind::Text(signal.clone()));
+        }
+        if let Some(township) = &query.township {
+            w.add(
+                " AND region_code LIKE ?",
+                Bind::Text(format!("{township}%")),
+            );
+        }
+        if let Some(due) = query.due_before {
+            w.add(" AND due_date <= ?", Bind::Text(due.to_string()));
+        }
+        let Conditions {
+            sql: filtered,
+            binds,
+        } = w;
+        let bind = |sql: String, values: &[Bind]| {
+            values.iter().fold(
+                sqlx::query(sqlx::AssertSqlSafe(sql)),
+                |q, value| match value {
+                    Bind::Text(t) => q.bind(t.clone()),
+                    Bind::Int(i) => q.bind(*i),
+                },
+            )
         };
-        let rows = bind_filters(page_sql)
+        // The page is chosen from the index (the inner query reads no table row), then its
+        // rows are read.
+        const ORDER: &str = "due_date,
+             CASE level WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END,
+             task_id";
+        let page_sql = format!(
+            "SELECT {} FROM tasks WHERE task_id IN (
+                 SELECT task_id FROM tasks WHERE {filtered}
+                 ORDER BY {ORDER} LIMIT ${} OFFSET ${})
+             ORDER BY {ORDER}",
+            task_columns!(),
+            binds.len() + 1,
+            binds.len() + 2
+        );
+        let rows = bind(page_sql, &binds)
             .bind(query.limit.max(0))
             .bind(query.offset.max(0))
             .fetch_all(&self.pool)
             .await?;
         let tasks = rows.iter().map(task_from_row).collect::<Result<Vec<_>>>()?;
-        let total: i64 = match rows.first() {
-            Some(row) => row.try_get("total")?,
-            // A page past the end: count without it.
-            None => bind_filters(format!(
-                "SELECT COUNT(*) AS total FROM tasks WHERE {BASE}{FILTERS}"
-            ))
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("total")?,
-        };
-        // The filter form's choices: the townships and signals of the unfiltered queue.
-        let pairs = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT DISTINCT substr(region_code, 1, 9) AS township, signal FROM tasks WHERE {BASE}"
-        )))
-        .bind(scope.pattern())
-        .bind(i64::from(scope.sees_all_tasks()))
-        .bind(scope.user_id())
-        .bind(states.clone())
+        let total: i64 = bind(
+            format!("SELECT COUNT(*) AS total FROM tasks WHERE {filtered}"),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("total")?;
+        let pairs = bind(
+            format!(
+                "SELECT DISTINCT substr(region_code, 1, 9) AS township, signal FROM tasks WHERE {base}"
+            ),
+            &binds[..base_binds],
+        )
         .fetch_all(&self.pool)
         .await?;
         let mut townships = std::collections::BTreeSet::new();

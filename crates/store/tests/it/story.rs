@@ -1154,12 +1154,21 @@ pub async fn the_queue_comes_a_page_at_a_time(db: &TestDb) {
     );
     // A township's caseworker sees only what is assigned to her.
     let caseworker = user(store, "sun.case", &[Role::Caseworker], fixtures::TOWNSHIP_A).await;
-    assert_eq!(
-        store
-            .task_page(&scope(&caseworker), &page(0))
-            .await
-            .expect("own")
-            .total,
-        0
-    );
+    let own = scope(&caseworker);
+    assert_eq!(store.task_page(&own, &page(0)).await.expect("own").total, 0);
+    // Pages are kept while no task changes; an assignment (by this or any other process: a
+    // trigger counts the changes) shows at once on the next request.
+    let again = store.task_page(&review, &page(0)).await.expect("again");
+    assert_eq!(again, first);
+    let urgent = first.tasks[0].id;
+    store
+        .assign_task(&review, urgent, caseworker.id, T0)
+        .await
+        .expect("assigns");
+    let mine = store.task_page(&own, &page(0)).await.expect("own after");
+    assert_eq!(mine.total, 1);
+    assert_eq!(mine.tasks[0].id, urgent);
+    let now = store.task_page(&review, &page(0)).await.expect("after");
+    assert_eq!(now.tasks[0].assignee, Some(caseworker.id));
+    assert_ne!(now, first);
 }
