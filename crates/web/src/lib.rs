@@ -30,6 +30,7 @@ use store::{Store, Timestamp};
 
 pub use error::WebError;
 pub use i18n::Lang;
+pub use pages::dashboard::warm_figures;
 
 /// A source of the current time, given by the binary (tests give a fixed one).
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;

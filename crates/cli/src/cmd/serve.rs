@@ -187,6 +187,14 @@ pub async fn serve(server: Server) -> anyhow::Result<()> {
     if let Some(dir) = server.data_dir {
         state.set_exchange(dir);
     }
+    // The dashboards' figures of the latest run, computed while the first requests are served.
+    let warming = state.clone();
+    tokio::spawn(async move {
+        match web::warm_figures(&warming).await {
+            Ok(regions) => tracing::info!(regions, "dashboard figures computed ahead"),
+            Err(e) => tracing::warn!(error = %e, "computing dashboard figures ahead failed"),
+        }
+    });
     let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await

@@ -17,7 +17,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use store::reports::{AreaFigures, GroupCount, Handling, RegionDepth, Spending, TrendPoint};
-use store::{Level, Role, RunSummary, Tier};
+use store::{Level, Role, RunSummary, Scope, Tier};
 
 /// Roles that see the dashboards and the map.
 pub const READERS: &[Role] = &[
@@ -308,10 +308,14 @@ impl FigureCache {
 /// Reads the overview's figures for the latest run, or `None` when there is no run.
 pub async fn overview(state: &AppState, user: &Signed) -> Result<Option<Overview>, WebError> {
     user.require(READERS)?;
-    let Some(run) = latest_run(state, user).await? else {
+    overview_in(state, &user.scope).await
+}
+
+async fn overview_in(state: &AppState, scope: &Scope) -> Result<Option<Overview>, WebError> {
+    let Some(run) = state.store().runs(scope).await?.into_iter().next() else {
         return Ok(None);
     };
-    let key = (run.run_id.clone(), user.scope.region_prefix().to_string());
+    let key = (run.run_id.clone(), scope.region_prefix().to_string());
     if let Some(found) = state.figures().get(&key) {
         return Ok(Some(found));
     }
@@ -319,18 +323,39 @@ pub async fn overview(state: &AppState, user: &Signed) -> Result<Option<Overview
     if let Some(found) = state.figures().get(&key) {
         return Ok(Some(found));
     }
-    let computed = compute_overview(state, user, run).await?;
+    let computed = compute_overview(state, scope, run).await?;
     state.figures().put(key, computed.clone());
     Ok(Some(computed))
 }
 
+/// Computes ahead the overview of the latest run for the region of every enabled user who reads
+/// dashboards, so that the first analyst to open one after the server starts does not wait for
+/// the aggregates (seconds at a million persons). Returns the number of regions computed.
+pub async fn warm_figures(state: &AppState) -> Result<usize, WebError> {
+    let users = state.store().users(&Scope::system()).await?;
+    let mut regions = std::collections::BTreeMap::new();
+    for user in users.iter().filter(|u| !u.disabled) {
+        if let Ok(scope) = user.scope()
+            && READERS.iter().any(|r| scope.has(*r))
+        {
+            regions.entry(user.region_prefix.clone()).or_insert(scope);
+        }
+    }
+    let mut done = 0;
+    for scope in regions.values() {
+        if overview_in(state, scope).await?.is_some() {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
 async fn compute_overview(
     state: &AppState,
-    user: &Signed,
+    scope: &Scope,
     run: RunSummary,
 ) -> Result<Overview, WebError> {
     let store = state.store();
-    let scope = &user.scope;
     Ok(Overview {
         tiers: store.households_by_tier(scope, &run.run_id).await?,
         levels: store.households_by_level(scope, &run.run_id).await?,

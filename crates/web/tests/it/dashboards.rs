@@ -205,3 +205,35 @@ async fn the_api_lists_decides_and_reports() {
     let doc = c.api("GET", "/api/openapi.json", None, None, None).await;
     assert_eq!(get(&doc.body)["openapi"], "3.1.0");
 }
+
+#[tokio::test]
+async fn dashboard_figures_are_computed_ahead_for_each_readers_region() {
+    let w = world().await;
+    // The analyst and the auditor read dashboards, both of county 990101; the caseworkers
+    // do not.
+    assert_eq!(web::warm_figures(&w.state).await.expect("warms"), 1);
+    let store = w.state.store();
+    store
+        .add_user(
+            &store::Scope::system(),
+            &store::NewUser {
+                username: "analyst_b".into(),
+                roles: vec![store::Role::Analyst],
+                region_prefix: "990101002".into(),
+                password: crate::fixtures::PASSWORD.into(),
+            },
+            crate::fixtures::NOW,
+        )
+        .await
+        .expect("adds");
+    assert_eq!(web::warm_figures(&w.state).await.expect("warms"), 2);
+    // The page is the one computed ahead.
+    let mut c = Client::new(&w.app);
+    c.sign_in("analyst").await;
+    assert!(
+        c.get("/dashboard")
+            .await
+            .body
+            .contains("id=\"table-by_tier\"")
+    );
+}
