@@ -86,17 +86,31 @@ const TRADITIONAL: &str = "張张陳陈劉刘楊杨黃黄趙赵吳吴孫孙馬�
 遼辽鄒邹釗钊銳锐鋒锋錫锡鍵键鎧铠鏡镜閃闪閔闵闖闯陳陈雋隽雜杂靈灵\
 韓韩頤颐顏颜飆飙館馆騏骐驊骅髮发鬥斗鳳凤鴻鸿鵬鹏麗丽黃黄單单齒齿";
 
-/// The simplified form of a character common in names; other characters are returned as they are.
-pub fn simplify_char(c: char) -> char {
+/// The pairs of [`TRADITIONAL`], sorted by traditional character (the first pair of a
+/// character wins, as in the table's reading order).
+static PAIRS: std::sync::LazyLock<Vec<(char, char)>> = std::sync::LazyLock::new(|| {
     let mut chars = TRADITIONAL
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\\');
+    let mut pairs = Vec::new();
     while let (Some(t), Some(s)) = (chars.next(), chars.next()) {
-        if t == c {
-            return s;
-        }
+        pairs.push((t, s));
     }
-    c
+    // A stable sort keeps equal characters in table order; dedup keeps the first of each.
+    pairs.sort_by_key(|p| p.0);
+    pairs.dedup_by_key(|p| p.0);
+    pairs
+});
+
+/// The simplified form of a character common in names; other characters are returned as they are.
+pub fn simplify_char(c: char) -> char {
+    if c.is_ascii() {
+        return c;
+    }
+    match PAIRS.binary_search_by_key(&c, |p| p.0) {
+        Ok(i) => PAIRS[i].1,
+        Err(_) => c,
+    }
 }
 
 /// Simplifies every character of `text` (see [`simplify_char`]).
@@ -209,6 +223,25 @@ mod tests {
         assert_eq!(simplify("陳麗華"), "陈丽华");
         assert_eq!(simplify("李娜"), "李娜");
         assert_eq!(simplify_char('x'), 'x');
+        // The table read pair by pair, as a reference for the sorted look-up.
+        let by_scan = |c: char| {
+            let mut chars = TRADITIONAL
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '\\');
+            while let (Some(t), Some(s)) = (chars.next(), chars.next()) {
+                if t == c {
+                    return s;
+                }
+            }
+            c
+        };
+        for c in TRADITIONAL
+            .chars()
+            .chain('\u{3400}'..='\u{9FFF}')
+            .chain('a'..='z')
+        {
+            assert_eq!(simplify_char(c), by_scan(c), "{c}");
+        }
         assert_eq!(simplify_char('齒'), '齿');
         assert_eq!(simplify_char('韓'), '韩');
         assert_eq!(simplify_char('單'), '单');

@@ -4,24 +4,28 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use domain::{
-    DisabilityCategory, EmploymentStatus, Fen, PersonStatus, Program, RegionCode, Relation,
-    VehicleType, age_on,
+    DisabilityCategory, Fen, PersonStatus, Program, RegionCode, Relation, VehicleType, age_on,
 };
 use policy::facts::{CareLevel, Home, NEVER, PersonFacts, PersonKey, RunningSpell};
+use rustc_hash::FxHashMap;
 
 use crate::MonitorError;
-use crate::facts::{Bounds, months_between};
+use crate::facts::{Bounds, employment_status, months_between};
 use domain::Date;
+
+/// The columns of one facts batch by name, looked up once per batch (a schema look-up per
+/// value compared every field name: most of the time spent reading the facts).
+type Columns<'a> = FxHashMap<&'a str, &'a dyn Array>;
 
 /// Typed access to the columns of one facts batch.
 struct Row<'a> {
-    batch: &'a RecordBatch,
+    columns: &'a Columns<'a>,
     i: usize,
 }
 
 impl Row<'_> {
     fn column(&self, name: &str) -> Option<&dyn Array> {
-        self.batch.column_by_name(name).map(|c| c.as_ref())
+        self.columns.get(name).copied()
     }
 
     fn text(&self, name: &str) -> Option<&str> {
@@ -61,7 +65,8 @@ impl Row<'_> {
         }
     }
 
-    fn texts(&self, name: &str) -> Vec<String> {
+    /// The values of a list column, nulls kept in their places.
+    fn texts_all(&self, name: &str) -> Vec<Option<String>> {
         let Some(c) = self.column(name) else {
             return Vec::new();
         };
@@ -72,23 +77,23 @@ impl Row<'_> {
             return Vec::new();
         };
         let values = list.value(self.i);
-        let mut out = Vec::with_capacity(values.len());
-        for j in 0..values.len() {
-            if values.is_null(j) {
-                continue;
-            }
-            let text = match values.data_type() {
-                DataType::Utf8 => values.as_string::<i32>().value(j).to_string(),
-                DataType::LargeUtf8 => values.as_string::<i64>().value(j).to_string(),
-                DataType::Utf8View => values.as_string_view().value(j).to_string(),
-                _ => continue,
-            };
-            out.push(text);
-        }
-        out
+        (0..values.len())
+            .map(|j| {
+                if values.is_null(j) {
+                    return None;
+                }
+                match values.data_type() {
+                    DataType::Utf8 => Some(values.as_string::<i32>().value(j).to_string()),
+                    DataType::LargeUtf8 => Some(values.as_string::<i64>().value(j).to_string()),
+                    DataType::Utf8View => Some(values.as_string_view().value(j).to_string()),
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
-    fn ints(&self, name: &str) -> Vec<i64> {
+    /// The values of a list column of integers, nulls kept in their places.
+    fn ints_all(&self, name: &str) -> Vec<Option<i64>> {
         let Some(c) = self.column(name) else {
             return Vec::new();
         };
@@ -103,18 +108,49 @@ impl Row<'_> {
             return Vec::new();
         };
         (0..ints.len())
-            .filter(|j| !ints.is_null(*j))
-            .map(|j| ints.value(j))
+            .map(|j| (!ints.is_null(j)).then(|| ints.value(j)))
+            .collect()
+    }
+
+    fn texts(&self, name: &str) -> Vec<String> {
+        self.texts_all(name).into_iter().flatten().collect()
+    }
+
+    fn ints(&self, name: &str) -> Vec<i64> {
+        self.ints_all(name).into_iter().flatten().collect()
+    }
+
+    /// The positions of the lists aggregated with `{key}_seqs` and `{key}_rows` in file order
+    /// (commit order, then row): the plan's lists come in no particular order.
+    fn file_order(&self, key: &str) -> Vec<usize> {
+        let seqs = self.ints_all(&format!("{key}_seqs"));
+        let rows = self.ints_all(&format!("{key}_rows"));
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&k| (seqs[k], rows.get(k).copied().flatten()));
+        order
+    }
+
+    /// A list column's non-null texts in the given order of positions.
+    fn texts_in(&self, name: &str, order: &[usize]) -> Vec<String> {
+        let all = self.texts_all(name);
+        order
+            .iter()
+            .filter_map(|&k| all.get(k).cloned().flatten())
+            .collect()
+    }
+
+    /// A list column's non-null integers in the given order of positions.
+    fn ints_in(&self, name: &str, order: &[usize]) -> Vec<i64> {
+        let all = self.ints_all(name);
+        order
+            .iter()
+            .filter_map(|&k| all.get(k).copied().flatten())
             .collect()
     }
 }
 
 fn months_ago(period: Option<Date>, bounds: &Bounds) -> i64 {
     period.map_or(NEVER, |p| months_between(p.month(), bounds.as_of.month()))
-}
-
-fn status(text: Option<&str>) -> Option<EmploymentStatus> {
-    text.and_then(EmploymentStatus::parse)
 }
 
 fn category(text: Option<&str>) -> Option<DisabilityCategory> {
@@ -131,8 +167,18 @@ pub(crate) fn person_facts(
     bounds: &Bounds,
     out: &mut Vec<PersonFacts>,
 ) -> Result<(), MonitorError> {
+    let mut columns = Columns::default();
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        // The first column of a name, as `RecordBatch::column_by_name` finds it.
+        columns
+            .entry(field.name().as_str())
+            .or_insert(column.as_ref());
+    }
     for i in 0..batch.num_rows() {
-        let r = Row { batch, i };
+        let r = Row {
+            columns: &columns,
+            i,
+        };
         let Some(id) = r.text("person_id") else {
             continue;
         };
@@ -149,20 +195,21 @@ pub(crate) fn person_facts(
         let mut business_capitals: Vec<Fen> =
             r.ints("business_capitals").into_iter().map(Fen).collect();
         business_capitals.sort();
-        let programs = r.texts("running_programs");
-        let households = r.texts("running_households");
-        let running = programs
-            .iter()
-            .zip(households.iter())
-            .filter_map(|(p, h)| {
-                Program::parse(p).map(|program| RunningSpell {
+        let spells = r.file_order("running");
+        let running = r
+            .texts_in("running_programs", &spells)
+            .into_iter()
+            .zip(r.texts_in("running_households", &spells))
+            .filter_map(|(p, household_id)| {
+                Program::parse(&p).map(|program| RunningSpell {
                     program,
-                    household_id: h.clone(),
+                    household_id,
                 })
             })
             .collect();
-        let home_ids = r.texts("home_ids");
-        let home_areas = r.ints("home_areas");
+        let home_order = r.file_order("home");
+        let home_ids = r.texts_in("home_ids", &home_order);
+        let home_areas = r.ints_in("home_areas", &home_order);
         let homes = home_ids
             .into_iter()
             .zip(home_areas)
@@ -212,13 +259,13 @@ pub(crate) fn person_facts(
             chronic_12m: r.flag("chronic_12m"),
             care_level,
             employment_status: if emp_in_lookback {
-                status(r.text("emp_status"))
+                r.int("emp_status").and_then(employment_status)
             } else {
                 None
             },
             employment_months_ago: months_ago(r.date("emp_period"), bounds),
             previous_employment_status: if emp_in_lookback {
-                status(r.text("emp_previous"))
+                r.int("emp_previous").and_then(employment_status)
             } else {
                 None
             },
@@ -230,12 +277,12 @@ pub(crate) fn person_facts(
                 .filter_map(|p| Program::parse(p))
                 .collect(),
             active_vehicle_types: r
-                .texts("active_vehicle_types")
+                .texts_in("active_vehicle_types", &r.file_order("active_vehicle"))
                 .iter()
                 .filter_map(|t| VehicleType::parse(t))
                 .collect(),
             recent_vehicle_types: r
-                .texts("recent_vehicle_types")
+                .texts_in("recent_vehicle_types", &r.file_order("recent_vehicle"))
                 .iter()
                 .filter_map(|t| VehicleType::parse(t))
                 .collect(),

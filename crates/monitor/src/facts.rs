@@ -10,7 +10,7 @@ use datafusion::functions_aggregate::expr_fn::{array_agg, bool_or, count, last_v
 use datafusion::logical_expr::{ExprFunctionExt, JoinType, SortExpr};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, col, lit};
 use datafusion::scalar::ScalarValue;
-use domain::{Date, Month};
+use domain::{Date, EmploymentStatus, Month};
 
 use crate::MonitorError;
 use crate::lake::{Feed, LakeFiles, read_feed};
@@ -117,6 +117,51 @@ fn zero(e: Expr) -> Expr {
     coalesce(vec![e, lit(0i64)])
 }
 
+/// The number that stands for an employment status in the plan (1, 2, … in the contract's
+/// order). `last_value` with an order keeps an accumulator per group for text but works
+/// column-wise on numbers, and employment has a row per person and month.
+pub(crate) fn employment_code(status: EmploymentStatus) -> i64 {
+    EmploymentStatus::ALL
+        .iter()
+        .position(|s| *s == status)
+        .map_or(0, |i| i as i64 + 1)
+}
+
+/// The employment status of a number of [`employment_code`].
+pub(crate) fn employment_status(code: i64) -> Option<EmploymentStatus> {
+    let i = usize::try_from(code.checked_sub(1)?).ok()?;
+    EmploymentStatus::ALL.get(i).copied()
+}
+
+/// Lists of `values` (named `names`) over the rows that `filter` keeps, with the rows' file
+/// order beside them as `{key}_seqs` and `{key}_rows`: one `array_agg` per list without ORDER
+/// BY, which DataFusion computes column-wise (an ordered one keeps an accumulator per group).
+/// The lists of one aggregate are filled from the same rows in the same order, so they stay
+/// aligned; the reader sorts them into file order ([`crate::assemble`]).
+fn lists_in_file_order(
+    values: &[Expr],
+    names: &[&str],
+    filter: Expr,
+    key: &str,
+) -> Result<Vec<Expr>, MonitorError> {
+    let mut out = Vec::new();
+    for (value, name) in values.iter().zip(names) {
+        out.push(agg(array_agg(value.clone()), Some(filter.clone()), None)?.alias(*name));
+    }
+    out.push(agg(array_agg(col("seq")), Some(filter.clone()), None)?.alias(format!("{key}_seqs")));
+    out.push(agg(array_agg(col("row")), Some(filter), None)?.alias(format!("{key}_rows")));
+    Ok(out)
+}
+
+/// `status` of the employment feed as its [`employment_code`] (null for anything else).
+fn status_code() -> Result<Expr, MonitorError> {
+    let mut builder = datafusion::logical_expr::case(col("status"));
+    for status in EmploymentStatus::ALL {
+        builder = builder.when(lit(status.as_str()), lit(employment_code(*status)));
+    }
+    Ok(builder.otherwise(lit(ScalarValue::Int64(None)))?)
+}
+
 /// Builds the plan of person facts: one row per population row (every status), with the
 /// population columns and the reduced facts of every feed.
 pub(crate) async fn person_facts(
@@ -152,7 +197,7 @@ pub(crate) async fn person_facts(
         .aggregate(
             vec![col("person_id"), col("period")],
             vec![
-                agg(last_value(col("status"), vec![]), None, Some(file_order()))?.alias("status"),
+                agg(last_value(status_code()?, vec![]), None, Some(file_order()))?.alias("status"),
                 agg(
                     last_value(
                         zero(col("monthly_wage"))
@@ -172,9 +217,22 @@ pub(crate) async fn person_facts(
         .build()?
         .alias("previous_status");
     let employment = employment.window(vec![previous])?;
+    let code = |s: EmploymentStatus| lit(employment_code(s));
     let starts = col("status")
-        .in_list(vec![lit("employed"), lit("flexible")], false)
-        .and(col("previous_status").in_list(vec![lit("unemployed"), lit("none")], false));
+        .in_list(
+            vec![
+                code(EmploymentStatus::Employed),
+                code(EmploymentStatus::Flexible),
+            ],
+            false,
+        )
+        .and(col("previous_status").in_list(
+            vec![
+                code(EmploymentStatus::Unemployed),
+                code(EmploymentStatus::None),
+            ],
+            false,
+        ));
     let in_lookback = col("period").gt_eq(date_lit(b.lookback_first));
     let employment = employment.aggregate(
         vec![col("person_id").alias("emp_pid")],
@@ -265,12 +323,8 @@ pub(crate) async fn person_facts(
         .aggregate(
             vec![col("person_id").alias("bus_pid")],
             vec![
-                agg(
-                    array_agg(zero(col("registered_capital"))),
-                    None,
-                    Some(file_order()),
-                )?
-                .alias("business_capitals"),
+                // Sorted when read: no order needed here.
+                array_agg(zero(col("registered_capital"))).alias("business_capitals"),
                 bool_or(col("registered_date").gt_eq(date_lit(b.recent_from)))
                     .alias("business_recent"),
             ],
@@ -401,12 +455,17 @@ pub(crate) async fn person_facts(
             .lt_eq(d.clone())
             .and(col("end_date").is_null().or(col("end_date").gt_eq(d)))
     };
+    // Lists without ORDER BY, so that DataFusion aggregates them column-wise (an ordered
+    // `array_agg` keeps an accumulator per person: most of the time of this plan). The lists of
+    // one aggregate are filled from the same rows in the same order, so they stay aligned;
+    // the reader puts the spells in file order with `running_seqs` and `running_rows`.
     let running = spells.clone().filter(running_at(date_lit(a)))?.aggregate(
         vec![col("person_id").alias("run_pid")],
         vec![
-            agg(array_agg(col("program")), None, Some(file_order()))?.alias("running_programs"),
-            agg(array_agg(col("household_id")), None, Some(file_order()))?
-                .alias("running_households"),
+            array_agg(col("program")).alias("running_programs"),
+            array_agg(col("household_id")).alias("running_households"),
+            array_agg(col("seq")).alias("running_seqs"),
+            array_agg(col("row")).alias("running_rows"),
         ],
     )?;
     facts = left_join(facts, running, "run_pid")?;
@@ -442,23 +501,19 @@ pub(crate) async fn person_facts(
     let active = col("cancelled_date")
         .is_null()
         .or(col("cancelled_date").gt(date_lit(a)));
-    let vehicles = vehicles.aggregate(
-        vec![col("person_id").alias("veh_pid")],
-        vec![
-            agg(
-                array_agg(col("vehicle_type")),
-                Some(active.clone()),
-                Some(file_order()),
-            )?
-            .alias("active_vehicle_types"),
-            agg(
-                array_agg(col("vehicle_type")),
-                Some(col("registered_date").gt_eq(date_lit(b.recent_from))),
-                Some(file_order()),
-            )?
-            .alias("recent_vehicle_types"),
-        ],
+    let mut lists = lists_in_file_order(
+        &[col("vehicle_type")],
+        &["active_vehicle_types"],
+        active.clone(),
+        "active_vehicle",
     )?;
+    lists.extend(lists_in_file_order(
+        &[col("vehicle_type")],
+        &["recent_vehicle_types"],
+        col("registered_date").gt_eq(date_lit(b.recent_from)),
+        "recent_vehicle",
+    )?);
+    let vehicles = vehicles.aggregate(vec![col("person_id").alias("veh_pid")], lists)?;
     facts = left_join(facts, vehicles, "veh_pid")?;
 
     // Real estate: active non-residential property, active homes, recent registrations.
@@ -472,24 +527,20 @@ pub(crate) async fn person_facts(
         )?
         .aggregate(
             vec![col("person_id").alias("est_pid")],
-            vec![
+            [
                 bool_or(col("usage").not_eq(lit("residential")).and(active))
                     .alias("nonresidential_property"),
-                agg(
-                    array_agg(col("property_id")),
-                    Some(homes.clone()),
-                    Some(file_order()),
-                )?
-                .alias("home_ids"),
-                agg(
-                    array_agg(zero(col("area_m2"))),
-                    Some(homes),
-                    Some(file_order()),
-                )?
-                .alias("home_areas"),
                 bool_or(col("registered_date").gt_eq(date_lit(b.recent_from)))
                     .alias("property_recent"),
-            ],
+            ]
+            .into_iter()
+            .chain(lists_in_file_order(
+                &[col("property_id"), zero(col("area_m2"))],
+                &["home_ids", "home_areas"],
+                homes,
+                "home",
+            )?)
+            .collect(),
         )?;
     facts = left_join(facts, estate, "est_pid")?;
 

@@ -272,12 +272,17 @@ pub(crate) fn prepare(
         };
         let (linked_lake, links) = linked(&ctx, lake, options.threads, spill, progress).await?;
         let persons = facts_of_everyone(&ctx, &linked_lake, as_of, windows, progress).await?;
+        progress.stage("checking the registry", 0);
         let mut check = registry::check(&ctx, lake).await?;
         check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
         check.links = links;
+        progress.finish();
         Ok::<_, MonitorError>((persons, check))
     })?;
-    Ok((screen::Registry::new(persons), check))
+    progress.stage("grouping households", 0);
+    let registry = screen::Registry::new(persons);
+    progress.finish();
+    Ok((registry, check))
 }
 
 /// Evaluates a pack on every household of a prepared registry.

@@ -188,16 +188,16 @@ fn text_at(array: &ArrayRef, i: usize) -> Option<String> {
         return None;
     }
     let s = match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().value(i).to_string(),
-        DataType::LargeUtf8 => array.as_string::<i64>().value(i).to_string(),
+        DataType::Utf8 => array.as_string::<i32>().value(i),
+        DataType::LargeUtf8 => array.as_string::<i64>().value(i),
         DataType::Utf8View => array
             .as_any()
             .downcast_ref::<StringViewArray>()
-            .map(|a| a.value(i).to_string())?,
+            .map(|a| a.value(i))?,
         _ => return None,
     };
-    let s = s.trim().to_string();
-    (!s.is_empty()).then_some(s)
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
 }
 
 fn date_at(array: &ArrayRef, i: usize) -> Option<BirthDate> {
@@ -278,17 +278,21 @@ async fn persons(
                 let Some(pid) = column(batch, "person_id") else {
                     continue;
                 };
+                // Columns found once per batch, not per value.
+                let [name, gender, birth, region, address] =
+                    ["name", "gender", "birth_date", "region_code", "address"]
+                        .map(|c| column(batch, c));
                 for i in 0..batch.num_rows() {
                     let Some(id) = text_at(pid, i) else {
                         continue;
                     };
-                    let text = |c: &str| column(batch, c).and_then(|a| text_at(a, i));
+                    let text = |c: Option<&ArrayRef>| c.and_then(|a| text_at(a, i));
                     records.push(Record {
-                        full_name: text("name"),
-                        birth_date: column(batch, "birth_date").and_then(|a| date_at(a, i)),
-                        gender: text("gender").and_then(|g| domain::Gender::parse(&g)),
-                        region: text("region_code"),
-                        street: text("address"),
+                        full_name: text(name),
+                        birth_date: birth.and_then(|a| date_at(a, i)),
+                        gender: text(gender).and_then(|g| domain::Gender::parse(&g)),
+                        region: text(region),
+                        street: text(address),
                         id_number: Some(id.clone()),
                         ..Record::default()
                     });
@@ -322,16 +326,18 @@ async fn unlinked_rows(
             {
                 for batch in &read_columns(ctx, path, &wanted, true).await? {
                     let rows = column(batch, "row").and_then(|a| a.as_primitive_opt::<Int64Type>());
+                    let [name, birth, raw] =
+                        ["name", "birth_date", "person_id_raw"].map(|c| column(batch, c));
                     for i in 0..batch.num_rows() {
-                        let text = |c: &str| column(batch, c).and_then(|a| text_at(a, i));
+                        let text = |c: Option<&ArrayRef>| c.and_then(|a| text_at(a, i));
                         out.push(Unlinked {
                             feed,
                             seq: seq as i64,
                             row: rows.filter(|r| !r.is_null(i)).map_or(0, |r| r.value(i)),
                             record: Record {
-                                full_name: text("name"),
-                                birth_date: column(batch, "birth_date").and_then(|a| date_at(a, i)),
-                                id_number: text("person_id_raw"),
+                                full_name: text(name),
+                                birth_date: birth.and_then(|a| date_at(a, i)),
+                                id_number: text(raw),
                                 ..Record::default()
                             },
                         });
@@ -352,7 +358,9 @@ pub(crate) async fn link_lake(
     threads: usize,
     progress: &dyn Progress,
 ) -> Result<LakeLinks, MonitorError> {
+    progress.stage("reading rows to link", 0);
     let rows = unlinked_rows(ctx, lake).await?;
+    progress.finish();
     let mut out = LakeLinks {
         decided: vec![(None, 0.0); rows.len()],
         best: vec![None; rows.len()],
@@ -362,7 +370,9 @@ pub(crate) async fn link_lake(
     if out.rows.is_empty() {
         return Ok(out);
     }
+    progress.stage("reading the registry", 0);
     let (ids, persons) = persons(ctx, lake).await?;
+    progress.finish();
     out.person_ids = ids;
     out.persons = persons;
     if out.persons.is_empty() {
