@@ -2,7 +2,8 @@
 //! spell holders each evaluation reads (`policy::eval::HouseholdInput`), the pack is evaluated on
 //! every household on all cores, and the outcomes become the rows of the result files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 
 use domain::{Date, PersonStatus, Progress};
 use policy::eval::{Evaluation, HouseholdInput, Options, Outcome, evaluate};
@@ -15,28 +16,30 @@ use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Resu
 pub(crate) struct Registry {
     /// Every person (every status).
     pub persons: Vec<PersonFacts>,
-    by_id: HashMap<String, u32>,
+    by_id: FxHashMap<String, u32>,
     /// Household id → persons whose population household is it (every status).
-    households: BTreeMap<String, Vec<u32>>,
+    households: FxHashMap<String, Vec<u32>>,
     /// Person → persons who name them as father or mother.
-    children: HashMap<u32, Vec<u32>>,
+    children: FxHashMap<u32, Vec<u32>>,
     /// Person → persons who name them as spouse.
-    spouses_of: HashMap<u32, Vec<u32>>,
+    spouses_of: FxHashMap<u32, Vec<u32>>,
     /// Household id → holders of running spells naming it who live elsewhere.
-    spell_holders: BTreeMap<String, Vec<u32>>,
+    spell_holders: FxHashMap<String, Vec<u32>>,
 }
 
 impl Registry {
     /// Indexes the persons.
     pub fn new(persons: Vec<PersonFacts>) -> Registry {
-        let mut by_id = HashMap::with_capacity(persons.len());
+        // Hash maps with a fast hash (the keys are the registry's own IDs; the order of the
+        // results comes from `household_ids`): ordered maps and SipHash took most of this stage.
+        let mut by_id = FxHashMap::with_capacity_and_hasher(persons.len(), Default::default());
         for (i, p) in persons.iter().enumerate() {
             by_id.entry(p.id.0.clone()).or_insert(i as u32);
         }
-        let mut households: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut spouses_of: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut spell_holders: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let mut households: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        let mut children: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut spouses_of: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut spell_holders: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for (i, p) in persons.iter().enumerate() {
             let i = i as u32;
             households
