@@ -132,16 +132,6 @@ impl RawChunk {
         self.len() == 0
     }
 
-    /// The fields of record `i`, as byte slices.
-    pub fn record(&self, i: usize) -> impl Iterator<Item = &[u8]> {
-        let from = if i == 0 { 0 } else { self.record_ends[i - 1] };
-        let to = self.record_ends[i];
-        (from..to).map(move |f| {
-            let start = if f == 0 { 0 } else { self.field_ends[f - 1] };
-            &self.data[start..self.field_ends[f]]
-        })
-    }
-
     /// The same records as UTF-8 text fields: Parquet rows written out, GB18030 transcoded
     /// (a field that is not GB18030 text becomes a single invalid byte, so that decoding it
     /// still fails), UTF-8 as it is.

@@ -133,24 +133,27 @@ pub(crate) fn employment_status(code: i64) -> Option<EmploymentStatus> {
     EmploymentStatus::ALL.get(i).copied()
 }
 
-/// Lists of `values` (named `names`) over the rows that `filter` keeps, with the rows' file
-/// order beside them as `{key}_seqs` and `{key}_rows`: one `array_agg` per list without ORDER
-/// BY, which DataFusion computes column-wise (an ordered one keeps an accumulator per group).
-/// The lists of one aggregate are filled from the same rows in the same order, so they stay
-/// aligned; the reader sorts them into file order ([`crate::assemble`]).
+/// Lists of `values` (named `names`) over the rows that `filter` keeps (all rows without one),
+/// with the rows' file order beside them as `{key}_seqs` and `{key}_rows`: one `array_agg` per
+/// list without ORDER BY, which DataFusion computes column-wise (an ordered one keeps an
+/// accumulator per group). The lists of one aggregate are filled from the same rows in the
+/// same order, so they stay aligned; the reader sorts them into file order
+/// ([`crate::assemble`]).
 fn lists_in_file_order(
     values: &[Expr],
     names: &[&str],
-    filter: Expr,
+    filter: Option<Expr>,
     key: &str,
 ) -> Result<Vec<Expr>, MonitorError> {
-    let mut out = Vec::new();
-    for (value, name) in values.iter().zip(names) {
-        out.push(agg(array_agg(value.clone()), Some(filter.clone()), None)?.alias(*name));
-    }
-    out.push(agg(array_agg(col("seq")), Some(filter.clone()), None)?.alias(format!("{key}_seqs")));
-    out.push(agg(array_agg(col("row")), Some(filter), None)?.alias(format!("{key}_rows")));
-    Ok(out)
+    let seqs = format!("{key}_seqs");
+    let rows = format!("{key}_rows");
+    values
+        .iter()
+        .cloned()
+        .zip(names.iter().copied())
+        .chain([(col("seq"), seqs.as_str()), (col("row"), rows.as_str())])
+        .map(|(value, name)| Ok(agg(array_agg(value), filter.clone(), None)?.alias(name)))
+        .collect()
 }
 
 /// `status` of the employment feed as its [`employment_code`] (null for anything else).
@@ -455,18 +458,14 @@ pub(crate) async fn person_facts(
             .lt_eq(d.clone())
             .and(col("end_date").is_null().or(col("end_date").gt_eq(d)))
     };
-    // Lists without ORDER BY, so that DataFusion aggregates them column-wise (an ordered
-    // `array_agg` keeps an accumulator per person: most of the time of this plan). The lists of
-    // one aggregate are filled from the same rows in the same order, so they stay aligned;
-    // the reader puts the spells in file order with `running_seqs` and `running_rows`.
     let running = spells.clone().filter(running_at(date_lit(a)))?.aggregate(
         vec![col("person_id").alias("run_pid")],
-        vec![
-            array_agg(col("program")).alias("running_programs"),
-            array_agg(col("household_id")).alias("running_households"),
-            array_agg(col("seq")).alias("running_seqs"),
-            array_agg(col("row")).alias("running_rows"),
-        ],
+        lists_in_file_order(
+            &[col("program"), col("household_id")],
+            &["running_programs", "running_households"],
+            None,
+            "running",
+        )?,
     )?;
     facts = left_join(facts, running, "run_pid")?;
     let deaths = read_feed(ctx, lake, Feed::Population)
@@ -504,13 +503,13 @@ pub(crate) async fn person_facts(
     let mut lists = lists_in_file_order(
         &[col("vehicle_type")],
         &["active_vehicle_types"],
-        active.clone(),
+        Some(active.clone()),
         "active_vehicle",
     )?;
     lists.extend(lists_in_file_order(
         &[col("vehicle_type")],
         &["recent_vehicle_types"],
-        col("registered_date").gt_eq(date_lit(b.recent_from)),
+        Some(col("registered_date").gt_eq(date_lit(b.recent_from))),
         "recent_vehicle",
     )?);
     let vehicles = vehicles.aggregate(vec![col("person_id").alias("veh_pid")], lists)?;
@@ -537,7 +536,7 @@ pub(crate) async fn person_facts(
             .chain(lists_in_file_order(
                 &[col("property_id"), zero(col("area_m2"))],
                 &["home_ids", "home_areas"],
-                homes,
+                Some(homes),
                 "home",
             )?)
             .collect(),
