@@ -7,6 +7,12 @@ mod tls;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: screening, linkage and import allocate many small
+/// strings and vectors from several threads, where glibc's allocator took a sixth of a
+/// screening run's time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// jiuzhu (救助): dynamic monitoring of the low-income population and tiered social assistance.
 #[derive(Parser, Debug)]
 #[command(name = "jiuzhu", version, about, long_about = None)]

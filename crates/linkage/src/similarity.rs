@@ -124,6 +124,10 @@ fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> u
         return limit + 1;
     }
     let n = b.len();
+    // Only the band |i - j| <= limit of the table is computed: a cell outside it is at least
+    // |i - j| > limit. Two ID numbers of one birth-date block share all but a few characters,
+    // so the whole table was computed for most pairs compared.
+    let far = limit + 1;
     // three rows of the table; on the stack for the short strings compared here
     let mut stack = [0usize; 3 * 33];
     let mut heap;
@@ -137,12 +141,18 @@ fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> u
     let (prev, cur) = rest.split_at_mut(n + 1);
     let (mut prev2, mut prev, mut cur) = (prev2, prev, cur);
     for (j, v) in prev.iter_mut().enumerate() {
-        *v = j;
+        *v = j.min(far);
     }
     for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
-        for j in 1..=n {
+        let lo = i.saturating_sub(limit).max(1);
+        let hi = (i + limit).min(n);
+        // the cells beside the band that the next rows read
+        cur[lo - 1] = if lo == 1 { i.min(far) } else { far };
+        if hi < n {
+            cur[hi + 1] = far;
+        }
+        let mut row_min = cur[lo - 1];
+        for j in lo..=hi {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
@@ -176,6 +186,30 @@ pub fn is_adjacent_transposition(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Optimal string alignment distance over the whole table, without limit or band.
+    fn full_table(a: &[u8], b: &[u8]) -> usize {
+        let (m, n) = (a.len(), b.len());
+        let mut d = vec![vec![0usize; n + 1]; m + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for j in 0..=n {
+            d[0][j] = j;
+        }
+        for i in 1..=m {
+            for j in 1..=n {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[m][n]
+    }
 
     #[test]
     fn jaro_winkler_known_values() {
@@ -211,6 +245,12 @@ mod tests {
             let cb: Vec<char> = b.chars().collect();
             prop_assert!((jaro_winkler(&a, &b) - winkler(&ca, &cb)).abs() < 1e-12 || a == b);
             prop_assert_eq!(edit_distance(&a, &b, 3), edit_distance_chars(&ca, &cb, 3));
+        }
+
+        #[test]
+        fn banded_distance_equals_the_whole_table(a in "[0-3]{0,12}", b in "[0-3]{0,12}", limit in 0usize..5) {
+            let (x, y) = (a.as_bytes(), b.as_bytes());
+            prop_assert_eq!(edit_distance_bytes(x, y, limit), full_table(x, y).min(limit + 1));
         }
 
         #[test]

@@ -1,5 +1,6 @@
-//! Reads the rows of the person facts plan into `policy::PersonFacts`: ages and month counts
-//! from the raw dates, code words into domain enums, lists into their Rust shapes.
+//! Reads the rows of the person facts plans into `policy::PersonFacts`: the population rows
+//! first, then the rows of every feed's reduction into the facts of their persons; ages and
+//! month counts from the raw dates, code words into domain enums, lists into their Rust shapes.
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
@@ -10,7 +11,7 @@ use policy::facts::{CareLevel, Home, NEVER, PersonFacts, PersonKey, RunningSpell
 use rustc_hash::FxHashMap;
 
 use crate::MonitorError;
-use crate::facts::{Bounds, employment_status, months_between};
+use crate::facts::{Bounds, Part, employment_status, months_between};
 use domain::Date;
 
 /// The columns of one facts batch by name, looked up once per batch (a schema look-up per
@@ -161,19 +162,26 @@ fn grade(value: Option<i64>) -> u8 {
     value.map_or(0, |g| u8::try_from(g.clamp(0, 9)).unwrap_or(0))
 }
 
-/// Reads every row of a facts batch into person facts.
-pub(crate) fn person_facts(
-    batch: &RecordBatch,
-    bounds: &Bounds,
-    out: &mut Vec<PersonFacts>,
-) -> Result<(), MonitorError> {
+/// The columns of a batch by name (the first of a name, as `RecordBatch::column_by_name` finds
+/// it).
+fn columns(batch: &RecordBatch) -> Columns<'_> {
     let mut columns = Columns::default();
     for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
-        // The first column of a name, as `RecordBatch::column_by_name` finds it.
         columns
             .entry(field.name().as_str())
             .or_insert(column.as_ref());
     }
+    columns
+}
+
+/// Reads every row of a population batch into person facts: the population's own facts, and
+/// for every other fact what a person without rows in its feed has.
+pub(crate) fn population(
+    batch: &RecordBatch,
+    bounds: &Bounds,
+    out: &mut Vec<PersonFacts>,
+) -> Result<(), MonitorError> {
+    let columns = columns(batch);
     for i in 0..batch.num_rows() {
         let r = Row {
             columns: &columns,
@@ -186,44 +194,7 @@ pub(crate) fn person_facts(
             .date("birth_date")
             .map_or(0, |b| i64::from(age_on(b, bounds.as_of)));
         let status_date = r.date("status_date");
-        let emp_in_lookback = r.date("emp_period").is_some();
-        let earned = if emp_in_lookback {
-            r.int("emp_earned").unwrap_or(0)
-        } else {
-            0
-        };
-        let mut business_capitals: Vec<Fen> =
-            r.ints("business_capitals").into_iter().map(Fen).collect();
-        business_capitals.sort();
-        let spells = r.file_order("running");
-        let running = r
-            .texts_in("running_programs", &spells)
-            .into_iter()
-            .zip(r.texts_in("running_households", &spells))
-            .filter_map(|(p, household_id)| {
-                Program::parse(&p).map(|program| RunningSpell {
-                    program,
-                    household_id,
-                })
-            })
-            .collect();
-        let home_order = r.file_order("home");
-        let home_ids = r.texts_in("home_ids", &home_order);
-        let home_areas = r.ints_in("home_areas", &home_order);
-        let homes = home_ids
-            .into_iter()
-            .zip(home_areas)
-            .map(|(property, area_centi_m2)| Home {
-                property,
-                area_centi_m2,
-            })
-            .collect();
-        let care_level = match r.text("self_care") {
-            Some("partial") => CareLevel::Partial,
-            Some("none") => CareLevel::Full,
-            _ => CareLevel::Myself,
-        };
-        let facts = PersonFacts {
+        out.push(PersonFacts {
             id: PersonKey(id.to_string()),
             household_id: r.text("household_id").unwrap_or_default().to_string(),
             region: r
@@ -243,59 +214,217 @@ pub(crate) fn person_facts(
             father: r.text("father_id").map(|s| PersonKey(s.to_string())),
             mother: r.text("mother_id").map(|s| PersonKey(s.to_string())),
             age,
-            income: Fen(earned + r.int("declared").unwrap_or(0)),
-            financial_assets: Fen(r.int("financial_assets").unwrap_or(0)),
-            business_capitals,
-            disability_grade: grade(r.int("disability_grade")),
-            disability_category: category(r.text("disability_category")),
-            recent_disability_grade: grade(r.int("recent_disability_grade")),
-            recent_disability_category: category(r.text("recent_disability_category")),
-            student: r.int("school_rows").unwrap_or(0) > 0,
-            tuition: Fen(r.int("tuition").unwrap_or(0)),
-            medical_oop_12m: Fen(r.int("medical_oop_12m").unwrap_or(0)),
-            major_12m: r.flag("major_12m"),
-            major_recent: r.flag("major_recent"),
-            major_before_recent: r.flag("major_before_recent"),
-            chronic_12m: r.flag("chronic_12m"),
-            care_level,
-            employment_status: if emp_in_lookback {
-                r.int("emp_status").and_then(employment_status)
+            income: Fen(0),
+            financial_assets: Fen(0),
+            business_capitals: Vec::new(),
+            disability_grade: 0,
+            disability_category: None,
+            recent_disability_grade: 0,
+            recent_disability_category: None,
+            student: false,
+            tuition: Fen(0),
+            medical_oop_12m: Fen(0),
+            major_12m: false,
+            major_recent: false,
+            major_before_recent: false,
+            chronic_12m: false,
+            care_level: CareLevel::Myself,
+            employment_status: None,
+            employment_months_ago: NEVER,
+            previous_employment_status: None,
+            job_start_months_ago: NEVER,
+            running: Vec::new(),
+            running_at_death: Vec::new(),
+            active_vehicle_types: Vec::new(),
+            recent_vehicle_types: Vec::new(),
+            nonresidential_property: false,
+            homes: Vec::new(),
+            property_recent: false,
+            business_recent: false,
+            utility_arrears_months: 0,
+            utility_months_ago: NEVER,
+            electricity_centi_kwh: 0,
+            electricity_months_ago: NEVER,
+        });
+    }
+    Ok(())
+}
+
+/// Where each person's facts are: person ID → position, and the next position with the same
+/// ID (a population listing a person twice gives both rows the person's facts).
+pub(crate) struct PersonIndex {
+    first: FxHashMap<String, u32>,
+    next: Vec<u32>,
+}
+
+impl PersonIndex {
+    /// Indexes the persons by ID.
+    pub(crate) fn new(persons: &[PersonFacts]) -> PersonIndex {
+        let mut first: FxHashMap<String, u32> =
+            FxHashMap::with_capacity_and_hasher(persons.len(), Default::default());
+        let mut repeated = false;
+        let mut next = vec![u32::MAX; persons.len()];
+        for (i, p) in persons.iter().enumerate() {
+            if first.contains_key(&p.id.0) {
+                repeated = true;
             } else {
-                None
-            },
-            employment_months_ago: months_ago(r.date("emp_period"), bounds),
-            previous_employment_status: if emp_in_lookback {
-                r.int("emp_previous").and_then(employment_status)
-            } else {
-                None
-            },
-            job_start_months_ago: months_ago(r.date("job_start"), bounds),
-            running,
-            running_at_death: r
+                first.insert(p.id.0.clone(), i as u32);
+            }
+        }
+        if repeated {
+            // chain each position of a repeated ID to the next one
+            let mut tail: FxHashMap<&str, u32> = FxHashMap::default();
+            for (i, p) in persons.iter().enumerate() {
+                let i = i as u32;
+                if let Some(t) = tail.insert(p.id.0.as_str(), i) {
+                    next[t as usize] = i;
+                }
+            }
+        }
+        PersonIndex { first, next }
+    }
+
+    /// Positions of the persons with this ID.
+    fn positions(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.first.get(id).copied().unwrap_or(u32::MAX);
+        std::iter::from_fn(move || {
+            if at == u32::MAX {
+                return None;
+            }
+            let here = at as usize;
+            at = self.next[here];
+            Some(here)
+        })
+    }
+}
+
+/// Puts the rows of one reduction batch into the facts of their persons (rows of persons not
+/// in the population are left out, as a join onto it would).
+pub(crate) fn apply(
+    part: Part,
+    batch: &RecordBatch,
+    bounds: &Bounds,
+    index: &PersonIndex,
+    persons: &mut [PersonFacts],
+) -> Result<(), MonitorError> {
+    let columns = columns(batch);
+    for i in 0..batch.num_rows() {
+        let r = Row {
+            columns: &columns,
+            i,
+        };
+        let Some(id) = r.text(part.key()) else {
+            continue;
+        };
+        let mut positions = index.positions(id).peekable();
+        if positions.peek().is_none() {
+            continue;
+        }
+        let facts = |f: &mut PersonFacts| fill(part, &r, bounds, f);
+        for k in positions {
+            facts(&mut persons[k]);
+        }
+    }
+    Ok(())
+}
+
+/// Sets the facts one reduction row gives.
+fn fill(part: Part, r: &Row<'_>, bounds: &Bounds, f: &mut PersonFacts) {
+    match part {
+        Part::Employment => {
+            // only a record in the lookback counts
+            if r.date("emp_period").is_some() {
+                f.income = Fen(f.income.0 + r.int("emp_earned").unwrap_or(0));
+                f.employment_status = r.int("emp_status").and_then(employment_status);
+                f.previous_employment_status = r.int("emp_previous").and_then(employment_status);
+            }
+            f.employment_months_ago = months_ago(r.date("emp_period"), bounds);
+            f.job_start_months_ago = months_ago(r.date("job_start"), bounds);
+        }
+        Part::Income => f.income = Fen(f.income.0 + r.int("declared").unwrap_or(0)),
+        Part::Finance => f.financial_assets = Fen(r.int("financial_assets").unwrap_or(0)),
+        Part::Business => {
+            let mut capitals: Vec<Fen> = r.ints("business_capitals").into_iter().map(Fen).collect();
+            capitals.sort();
+            f.business_capitals = capitals;
+            f.business_recent = r.flag("business_recent");
+        }
+        Part::Disability => {
+            f.disability_grade = grade(r.int("disability_grade"));
+            f.disability_category = category(r.text("disability_category"));
+            f.recent_disability_grade = grade(r.int("recent_disability_grade"));
+            f.recent_disability_category = category(r.text("recent_disability_category"));
+        }
+        Part::Education => {
+            f.student = r.int("school_rows").unwrap_or(0) > 0;
+            f.tuition = Fen(r.int("tuition").unwrap_or(0));
+        }
+        Part::Medical => {
+            f.medical_oop_12m = Fen(r.int("medical_oop_12m").unwrap_or(0));
+            f.major_12m = r.flag("major_12m");
+            f.major_recent = r.flag("major_recent");
+            f.major_before_recent = r.flag("major_before_recent");
+            f.chronic_12m = r.flag("chronic_12m");
+        }
+        Part::Care => {
+            f.care_level = match r.text("self_care") {
+                Some("partial") => CareLevel::Partial,
+                Some("none") => CareLevel::Full,
+                _ => CareLevel::Myself,
+            };
+        }
+        Part::Running => {
+            let spells = r.file_order("running");
+            f.running = r
+                .texts_in("running_programs", &spells)
+                .into_iter()
+                .zip(r.texts_in("running_households", &spells))
+                .filter_map(|(p, household_id)| {
+                    Program::parse(&p).map(|program| RunningSpell {
+                        program,
+                        household_id,
+                    })
+                })
+                .collect();
+        }
+        Part::AtDeath => {
+            f.running_at_death = r
                 .texts("running_at_death")
                 .iter()
                 .filter_map(|p| Program::parse(p))
-                .collect(),
-            active_vehicle_types: r
+                .collect();
+        }
+        Part::Vehicles => {
+            f.active_vehicle_types = r
                 .texts_in("active_vehicle_types", &r.file_order("active_vehicle"))
                 .iter()
                 .filter_map(|t| VehicleType::parse(t))
-                .collect(),
-            recent_vehicle_types: r
+                .collect();
+            f.recent_vehicle_types = r
                 .texts_in("recent_vehicle_types", &r.file_order("recent_vehicle"))
                 .iter()
                 .filter_map(|t| VehicleType::parse(t))
-                .collect(),
-            nonresidential_property: r.flag("nonresidential_property"),
-            homes,
-            property_recent: r.flag("property_recent"),
-            business_recent: r.flag("business_recent"),
-            utility_arrears_months: r.int("arrears_months").unwrap_or(0),
-            utility_months_ago: months_ago(r.date("utility_period"), bounds),
-            electricity_centi_kwh: r.int("electricity_centi_kwh").unwrap_or(0),
-            electricity_months_ago: months_ago(r.date("electricity_period"), bounds),
-        };
-        out.push(facts);
+                .collect();
+        }
+        Part::Estate => {
+            f.nonresidential_property = r.flag("nonresidential_property");
+            f.property_recent = r.flag("property_recent");
+            let order = r.file_order("home");
+            f.homes = r
+                .texts_in("home_ids", &order)
+                .into_iter()
+                .zip(r.ints_in("home_areas", &order))
+                .map(|(property, area_centi_m2)| Home {
+                    property,
+                    area_centi_m2,
+                })
+                .collect();
+        }
+        Part::Utilities => {
+            f.utility_arrears_months = r.int("arrears_months").unwrap_or(0);
+            f.utility_months_ago = months_ago(r.date("utility_period"), bounds);
+            f.electricity_centi_kwh = r.int("electricity_centi_kwh").unwrap_or(0);
+            f.electricity_months_ago = months_ago(r.date("electricity_period"), bounds);
+        }
     }
-    Ok(())
 }

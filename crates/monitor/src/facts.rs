@@ -1,5 +1,5 @@
-//! Person facts at an as-of date as one DataFusion plan over the lake: every feed reduced to one
-//! row per person by the reading rules of policy.md §2 and §9, left-joined onto the population.
+//! Person facts at an as-of date as DataFusion plans over the lake: every feed reduced to one
+//! row per person by the reading rules of policy.md §2 and §9, beside the population rows.
 //!
 //! The plan yields exactly the base facts of `policy::PersonFacts` (some still as raw dates,
 //! turned into ages and month counts when the rows are read, see [`crate::assemble`]). Only
@@ -165,17 +165,67 @@ fn status_code() -> Result<Expr, MonitorError> {
     Ok(builder.otherwise(lit(ScalarValue::Int64(None)))?)
 }
 
-/// Builds the plan of person facts: one row per population row (every status), with the
-/// population columns and the reduced facts of every feed.
+/// One feed reduced to a row per person, keyed by [`Part::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Employment,
+    Income,
+    Finance,
+    Business,
+    Disability,
+    Education,
+    Medical,
+    Care,
+    Running,
+    AtDeath,
+    Vehicles,
+    Estate,
+    Utilities,
+}
+
+impl Part {
+    /// The column of the reduction that holds the person ID.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Part::Employment => "emp_pid",
+            Part::Income => "inc_pid",
+            Part::Finance => "fin_pid",
+            Part::Business => "bus_pid",
+            Part::Disability => "dis_pid",
+            Part::Education => "edu_pid",
+            Part::Medical => "med_pid",
+            Part::Care => "care_pid",
+            Part::Running => "run_pid",
+            Part::AtDeath => "dth_pid",
+            Part::Vehicles => "veh_pid",
+            Part::Estate => "est_pid",
+            Part::Utilities => "utl_pid",
+        }
+    }
+}
+
+/// The plans of the person facts: the population rows, and every feed reduced to one row per
+/// person. The reductions are not joined onto the population in the plan: twelve joins copied
+/// every population column through each of them, most of the stage's time; the rows of each
+/// reduction are put into their persons' facts when they are read ([`crate::assemble`]).
+pub(crate) struct Facts {
+    /// One row per population row (every status), with the population columns.
+    pub population: DataFrame,
+    /// The reductions, each keyed by its part's key column.
+    pub parts: Vec<(Part, DataFrame)>,
+}
+
+/// Builds the plans of person facts at the bounds' as-of date.
 pub(crate) async fn person_facts(
     ctx: &SessionContext,
     lake: &LakeFiles,
     bounds: &Bounds,
-) -> Result<DataFrame, MonitorError> {
+) -> Result<Facts, MonitorError> {
     let b = bounds;
     let a = b.as_of;
     let population = read_feed(ctx, lake, Feed::Population).await?;
-    let mut facts = population.select(vec![
+    let mut parts = Vec::new();
+    let population = population.select(vec![
         col("person_id"),
         col("household_id"),
         col("relation"),
@@ -262,7 +312,7 @@ pub(crate) async fn person_facts(
             agg(max(col("period")), Some(starts), None)?.alias("job_start"),
         ],
     )?;
-    facts = left_join(facts, employment, "emp_pid")?;
+    parts.push((Part::Employment, employment));
 
     // Declared income: the latest row of each counted kind in the lookback.
     let income = read_feed(ctx, lake, Feed::Income)
@@ -288,7 +338,7 @@ pub(crate) async fn person_facts(
             vec![col("person_id").alias("inc_pid")],
             vec![sum(col("amount")).alias("declared")],
         )?;
-    facts = left_join(facts, income, "inc_pid")?;
+    parts.push((Part::Income, income));
 
     // Finance: the latest row not after A.
     let finance = read_feed(ctx, lake, Feed::Finance)
@@ -312,7 +362,7 @@ pub(crate) async fn person_facts(
                 .alias("financial_assets"),
             ],
         )?;
-    facts = left_join(facts, finance, "fin_pid")?;
+    parts.push((Part::Finance, finance));
 
     // Business: capital of each active business registered on or before A.
     let business = read_feed(ctx, lake, Feed::Business)
@@ -332,7 +382,7 @@ pub(crate) async fn person_facts(
                     .alias("business_recent"),
             ],
         )?;
-    facts = left_join(facts, business, "bus_pid")?;
+    parts.push((Part::Business, business));
 
     // Disability: the most severe certificate (lowest grade; then the latest certificate; then
     // the later row), overall and among the recent ones.
@@ -374,7 +424,7 @@ pub(crate) async fn person_facts(
                 .alias("recent_disability_category"),
             ],
         )?;
-    facts = left_join(facts, disability, "dis_pid")?;
+    parts.push((Part::Disability, disability));
 
     // Education: a row of the school year containing A.
     let education = read_feed(ctx, lake, Feed::Education)
@@ -396,7 +446,7 @@ pub(crate) async fn person_facts(
                 count(lit(1i64)).alias("school_rows"),
             ],
         )?;
-    facts = left_join(facts, education, "edu_pid")?;
+    parts.push((Part::Education, education));
 
     // Medical settlements: sums and flags over the windows.
     let year = in_year("settled_date", b.year_excl, a);
@@ -426,7 +476,7 @@ pub(crate) async fn person_facts(
                 bool_or(col("kind").eq(lit("chronic")).and(year)).alias("chronic_12m"),
             ],
         )?;
-    facts = left_join(facts, medical, "med_pid")?;
+    parts.push((Part::Medical, medical));
 
     // Care: the latest assessment not after A.
     let care = read_feed(ctx, lake, Feed::Care)
@@ -447,7 +497,7 @@ pub(crate) async fn person_facts(
                 .alias("self_care"),
             ],
         )?;
-    facts = left_join(facts, care, "care_pid")?;
+    parts.push((Part::Care, care));
 
     // Assistance: spells running at A, and spells running on the person's status date.
     let spells = read_feed(ctx, lake, Feed::Assistance)
@@ -467,7 +517,7 @@ pub(crate) async fn person_facts(
             "running",
         )?,
     )?;
-    facts = left_join(facts, running, "run_pid")?;
+    parts.push((Part::Running, running));
     let deaths = read_feed(ctx, lake, Feed::Population)
         .await?
         .filter(col("status_date").is_not_null())?
@@ -489,7 +539,7 @@ pub(crate) async fn person_facts(
             // The order of these programs carries no meaning (they are read as a set).
             vec![array_agg(col("program")).alias("running_at_death")],
         )?;
-    facts = left_join(facts, at_death, "dth_pid")?;
+    parts.push((Part::AtDeath, at_death));
 
     // Vehicles: types active at A, types registered recently.
     let vehicles = read_feed(ctx, lake, Feed::Vehicles).await?.filter(
@@ -513,7 +563,7 @@ pub(crate) async fn person_facts(
         "recent_vehicle",
     )?);
     let vehicles = vehicles.aggregate(vec![col("person_id").alias("veh_pid")], lists)?;
-    facts = left_join(facts, vehicles, "veh_pid")?;
+    parts.push((Part::Vehicles, vehicles));
 
     // Real estate: active non-residential property, active homes, recent registrations.
     let homes = col("usage").eq(lit("residential")).and(active.clone());
@@ -541,7 +591,7 @@ pub(crate) async fn person_facts(
             )?)
             .collect(),
         )?;
-    facts = left_join(facts, estate, "est_pid")?;
+    parts.push((Part::Estate, estate));
 
     // Utilities: the latest row in the lookback; the latest row with an electricity value.
     let utilities = read_feed(ctx, lake, Feed::Utilities).await?.filter(
@@ -570,13 +620,7 @@ pub(crate) async fn person_facts(
             agg(max(col("period")), Some(has_power), None)?.alias("electricity_period"),
         ],
     )?;
-    facts = left_join(facts, utilities, "utl_pid")?;
+    parts.push((Part::Utilities, utilities));
 
-    Ok(facts)
-}
-
-/// Left-joins a reduction keyed by `key` onto the facts and drops the key.
-fn left_join(facts: DataFrame, reduction: DataFrame, key: &str) -> Result<DataFrame, MonitorError> {
-    let joined = facts.join(reduction, JoinType::Left, &["person_id"], &[key], None)?;
-    Ok(joined.drop_columns(&[key])?)
+    Ok(Facts { population, parts })
 }

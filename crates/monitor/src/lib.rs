@@ -1,8 +1,8 @@
 //! Screening on Apache DataFusion: every household of a city against every department's data
 //! at an as-of date.
 //!
-//! The pipeline: [`lake`] lists the committed Parquet files of each feed; [`facts`] is one
-//! DataFusion plan that reduces every feed to the base facts of each person (policy.md §2, §9);
+//! The pipeline: [`lake`] lists the committed Parquet files of each feed; [`facts`] are
+//! DataFusion plans that reduce every feed to the base facts of each person (policy.md §2, §9);
 //! the rows are then assembled into households and screened against the policy pack; the
 //! results are written as the files of exchange.md §4, and [`manifest`] hashes what the run
 //! read and wrote into `run.json`. With the `cluster` feature the plans run on an Apache
@@ -31,7 +31,6 @@ pub use manifest::RunManifest;
 pub use output::{Results, Summary};
 pub use policy;
 
-use arrow::array::RecordBatch;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use domain::{Date, Progress};
 use policy::eval::{Evaluation, Options, Outcome};
@@ -83,29 +82,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, MonitorError> {
         .enable_all()
         .build()
         .map_err(|e| MonitorError::Runtime(e.to_string()))
-}
-
-/// Computes the person facts table at `as_of` and returns its batches (blocking).
-pub fn person_fact_batches(
-    lake: &LakeFiles,
-    as_of: Date,
-    windows: Windows,
-) -> Result<Vec<RecordBatch>, MonitorError> {
-    let rt = runtime()?;
-    rt.block_on(async {
-        let ctx = session(std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let (lake, _) = linked(
-            &ctx,
-            lake,
-            RunOptions::default().threads,
-            None,
-            &domain::NoProgress,
-        )
-        .await?;
-        let bounds = facts::Bounds::new(as_of, windows);
-        let df = facts::person_facts(&ctx, &lake, &bounds).await?;
-        Ok(df.collect().await?)
-    })
 }
 
 /// The reading windows a pack sets (`income_lookback_months`, `recent_days`), from the values
@@ -222,14 +198,30 @@ async fn facts_of_everyone(
 ) -> Result<Vec<PersonFacts>, MonitorError> {
     use futures::StreamExt as _;
     let bounds = facts::Bounds::new(as_of, windows);
-    let df = facts::person_facts(ctx, lake, &bounds).await?;
+    let plans = facts::person_facts(ctx, lake, &bounds).await?;
     progress.stage("computing person facts", 0);
-    let mut stream = df.execute_stream().await?;
+    // The reductions run on the runtime's workers while this thread reads the population and
+    // then each reduction in turn into the facts.
+    let parts: Vec<_> = plans
+        .parts
+        .into_iter()
+        .map(|(part, plan)| (part, tokio::spawn(plan.collect())))
+        .collect();
     let mut persons = Vec::new();
+    let mut stream = plans.population.execute_stream().await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         progress.inc(batch.num_rows() as u64);
-        assemble::person_facts(&batch, &bounds, &mut persons)?;
+        assemble::population(&batch, &bounds, &mut persons)?;
+    }
+    let index = assemble::PersonIndex::new(&persons);
+    for (part, batches) in parts {
+        let batches = batches
+            .await
+            .map_err(|e| MonitorError::Runtime(e.to_string()))??;
+        for batch in &batches {
+            assemble::apply(part, batch, &bounds, &index, &mut persons)?;
+        }
     }
     progress.finish();
     Ok(persons)
