@@ -316,13 +316,8 @@ pub(crate) fn apply(
         let Some(id) = r.text(part.key()) else {
             continue;
         };
-        let mut positions = index.positions(id).peekable();
-        if positions.peek().is_none() {
-            continue;
-        }
-        let facts = |f: &mut PersonFacts| fill(part, &r, bounds, f);
-        for k in positions {
-            facts(&mut persons[k]);
+        for k in index.positions(id) {
+            fill(part, &r, bounds, &mut persons[k]);
         }
     }
     Ok(())

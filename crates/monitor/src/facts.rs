@@ -1,7 +1,7 @@
 //! Person facts at an as-of date as DataFusion plans over the lake: every feed reduced to one
 //! row per person by the reading rules of policy.md §2 and §9, beside the population rows.
 //!
-//! The plan yields exactly the base facts of `policy::PersonFacts` (some still as raw dates,
+//! The plans yield exactly the base facts of `policy::PersonFacts` (some still as raw dates,
 //! turned into ages and month counts when the rows are read, see [`crate::assemble`]). Only
 //! plain DataFusion expressions and built-in aggregates are used, so that stock Ballista
 //! executors can run the plan.
@@ -205,9 +205,10 @@ impl Part {
 }
 
 /// The plans of the person facts: the population rows, and every feed reduced to one row per
-/// person. The reductions are not joined onto the population in the plan: twelve joins copied
-/// every population column through each of them, most of the stage's time; the rows of each
-/// reduction are put into their persons' facts when they are read ([`crate::assemble`]).
+/// person. The reductions are not joined onto the population in a plan (twelve joins copied
+/// every population column through each of them, and a cluster sent the wide result back); the
+/// rows of each reduction are put into their persons' facts when they are read
+/// ([`crate::assemble`]), as a left join would.
 pub(crate) struct Facts {
     /// One row per population row (every status), with the population columns.
     pub population: DataFrame,
