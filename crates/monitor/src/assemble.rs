@@ -284,6 +284,11 @@ impl PersonIndex {
         PersonIndex { first, next }
     }
 
+    /// The position of the first person with each ID.
+    pub(crate) fn into_first(self) -> FxHashMap<String, u32> {
+        self.first
+    }
+
     /// Positions of the persons with this ID.
     fn positions(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
         let mut at = self.first.get(id).copied().unwrap_or(u32::MAX);

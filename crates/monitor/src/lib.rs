@@ -195,7 +195,7 @@ async fn facts_of_everyone(
     as_of: Date,
     windows: Windows,
     progress: &dyn Progress,
-) -> Result<Vec<PersonFacts>, MonitorError> {
+) -> Result<(Vec<PersonFacts>, rustc_hash::FxHashMap<String, u32>), MonitorError> {
     use futures::StreamExt as _;
     let bounds = facts::Bounds::new(as_of, windows);
     let plans = facts::person_facts(ctx, lake, &bounds).await?;
@@ -224,7 +224,7 @@ async fn facts_of_everyone(
         }
     }
     progress.finish();
-    Ok(persons)
+    Ok((persons, index.into_first()))
 }
 
 /// The base facts of every person of the population snapshot at `as_of` (blocking).
@@ -238,7 +238,9 @@ pub fn person_facts(
         let threads = RunOptions::default().threads;
         let ctx = session(threads);
         let (lake, _) = linked(&ctx, lake, threads, None, &domain::NoProgress).await?;
-        facts_of_everyone(&ctx, &lake, as_of, windows, &domain::NoProgress).await
+        let (persons, _) =
+            facts_of_everyone(&ctx, &lake, as_of, windows, &domain::NoProgress).await?;
+        Ok(persons)
     })
 }
 
@@ -251,7 +253,7 @@ pub(crate) fn prepare(
     progress: &dyn Progress,
 ) -> Result<(screen::Registry, registry::RegistryCheck), MonitorError> {
     let rt = runtime()?;
-    let (persons, check) = rt.block_on(async {
+    let ((persons, by_id), check) = rt.block_on(async {
         let ctx = context(options).await?;
         let spill = match (&options.cluster, &options.scratch) {
             (Some(_), Some(dir)) => Some(dir.as_path()),
@@ -272,7 +274,7 @@ pub(crate) fn prepare(
         Ok::<_, MonitorError>((persons, check))
     })?;
     progress.stage("grouping households", 0);
-    let registry = screen::Registry::new(persons);
+    let registry = screen::Registry::with_ids(persons, by_id);
     progress.finish();
     Ok((registry, check))
 }

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 use domain::{Date, PersonStatus, Progress};
-use policy::eval::{Evaluation, HouseholdInput, Options, Outcome, evaluate};
+use policy::eval::{Evaluation, HouseholdInput, HouseholdView, Options, Outcome, evaluate_view};
 use policy::facts::PersonFacts;
 use policy::pack::Pack;
 
@@ -30,22 +30,27 @@ pub(crate) struct Registry {
 impl Registry {
     /// Indexes the persons.
     pub fn new(persons: Vec<PersonFacts>) -> Registry {
+        let by_id = crate::assemble::PersonIndex::new(&persons).into_first();
+        Registry::with_ids(persons, by_id)
+    }
+
+    /// Indexes the persons, given the position of the first person with each ID.
+    pub fn with_ids(persons: Vec<PersonFacts>, by_id: FxHashMap<String, u32>) -> Registry {
         // Hash maps with a fast hash (the keys are the registry's own IDs; the order of the
         // results comes from `household_ids`): ordered maps and SipHash took most of this stage.
-        let mut by_id = FxHashMap::with_capacity_and_hasher(persons.len(), Default::default());
-        for (i, p) in persons.iter().enumerate() {
-            by_id.entry(p.id.0.clone()).or_insert(i as u32);
-        }
+        // A key is copied only when it is first seen.
         let mut households: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut children: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut spouses_of: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut spell_holders: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         for (i, p) in persons.iter().enumerate() {
             let i = i as u32;
-            households
-                .entry(p.household_id.clone())
-                .or_default()
-                .push(i);
+            match households.get_mut(&p.household_id) {
+                Some(members) => members.push(i),
+                None => {
+                    households.insert(p.household_id.clone(), vec![i]);
+                }
+            }
             for parent in [&p.father, &p.mother].into_iter().flatten() {
                 if let Some(&j) = by_id.get(&parent.0) {
                     children.entry(j).or_default().push(i);
@@ -63,7 +68,12 @@ impl Registry {
                 .filter(|h| *h != p.household_id)
                 .collect();
             for h in named {
-                spell_holders.entry(h.to_string()).or_default().push(i);
+                match spell_holders.get_mut(h) {
+                    Some(holders) => holders.push(i),
+                    None => {
+                        spell_holders.insert(h.to_string(), vec![i]);
+                    }
+                }
             }
         }
         Registry {
@@ -98,8 +108,39 @@ impl Registry {
         })
     }
 
-    /// The evaluator's input for one household.
+    /// The evaluator's input for one household (its persons copied).
     pub fn input(&self, household_id: &str) -> HouseholdInput {
+        let (members, others) = self.related(household_id);
+        HouseholdInput {
+            household_id: household_id.to_string(),
+            members: members
+                .iter()
+                .map(|&i| self.persons[i as usize].clone())
+                .collect(),
+            others: others
+                .into_iter()
+                .map(|i| self.persons[i as usize].clone())
+                .collect(),
+        }
+    }
+
+    /// Fills `members` and `others` with one household's persons, borrowed.
+    pub fn view<'a>(
+        &'a self,
+        household_id: &str,
+        members: &mut Vec<&'a PersonFacts>,
+        others: &mut Vec<&'a PersonFacts>,
+    ) {
+        let (m, o) = self.related(household_id);
+        members.clear();
+        members.extend(m.iter().map(|&i| &self.persons[i as usize]));
+        others.clear();
+        others.extend(o.into_iter().map(|i| &self.persons[i as usize]));
+    }
+
+    /// A household's members, and its others in registry order: relatives in other
+    /// households and holders of spells naming it.
+    fn related(&self, household_id: &str) -> (&[u32], BTreeSet<u32>) {
         let members: &[u32] = self.households.get(household_id).map_or(&[], Vec::as_slice);
         let in_household: BTreeSet<u32> = members.iter().copied().collect();
         let mut others: BTreeSet<u32> = BTreeSet::new();
@@ -129,17 +170,7 @@ impl Registry {
                 add(j, &mut others);
             }
         }
-        HouseholdInput {
-            household_id: household_id.to_string(),
-            members: members
-                .iter()
-                .map(|&i| self.persons[i as usize].clone())
-                .collect(),
-            others: others
-                .into_iter()
-                .map(|i| self.persons[i as usize].clone())
-                .collect(),
-        }
+        (members, others)
     }
 }
 
@@ -189,9 +220,15 @@ pub(crate) fn evaluate_all(
             .map(|part| {
                 scope.spawn(move || {
                     let mut decided = Vec::with_capacity(part.len());
+                    let (mut members, mut others) = (Vec::new(), Vec::new());
                     for (k, id) in part.iter().enumerate() {
-                        let input = registry.input(id);
-                        let d = match evaluate(pack, &input, as_of, Options { explain: false }) {
+                        registry.view(id, &mut members, &mut others);
+                        let view = HouseholdView {
+                            household_id: id,
+                            members: &members,
+                            others: &others,
+                        };
+                        let d = match evaluate_view(pack, view, as_of, Options { explain: false }) {
                             Evaluation::Done(o) => Decided::Done(o),
                             Evaluation::Uncovered { .. } => {
                                 if registry.living_members(id) > 0 {

@@ -356,7 +356,14 @@ fn tier_index(word: &str) -> u16 {
 /// common among living members (smallest on a tie); with no living member, the smallest
 /// region of any member.
 pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
-    let living = || members.iter().filter(|p| p.status == PersonStatus::Normal);
+    region_of(members.iter())
+}
+
+/// [`household_region`] of members however they are held.
+fn region_of<'a>(
+    members: impl Iterator<Item = &'a PersonFacts> + Clone,
+) -> Option<domain::RegionCode> {
+    let living = || members.clone().filter(|p| p.status == PersonStatus::Normal);
     if let Some(r) = living()
         .filter(|p| p.relation == Relation::Head)
         .filter_map(|p| p.region)
@@ -365,7 +372,7 @@ pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
         return Some(r);
     }
     if living().next().is_none() {
-        return members.iter().filter_map(|p| p.region).min();
+        return members.filter_map(|p| p.region).min();
     }
     // The most common region of the living members, the smallest on a tie (households are
     // small: counting for each member is cheaper than sorting a copy).
@@ -379,9 +386,39 @@ pub fn household_region(members: &[PersonFacts]) -> Option<domain::RegionCode> {
     best.map(|(_, r)| r)
 }
 
+/// A household whose persons are borrowed from wherever a caller keeps them (a batch run's
+/// registry), so that evaluating it copies nobody's facts. The same fields as
+/// [`HouseholdInput`].
+#[derive(Debug, Clone, Copy)]
+pub struct HouseholdView<'a> {
+    /// The population `household_id`.
+    pub household_id: &'a str,
+    /// Every person whose population `household_id` is this one, whatever their status.
+    pub members: &'a [&'a PersonFacts],
+    /// Linked relatives in other households and holders of spells naming this household.
+    pub others: &'a [&'a PersonFacts],
+}
+
 /// Evaluates a pack on one household at `as_of`.
 pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Options) -> Evaluation {
-    let region = household_region(&input.members)
+    let members: Vec<&PersonFacts> = input.members.iter().collect();
+    let others: Vec<&PersonFacts> = input.others.iter().collect();
+    let view = HouseholdView {
+        household_id: &input.household_id,
+        members: &members,
+        others: &others,
+    };
+    evaluate_view(pack, view, as_of, options)
+}
+
+/// [`evaluate`] on a household whose persons are borrowed.
+pub fn evaluate_view(
+    pack: &Pack,
+    input: HouseholdView<'_>,
+    as_of: Date,
+    options: Options,
+) -> Evaluation {
+    let region = region_of(input.members.iter().copied())
         .or_else(|| input.others.iter().filter_map(|p| p.region).min());
     let Some(region) = region else {
         return Evaluation::Uncovered { region: None };
@@ -404,14 +441,14 @@ pub fn evaluate(pack: &Pack, input: &HouseholdInput, as_of: Date, options: Optio
 fn evaluate_with(
     pack: &Pack,
     params: &[Resolved],
-    input: &HouseholdInput,
+    input: HouseholdView<'_>,
     region: domain::RegionCode,
     set: &str,
     options: Options,
     scratch: &mut Scratch,
 ) -> Outcome {
     let mut people: Vec<&PersonFacts> = std::mem::take(&mut scratch.people);
-    people.extend(input.members.iter().chain(input.others.iter()));
+    people.extend(input.members.iter().chain(input.others.iter()).copied());
     let n = people.len();
     let mut cache = std::mem::take(&mut scratch.cache);
     cache.extend(people.iter().map(|p| {
@@ -462,8 +499,8 @@ fn evaluate_with(
         ),
         assets_memo: std::cell::Cell::new([0; 8]),
     };
-    env.prepare(&input.household_id);
-    let outcome = env.run(input, region, set, options);
+    env.prepare(input.household_id);
+    let outcome = env.run(input.household_id, region, set, options);
     scratch.people = recycle(env.people);
     scratch.derived = recycle(env.derived);
     scratch.cache = env.cache;
@@ -1251,14 +1288,14 @@ impl<'a> Env<'a> {
 
     fn run(
         &mut self,
-        input: &HouseholdInput,
+        household_id: &str,
         region: domain::RegionCode,
         set: &str,
         options: Options,
     ) -> Outcome {
         let explain = options.explain;
         let pack = self.pack;
-        let hid = input.household_id.clone();
+        let hid = household_id.to_string();
         let mut persons = Vec::new();
 
         // 特困, person by person.
