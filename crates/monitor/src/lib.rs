@@ -196,7 +196,6 @@ async fn facts_of_everyone(
     windows: Windows,
     progress: &dyn Progress,
 ) -> Result<(Vec<PersonFacts>, rustc_hash::FxHashMap<String, u32>), MonitorError> {
-    use futures::StreamExt as _;
     let bounds = facts::Bounds::new(as_of, windows);
     let plans = facts::person_facts(ctx, lake, &bounds).await?;
     progress.stage("computing person facts", 0);
@@ -207,13 +206,16 @@ async fn facts_of_everyone(
         .into_iter()
         .map(|(part, plan)| (part, tokio::spawn(plan.collect())))
         .collect();
-    let mut persons = Vec::new();
-    let mut stream = plans.population.execute_stream().await?;
-    while let Some(batch) = stream.next().await {
-        let batch = batch?;
+    // The population's rows first, so that the facts are reserved at once: growing a vector
+    // of ten million facts copies it into fresh memory at every doubling.
+    let population = plans.population.collect().await?;
+    let rows: usize = population.iter().map(|b| b.num_rows()).sum();
+    let mut persons = Vec::with_capacity(rows);
+    for batch in &population {
         progress.inc(batch.num_rows() as u64);
-        assemble::population(&batch, &bounds, &mut persons)?;
+        assemble::population(batch, &bounds, &mut persons)?;
     }
+    drop(population);
     let index = assemble::PersonIndex::new(&persons);
     for (part, batches) in parts {
         let batches = batches

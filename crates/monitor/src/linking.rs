@@ -244,11 +244,20 @@ async fn read_columns(
         .zip(&present)
         .filter(|(_, p)| **p)
         .map(|((name, ty), _)| {
-            cast(
-                col(datafusion::common::Column::from_name(*name)),
-                ty.clone(),
-            )
-            .alias(*name)
+            let column = col(datafusion::common::Column::from_name(*name));
+            // Text is read as the file stores it (the readers take Utf8, LargeUtf8 and
+            // Utf8View alike): a cast copied ten million names and addresses.
+            let stored = df
+                .schema()
+                .field_with_unqualified_name(name)
+                .map(|f| f.data_type().clone());
+            let is_text = |t: &DataType| {
+                matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+            };
+            match stored {
+                Ok(t) if is_text(ty) && is_text(&t) => column.alias(*name),
+                _ => cast(column, ty.clone()).alias(*name),
+            }
         })
         .collect::<Vec<_>>();
     if exprs.is_empty() {
@@ -279,62 +288,71 @@ async fn persons(
     for path in lake.files(Feed::Population) {
         batches.extend(read_columns(ctx, path, &wanted, false).await?);
     }
-    // In ID order, whatever order the plan delivered the rows in (a cluster's executors
-    // answer in their own order): the model estimated from them must not depend on it. The
-    // rows are put in order first — by a copy of each ID's first 24 bytes kept beside its
-    // position (a resident ID has 18), whole IDs only on a tie — and the records are built
-    // once, in that order: comparing through ten million scattered strings, and moving ten
-    // million records through a sort, took most of the stage.
-    let mut order: Vec<([u8; 24], u32, u32)> = Vec::new();
-    for (b, batch) in batches.iter().enumerate() {
+    // The records are built in the order of the rows (reading the columns in order), then put
+    // in ID order, whatever order the plan delivered the rows in (a cluster's executors answer
+    // in their own order): the model estimated from them must not depend on it. The sort
+    // compares a copy of each ID's first 24 bytes kept beside its position (a resident ID has
+    // 18), whole IDs only on a tie, and the records are moved into place along the cycles of
+    // the permutation: comparing through ten million scattered strings, visiting the columns
+    // out of order and a second vector of ten million records each took longer than reading.
+    // Reserved at once: growing a vector of ten million records copies it into fresh memory
+    // at every doubling.
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut ids: Vec<String> = Vec::with_capacity(rows);
+    let mut records: Vec<Record> = Vec::with_capacity(rows);
+    for batch in &batches {
         let Some(pid) = column(batch, "person_id") else {
             continue;
         };
+        // Columns found once per batch, not per value.
+        let [name, gender, birth, region, address] =
+            ["name", "gender", "birth_date", "region_code", "address"].map(|c| column(batch, c));
         for i in 0..batch.num_rows() {
-            let Some(id) = text_ref(pid, i) else {
+            let Some(id) = text_at(pid, i) else {
                 continue;
             };
+            let text = |c: Option<&ArrayRef>| c.and_then(|a| text_at(a, i));
+            records.push(Record {
+                full_name: text(name),
+                birth_date: birth.and_then(|a| date_at(a, i)),
+                gender: text(gender).and_then(|g| domain::Gender::parse(&g)),
+                region: text(region),
+                street: text(address),
+                id_number: Some(id.clone()),
+                ..Record::default()
+            });
+            ids.push(id);
+        }
+    }
+    let mut order: Vec<([u8; 24], u32)> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| {
             let mut key = [0u8; 24];
             let n = id.len().min(24);
             key[..n].copy_from_slice(&id.as_bytes()[..n]);
-            order.push((key, b as u32, i as u32));
-        }
-    }
-    let id_of = |b: u32, i: u32| {
-        let batch = &batches[b as usize];
-        column(batch, "person_id").and_then(|c| text_ref(c, i as usize))
-    };
-    order.sort_unstable_by(|(ka, ba, ia), (kb, bb, ib)| {
-        ka.cmp(kb)
-            .then_with(|| id_of(*ba, *ia).cmp(&id_of(*bb, *ib)))
-            .then((ba, ia).cmp(&(bb, ib)))
-    });
-    let mut ids = Vec::with_capacity(order.len());
-    let mut records = Vec::with_capacity(order.len());
-    // Columns found once per batch, not per value.
-    let columns: Vec<[Option<&ArrayRef>; 5]> = batches
-        .iter()
-        .map(|batch| {
-            ["name", "gender", "birth_date", "region_code", "address"].map(|c| column(batch, c))
+            (key, k as u32)
         })
         .collect();
-    for (_, b, i) in order {
-        let [name, gender, birth, region, address] = columns[b as usize];
-        let i = i as usize;
-        let Some(id) = id_of(b, i as u32) else {
-            continue;
-        };
-        let text = |c: Option<&ArrayRef>| c.and_then(|a| text_at(a, i));
-        records.push(Record {
-            full_name: text(name),
-            birth_date: birth.and_then(|a| date_at(a, i)),
-            gender: text(gender).and_then(|g| domain::Gender::parse(&g)),
-            region: text(region),
-            street: text(address),
-            id_number: Some(id.to_string()),
-            ..Record::default()
-        });
-        ids.push(id.to_string());
+    order.sort_unstable_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb)
+            .then_with(|| ids[*a as usize].cmp(&ids[*b as usize]))
+            .then(a.cmp(b))
+    });
+    let mut from: Vec<u32> = order.into_iter().map(|(_, k)| k).collect();
+    // Position k takes the record at from[k]: follow each cycle, swapping.
+    for start in 0..from.len() {
+        let mut j = start;
+        loop {
+            let k = from[j] as usize;
+            from[j] = j as u32;
+            if k == start {
+                break;
+            }
+            ids.swap(j, k);
+            records.swap(j, k);
+            j = k;
+        }
     }
     Ok((ids, records))
 }
