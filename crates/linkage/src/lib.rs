@@ -307,7 +307,8 @@ fn prepare_all(records: &[Record], threads: usize) -> Vec<Prepared> {
         // copied into fresh memory each time
         let mut all = Vec::with_capacity(records.len());
         for h in handles {
-            all.extend(h.join().unwrap_or_default());
+            // a chunk lost to a panic would shift every later record's index: pass it on
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
         all
     })
