@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::Int64Type;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type};
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::JoinType;
-use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::prelude::{DataFrame, SessionContext, col, lit};
 
 use crate::MonitorError;
 use crate::lake::{Feed, LakeFiles, read_feed};
@@ -27,58 +28,71 @@ pub(crate) struct RegistryCheck {
 }
 
 /// Counts unlinked rows and rows of persons missing from the registry, feed by feed (on the
-/// lake as imported, before record linkage).
+/// lake as imported, before record linkage): one plan over the person IDs of every feed, so
+/// that the population's IDs are hashed once, not once per feed.
 pub(crate) async fn check(
     ctx: &SessionContext,
     lake: &LakeFiles,
 ) -> Result<RegistryCheck, MonitorError> {
     let mut out = RegistryCheck::default();
-    let population = read_feed(ctx, lake, Feed::Population)
-        .await?
-        .select(vec![col("person_id").alias("reg_pid")])?;
+    let mut rows: Option<DataFrame> = None;
     for feed in Feed::ALL.into_iter().filter(|f| *f != Feed::Population) {
         if lake.files(feed).is_empty() {
             continue;
         }
-        let table = read_feed(ctx, lake, feed).await?;
-        let unlinked = table
-            .clone()
-            .filter(col("person_id").is_null())?
-            .aggregate(vec![], vec![count(lit(1i64)).alias("n")])?
-            .collect()
-            .await?;
-        let n = first_count(&unlinked);
-        if n > 0 {
-            out.unlinked_per_feed.insert(feed.name().to_string(), n);
-        }
-        let missing = table
-            .filter(col("person_id").is_not_null())?
-            .join(
-                population.clone(),
-                JoinType::LeftAnti,
-                &["person_id"],
-                &["reg_pid"],
-                None,
-            )?
-            .aggregate(vec![], vec![count(lit(1i64)).alias("n")])?
-            .collect()
-            .await?;
-        let n = first_count(&missing);
-        if n > 0 {
-            out.not_in_registry.insert(feed.name().to_string(), n);
-        }
+        let table = read_feed(ctx, lake, feed)
+            .await?
+            .select(vec![lit(feed.name()).alias("feed"), col("person_id")])?;
+        rows = Some(match rows {
+            None => table,
+            Some(r) => r.union(table)?,
+        });
     }
+    let Some(rows) = rows else {
+        return Ok(out);
+    };
+    let population = read_feed(ctx, lake, Feed::Population)
+        .await?
+        .select(vec![col("person_id").alias("reg_pid")])?;
+    let per_feed = vec![count(lit(1i64)).alias("n")];
+    let unlinked = rows
+        .clone()
+        .filter(col("person_id").is_null())?
+        .aggregate(vec![col("feed")], per_feed.clone())?
+        .collect()
+        .await?;
+    out.unlinked_per_feed = counts(&unlinked);
+    let missing = rows
+        .filter(col("person_id").is_not_null())?
+        .join(
+            population,
+            JoinType::LeftAnti,
+            &["person_id"],
+            &["reg_pid"],
+            None,
+        )?
+        .aggregate(vec![col("feed")], per_feed)?
+        .collect()
+        .await?;
+    out.not_in_registry = counts(&missing);
     Ok(out)
 }
 
-fn first_count(batches: &[RecordBatch]) -> u64 {
-    batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .and_then(|b| {
-            b.column(0)
-                .as_primitive_opt::<Int64Type>()
-                .map(|a| a.value(0))
-        })
-        .map_or(0, |n| u64::try_from(n).unwrap_or(0))
+/// The (feed, n) rows of a count per feed.
+fn counts(batches: &[RecordBatch]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for batch in batches {
+        let feeds = cast(batch.column(0), &DataType::Utf8);
+        let (Ok(feeds), Some(n)) = (feeds, batch.column(1).as_primitive_opt::<Int64Type>()) else {
+            continue;
+        };
+        let feeds = feeds.as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            let count = u64::try_from(n.value(i)).unwrap_or(0);
+            if !feeds.is_null(i) && count > 0 {
+                *out.entry(feeds.value(i).to_string()).or_default() += count;
+            }
+        }
+    }
+    out
 }
