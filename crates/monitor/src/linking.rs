@@ -184,11 +184,6 @@ pub fn settings(threads: usize) -> Settings {
 
 /// Text of a column, whether the file stores it as Utf8, LargeUtf8 or Utf8View.
 fn text_at(array: &ArrayRef, i: usize) -> Option<String> {
-    text_ref(array, i).map(str::to_string)
-}
-
-/// A column's trimmed, non-empty text at row `i`, without a copy.
-fn text_ref(array: &ArrayRef, i: usize) -> Option<&str> {
     if array.is_null(i) {
         return None;
     }
@@ -202,7 +197,7 @@ fn text_ref(array: &ArrayRef, i: usize) -> Option<&str> {
         _ => return None,
     };
     let s = s.trim();
-    (!s.is_empty()).then_some(s)
+    (!s.is_empty()).then(|| s.to_string())
 }
 
 fn date_at(array: &ArrayRef, i: usize) -> Option<BirthDate> {
@@ -290,11 +285,9 @@ async fn persons(
     }
     // The records are built in the order of the rows (reading the columns in order), then put
     // in ID order, whatever order the plan delivered the rows in (a cluster's executors answer
-    // in their own order): the model estimated from them must not depend on it. The sort
-    // compares a copy of each ID's first 24 bytes kept beside its position (a resident ID has
-    // 18), whole IDs only on a tie, and the records are moved into place along the cycles of
-    // the permutation: comparing through ten million scattered strings, visiting the columns
-    // out of order and a second vector of ten million records each took longer than reading.
+    // in their own order): the model estimated from them must not depend on it. The records
+    // are moved into place along the cycles of the permutation: visiting the columns out of
+    // order and a second vector of ten million records each took longer than reading.
     // Reserved at once: growing a vector of ten million records copies it into fresh memory
     // at every doubling.
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -324,22 +317,7 @@ async fn persons(
             ids.push(id);
         }
     }
-    let mut order: Vec<([u8; 24], u32)> = ids
-        .iter()
-        .enumerate()
-        .map(|(k, id)| {
-            let mut key = [0u8; 24];
-            let n = id.len().min(24);
-            key[..n].copy_from_slice(&id.as_bytes()[..n]);
-            (key, k as u32)
-        })
-        .collect();
-    order.sort_unstable_by(|(ka, a), (kb, b)| {
-        ka.cmp(kb)
-            .then_with(|| ids[*a as usize].cmp(&ids[*b as usize]))
-            .then(a.cmp(b))
-    });
-    let mut from: Vec<u32> = order.into_iter().map(|(_, k)| k).collect();
+    let mut from = crate::screen::text_order(&ids);
     // Position k takes the record at from[k]: follow each cycle, swapping.
     for start in 0..from.len() {
         let mut j = start;
