@@ -124,6 +124,52 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
+/// The finaliser of SplitMix64: spreads a combined hash over all bits.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Base of the polynomial string hash of [`deletion_neighbourhood`] (odd).
+const POLY: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Hashes of `text` and of every string made by deleting one of its bytes, into `out`: two
+/// texts within one edit (substitution, insertion, deletion, adjacent swap) share one of
+/// them. A polynomial hash, `H(s) = Σ (s[i] + 1) · POLY^(n-1-i)`, so that the `n` deletions
+/// cost O(n) together instead of O(n²): deleting byte `k` gives
+/// `H(s[..k]) · POLY^(n-1-k) + H(s[k+1..])`, from prefix and suffix hashes.
+pub(crate) fn deletion_neighbourhood(text: &[u8], out: &mut Vec<u64>) {
+    let n = text.len();
+    // suffix[i] = H(text[i..]) and power[i] = POLY^i, built from the end; on the stack for
+    // identity numbers and anything of their length
+    let (mut suffix_stack, mut power_stack) = ([0u64; 33], [1u64; 33]);
+    let (mut suffix_heap, mut power_heap) = (Vec::new(), Vec::new());
+    let (suffix, power): (&mut [u64], &mut [u64]) = if n < 33 {
+        (&mut suffix_stack[..=n], &mut power_stack[..=n])
+    } else {
+        suffix_heap.resize(n + 1, 0);
+        power_heap.resize(n + 1, 1);
+        (&mut suffix_heap, &mut power_heap)
+    };
+    for i in (0..n).rev() {
+        power[n - i] = power[n - i - 1].wrapping_mul(POLY);
+        suffix[i] = (u64::from(text[i]) + 1)
+            .wrapping_mul(power[n - 1 - i])
+            .wrapping_add(suffix[i + 1]);
+    }
+    out.push(mix(suffix[0]));
+    let mut prefix = 0u64;
+    for k in 0..n {
+        out.push(mix(prefix
+            .wrapping_mul(power[n - 1 - k])
+            .wrapping_add(suffix[k + 1])));
+        prefix = prefix
+            .wrapping_mul(POLY)
+            .wrapping_add(u64::from(text[k]) + 1);
+    }
+}
+
 /// The keys of one record under one rule (several for neighbourhood keys); empty when a
 /// part is missing.
 pub(crate) fn rule_keys(rule: &BlockingRule, p: &Prepared, out: &mut Vec<u64>) {
@@ -131,21 +177,23 @@ pub(crate) fn rule_keys(rule: &BlockingRule, p: &Prepared, out: &mut Vec<u64>) {
     out.push(FNV_START);
     for key in &rule.0 {
         let part: &[u8] = match key {
-            BlockKey::Surname => p.surname_pinyin.as_bytes(),
-            BlockKey::GivenName => p.given_pinyin.as_bytes(),
+            BlockKey::Surname => p.names.surname_pinyin.as_bytes(),
+            BlockKey::GivenName => p.names.given_pinyin.as_bytes(),
             BlockKey::SurnameInitial => {
-                &p.surname_pinyin.as_bytes()[..p.surname_pinyin.len().min(1)]
+                &p.names.surname_pinyin.as_bytes()[..p.names.surname_pinyin.len().min(1)]
             }
-            BlockKey::GivenInitial => &p.given_pinyin.as_bytes()[..p.given_pinyin.len().min(1)],
+            BlockKey::GivenInitial => {
+                &p.names.given_pinyin.as_bytes()[..p.names.given_pinyin.len().min(1)]
+            }
             BlockKey::NamePair => {
-                if p.surname_pinyin.is_empty() || p.given_pinyin.is_empty() {
+                if p.names.surname_pinyin.is_empty() || p.names.given_pinyin.is_empty() {
                     out.clear();
                     return;
                 }
-                let (x, y) = if p.surname_pinyin <= p.given_pinyin {
-                    (&p.surname_pinyin, &p.given_pinyin)
+                let (x, y) = if p.names.surname_pinyin <= p.names.given_pinyin {
+                    (&p.names.surname_pinyin, &p.names.given_pinyin)
                 } else {
-                    (&p.given_pinyin, &p.surname_pinyin)
+                    (&p.names.given_pinyin, &p.names.surname_pinyin)
                 };
                 for h in out.iter_mut() {
                     *h = fnv(fnv(*h, x.as_bytes()), y.as_bytes());
@@ -173,37 +221,39 @@ pub(crate) fn rule_keys(rule: &BlockingRule, p: &Prepared, out: &mut Vec<u64>) {
                     out.clear();
                     return;
                 }
-                let bases = std::mem::take(out);
-                for h in bases {
-                    out.push(fnv(fnv(h, b"del"), id));
-                    for skip in 0..id.len() {
-                        let mut x = fnv(h, b"del");
-                        for (i, b) in id.iter().enumerate() {
-                            if i != skip {
-                                x ^= u64::from(*b);
-                                x = x.wrapping_mul(0x100_0000_01b3);
-                            }
-                        }
-                        out.push(fnv(x, &[]));
-                    }
+                // the neighbours follow the keys so far in `out`, then each key so far is
+                // combined with each neighbour (without a second vector for the usual single
+                // key so far)
+                let bases = out.len();
+                deletion_neighbourhood(id, out);
+                if bases == 1 {
+                    let h = out.swap_remove(0);
+                    out.iter_mut().for_each(|d| *d = mix(h ^ *d));
+                } else {
+                    let neighbours = out.split_off(bases);
+                    let keys: Vec<u64> = out
+                        .iter()
+                        .flat_map(|h| neighbours.iter().map(move |d| mix(h ^ d)))
+                        .collect();
+                    *out = keys;
                 }
                 out.sort_unstable();
                 out.dedup();
                 continue;
             }
-            BlockKey::Postcode => p.postcode.as_bytes(),
-            BlockKey::StreetNumber => p.street_number.as_bytes(),
-            BlockKey::Street => p.street.as_bytes(),
-            BlockKey::Locality => p.locality.as_bytes(),
-            BlockKey::Region => p.region.as_bytes(),
+            BlockKey::Postcode => p.place().postcode.as_bytes(),
+            BlockKey::StreetNumber => p.place().street_number.as_bytes(),
+            BlockKey::Street => p.place().street.as_bytes(),
+            BlockKey::Locality => p.place().locality.as_bytes(),
+            BlockKey::Region => p.place().region.as_bytes(),
             BlockKey::Township => {
-                if p.region.len() < 9 {
+                if p.place().region.len() < 9 {
                     out.clear();
                     return;
                 }
-                &p.region.as_bytes()[..9]
+                &p.place().region.as_bytes()[..9]
             }
-            BlockKey::MiddleInitial => p.middle.as_bytes(),
+            BlockKey::MiddleInitial => p.place().middle.as_bytes(),
         };
         if part.is_empty() {
             out.clear();
@@ -243,6 +293,7 @@ pub struct BlockingStats {
     pub candidates: u64,
 }
 
+/// The blocks of one rule: the left and right records of each key.
 type Buckets = HashMap<u64, (Vec<u32>, Vec<u32>), FxBuild>;
 
 /// Limits on the pairs of blocking.
@@ -296,6 +347,7 @@ pub(crate) fn candidates(
     left: &[Prepared],
     right: Option<&[Prepared]>,
     limits: Limits,
+    threads: usize,
 ) -> (Vec<u64>, BlockingStats) {
     let mut all: Vec<u64> = Vec::new();
     let mut stats = BlockingStats::default();
@@ -313,15 +365,7 @@ pub(crate) fn candidates(
             }
         }
         if let Some(right) = right {
-            for (j, p) in right.iter().enumerate() {
-                rule_keys(rule, p, &mut keys);
-                key_count += keys.len();
-                for k in &keys {
-                    if let Some(b) = buckets.get_mut(k) {
-                        b.1.push(j as u32);
-                    }
-                }
-            }
+            key_count += probe_right(rule, right, &mut buckets, threads);
         }
         let mut sizes: Vec<u64> = buckets
             .values()
@@ -357,6 +401,107 @@ pub(crate) fn candidates(
     }
     stats.candidates = all.len() as u64;
     (all, stats)
+}
+
+/// Puts every right record into the blocks of the left records it shares a key with (in
+/// order of the right records within each block, as one pass would) and returns the number
+/// of keys the right records gave. The right side is the large one — a register of millions —
+/// so it is read on `threads` threads over contiguous chunks, each collecting (block, record)
+/// hits against the blocks, which no thread changes; the hits are added chunk by chunk.
+fn probe_right(
+    rule: &BlockingRule,
+    right: &[Prepared],
+    buckets: &mut Buckets,
+    threads: usize,
+) -> usize {
+    if buckets.is_empty() {
+        return 0;
+    }
+    // the blocks by number, for hits that name them without holding the map
+    let mut index: HashMap<u64, u32, FxBuild> =
+        HashMap::with_capacity_and_hasher(buckets.len(), FxBuild::default());
+    let mut blocks: Vec<&mut Vec<u32>> = Vec::with_capacity(buckets.len());
+    for (n, (k, (_, right_of_block))) in buckets.iter_mut().enumerate() {
+        index.insert(*k, n as u32);
+        blocks.push(right_of_block);
+    }
+    let filter = KeyFilter::new(index.keys().copied(), index.len());
+    let chunk = right.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<(Vec<(u32, u32)>, usize)> = std::thread::scope(|s| {
+        let (index, filter) = (&index, &filter);
+        let handles: Vec<_> = right
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, records)| {
+                s.spawn(move || {
+                    let mut keys = Vec::new();
+                    let mut hits = Vec::new();
+                    let mut count = 0usize;
+                    for (o, p) in records.iter().enumerate() {
+                        rule_keys(rule, p, &mut keys);
+                        count += keys.len();
+                        for k in &keys {
+                            if !filter.may_contain(*k) {
+                                continue;
+                            }
+                            if let Some(&b) = index.get(k) {
+                                hits.push((b, (c * chunk + o) as u32));
+                            }
+                        }
+                    }
+                    (hits, count)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut key_count = 0;
+    for (hits, count) in parts {
+        key_count += count;
+        for (b, j) in hits {
+            blocks[b as usize].push(j);
+        }
+    }
+    key_count
+}
+
+/// A filter of the left keys that fits in the cache (a bit array with two bits per key in one
+/// word): most keys of a register's records are no left record's, and telling so from the
+/// filter saves a look-up in a table of millions of keys that misses the cache. It never
+/// says no to a key it holds.
+struct KeyFilter {
+    words: Vec<u64>,
+}
+
+impl KeyFilter {
+    fn new(keys: impl Iterator<Item = u64>, count: usize) -> KeyFilter {
+        // about 8 bits per key, between 8 KiB and 8 MiB
+        let words = (count / 8).next_power_of_two().clamp(1 << 10, 1 << 20);
+        let mut f = KeyFilter {
+            words: vec![0; words],
+        };
+        for k in keys {
+            let (w, bits) = f.place(k);
+            f.words[w] |= bits;
+        }
+        f
+    }
+
+    /// The word of a key and its two bits there.
+    fn place(&self, key: u64) -> (usize, u64) {
+        let h = mix(key);
+        let w = (h as usize) & (self.words.len() - 1);
+        let bits = (1u64 << ((h >> 52) & 63)) | (1u64 << ((h >> 58) & 63));
+        (w, bits)
+    }
+
+    fn may_contain(&self, key: u64) -> bool {
+        let (w, bits) = self.place(key);
+        self.words[w] & bits == bits
+    }
 }
 
 /// Sorts packed candidates and merges duplicates, OR-ing their rule masks.
@@ -409,7 +554,7 @@ mod tests {
             BlockingRule::on(&[BlockKey::NamePair]),
             BlockingRule::on(&[BlockKey::IdNeighbourhood]),
         ];
-        let (c, stats) = candidates(&rules, &left, Some(&right), limits(1000));
+        let (c, stats) = candidates(&rules, &left, Some(&right), limits(1000), 1);
         let pairs: Vec<_> = c.iter().map(|x| unpack(*x)).collect();
         assert_eq!(pairs, vec![(0, 0, 1), (1, 1, 3)]);
         assert_eq!(stats.candidates, 2);
@@ -431,6 +576,7 @@ mod tests {
                 std::slice::from_ref(&a),
                 Some(std::slice::from_ref(&b)),
                 limits(1000),
+                2,
             );
             assert_eq!(c.len(), 1, "{other}");
         }
@@ -440,8 +586,42 @@ mod tests {
             std::slice::from_ref(&a),
             Some(std::slice::from_ref(&far)),
             limits(1000),
+            2,
         );
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn deletion_hashes_are_the_hashes_of_the_deleted_strings() {
+        let whole = |t: &[u8]| {
+            let mut v = Vec::new();
+            deletion_neighbourhood(t, &mut v);
+            v[0]
+        };
+        let long = [b'7'; 40];
+        for text in [&b"110105199001011234"[..], b"12X", b"a", b"aab", &long] {
+            let mut v = Vec::new();
+            deletion_neighbourhood(text, &mut v);
+            assert_eq!(v.len(), text.len() + 1);
+            for k in 0..text.len() {
+                let mut t = text.to_vec();
+                t.remove(k);
+                assert_eq!(v[k + 1], whole(&t), "deleting {k}");
+            }
+        }
+        assert_ne!(whole(b"12"), whole(b"21"));
+        assert_ne!(whole(b"1"), whole(b"11"));
+    }
+
+    #[test]
+    fn the_key_filter_holds_every_key_and_few_others() {
+        let keys: Vec<u64> = (0..50_000u64).map(|k| mix(k * 7 + 3)).collect();
+        let filter = KeyFilter::new(keys.iter().copied(), keys.len());
+        assert!(keys.iter().all(|k| filter.may_contain(*k)));
+        let others = (0..50_000u64)
+            .filter(|k| filter.may_contain(mix(k * 7 + 4)))
+            .count();
+        assert!(others < 5_000, "{others} false positives of 50,000");
     }
 
     #[test]
@@ -455,7 +635,7 @@ mod tests {
             BlockingRule::on(&[BlockKey::NamePair]),
             BlockingRule::on(&[BlockKey::BirthYear]),
         ];
-        let (c, _) = candidates(&rules, &recs, None, limits(1000));
+        let (c, _) = candidates(&rules, &recs, None, limits(1000), 1);
         let pairs: Vec<_> = c.iter().map(|x| unpack(*x)).collect();
         assert_eq!(pairs, vec![(0, 1, 3), (0, 2, 3), (1, 2, 3)]);
     }
@@ -464,7 +644,7 @@ mod tests {
     fn oversized_blocks_are_skipped_and_counted() {
         let recs: Vec<_> = (0..10).map(|i| rec("张伟", &i.to_string(), 1980)).collect();
         let rules = vec![BlockingRule::on(&[BlockKey::BirthYear])];
-        let (c, stats) = candidates(&rules, &recs, None, limits(10));
+        let (c, stats) = candidates(&rules, &recs, None, limits(10), 1);
         assert!(c.is_empty());
         assert_eq!(stats.skipped_blocks, 1);
     }
@@ -485,11 +665,11 @@ mod tests {
             max_block_pairs: 1000,
             max_rule_pairs_per_key: max_rule_pairs / 11.0,
         };
-        let (c, stats) = candidates(&rules, &recs, None, budget(100.0));
+        let (c, stats) = candidates(&rules, &recs, None, budget(100.0), 1);
         assert_eq!((c.len(), stats.skipped_blocks), (19, 0));
-        let (c, stats) = candidates(&rules, &recs, None, budget(10.0));
+        let (c, stats) = candidates(&rules, &recs, None, budget(10.0), 1);
         assert_eq!((c.len(), stats.skipped_blocks), (4, 1));
-        let (c, stats) = candidates(&rules, &recs, None, budget(3.0));
+        let (c, stats) = candidates(&rules, &recs, None, budget(3.0), 1);
         assert_eq!((c.len(), stats.skipped_blocks), (1, 2));
     }
 

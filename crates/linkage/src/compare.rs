@@ -3,7 +3,7 @@
 
 use crate::idnumber::{IdAgreement, compare_ids};
 use crate::record::Prepared;
-use crate::similarity::{edit_distance, edit_distance_bytes, jaro_winkler};
+use crate::similarity::{edit_distance_bytes, jaro_winkler, within_one_edit};
 
 /// Level value meaning "a side lacks the field".
 pub(crate) const NULL: u8 = u8::MAX;
@@ -132,14 +132,14 @@ impl Comparison {
     /// True when the record carries the field this comparison needs.
     pub(crate) fn present(self, p: &Prepared) -> bool {
         match self {
-            Comparison::GivenName => !p.given.is_empty(),
-            Comparison::Surname => !p.surname.is_empty(),
-            Comparison::MiddleInitial => !p.middle.is_empty(),
+            Comparison::GivenName => !p.names.given.is_empty(),
+            Comparison::Surname => !p.names.surname.is_empty(),
+            Comparison::MiddleInitial => !p.place().middle.is_empty(),
             Comparison::BirthDate => p.birth.is_some(),
             Comparison::IdNumber => !p.id.is_empty(),
             Comparison::Gender => p.gender.is_some(),
-            Comparison::Address => !p.street.is_empty() || !p.postcode.is_empty(),
-            Comparison::Region => !p.region.is_empty(),
+            Comparison::Address => !p.place().street.is_empty() || !p.place().postcode.is_empty(),
+            Comparison::Region => !p.place().region.is_empty(),
         }
     }
 }
@@ -164,7 +164,7 @@ pub(crate) fn name_level(
         return 2;
     }
     let long_enough = || simplified.0.chars().count() >= 2 && simplified.1.chars().count() >= 2;
-    if han && long_enough() && edit_distance(simplified.0, simplified.1, 1) <= 1 {
+    if han && long_enough() && within_one_edit(simplified.0, simplified.1) {
         return 3;
     }
     let jw = jaro_winkler(pinyin.0, pinyin.1);
@@ -179,19 +179,19 @@ pub(crate) fn name_level(
 
 fn given_level(a: &Prepared, b: &Prepared) -> u8 {
     name_level(
-        (&a.given, &b.given),
-        (&a.given_simplified, &b.given_simplified),
-        (&a.given_pinyin, &b.given_pinyin),
-        a.han || b.han,
+        (&a.names.given, &b.names.given),
+        (&a.names.given_simplified, &b.names.given_simplified),
+        (&a.names.given_pinyin, &b.names.given_pinyin),
+        a.names.han || b.names.han,
     )
 }
 
 fn surname_level(a: &Prepared, b: &Prepared) -> u8 {
     name_level(
-        (&a.surname, &b.surname),
-        (&a.surname_simplified, &b.surname_simplified),
-        (&a.surname_pinyin, &b.surname_pinyin),
-        a.han || b.han,
+        (&a.names.surname, &b.names.surname),
+        (&a.names.surname_simplified, &b.names.surname_simplified),
+        (&a.names.surname_pinyin, &b.names.surname_pinyin),
+        a.names.han || b.names.han,
     )
 }
 
@@ -211,29 +211,29 @@ pub(crate) fn name_levels(a: &Prepared, b: &Prepared) -> (u8, u8, bool) {
         x_simplified == y_simplified || (!x_pinyin.is_empty() && x_pinyin == y_pinyin)
     };
     if !crossed_agree(
-        &a.given_simplified,
-        &b.surname_simplified,
-        &a.given_pinyin,
-        &b.surname_pinyin,
+        &a.names.given_simplified,
+        &b.names.surname_simplified,
+        &a.names.given_pinyin,
+        &b.names.surname_pinyin,
     ) || !crossed_agree(
-        &a.surname_simplified,
-        &b.given_simplified,
-        &a.surname_pinyin,
-        &b.given_pinyin,
+        &a.names.surname_simplified,
+        &b.names.given_simplified,
+        &a.names.surname_pinyin,
+        &b.names.given_pinyin,
     ) {
         return (g, s, false);
     }
     let gs = name_level(
-        (&a.given, &b.surname),
-        (&a.given_simplified, &b.surname_simplified),
-        (&a.given_pinyin, &b.surname_pinyin),
-        a.han || b.han,
+        (&a.names.given, &b.names.surname),
+        (&a.names.given_simplified, &b.names.surname_simplified),
+        (&a.names.given_pinyin, &b.names.surname_pinyin),
+        a.names.han || b.names.han,
     );
     let sg = name_level(
-        (&a.surname, &b.given),
-        (&a.surname_simplified, &b.given_simplified),
-        (&a.surname_pinyin, &b.given_pinyin),
-        a.han || b.han,
+        (&a.names.surname, &b.names.given),
+        (&a.names.surname_simplified, &b.names.given_simplified),
+        (&a.names.surname_pinyin, &b.names.given_pinyin),
+        a.names.han || b.names.han,
     );
     if gs != NULL && sg != NULL && gs.max(sg) <= 2 && score(gs) + score(sg) < score(g) + score(s) {
         (gs, sg, true)
@@ -296,22 +296,22 @@ fn address_level(a: &Prepared, b: &Prepared) -> u8 {
     if !Comparison::Address.present(a) || !Comparison::Address.present(b) {
         return NULL;
     }
-    let street_eq = equal_nonempty(&a.street, &b.street);
-    let number_eq = equal_nonempty(&a.street_number, &b.street_number);
-    let postcode_eq = equal_nonempty(&a.postcode, &b.postcode);
-    let no_number = a.street_number.is_empty() && b.street_number.is_empty();
-    let no_postcode = a.postcode.is_empty() && b.postcode.is_empty();
+    let street_eq = equal_nonempty(&a.place().street, &b.place().street);
+    let number_eq = equal_nonempty(&a.place().street_number, &b.place().street_number);
+    let postcode_eq = equal_nonempty(&a.place().postcode, &b.place().postcode);
+    let no_number = a.place().street_number.is_empty() && b.place().street_number.is_empty();
+    let no_postcode = a.place().postcode.is_empty() && b.place().postcode.is_empty();
     if street_eq && (number_eq || no_number) && (postcode_eq || no_postcode) {
         return 0;
     }
     let street_close = street_eq
-        || (!a.street.is_empty()
-            && !b.street.is_empty()
-            && jaro_winkler(&a.street, &b.street) >= 0.9);
+        || (!a.place().street.is_empty()
+            && !b.place().street.is_empty()
+            && jaro_winkler(&a.place().street, &b.place().street) >= 0.9);
     if street_close && (postcode_eq || number_eq || (no_number && no_postcode)) {
         return 1;
     }
-    let locality_eq = equal_nonempty(&a.locality, &b.locality);
+    let locality_eq = equal_nonempty(&a.place().locality, &b.place().locality);
     // without a shared household, a match rarely loses every part of its address at once:
     // "nothing agrees" is kept apart from "only the number or the street agrees"
     if postcode_eq && locality_eq {
@@ -326,7 +326,7 @@ fn address_level(a: &Prepared, b: &Prepared) -> u8 {
 }
 
 fn region_level(a: &Prepared, b: &Prepared) -> u8 {
-    let (x, y) = (a.region.as_bytes(), b.region.as_bytes());
+    let (x, y) = (a.place().region.as_bytes(), b.place().region.as_bytes());
     if x.is_empty() || y.is_empty() {
         return NULL;
     }
@@ -360,10 +360,10 @@ pub(crate) fn levels(
                 if *c == Comparison::GivenName { g } else { s }
             }
             Comparison::MiddleInitial => {
-                if a.middle.is_empty() || b.middle.is_empty() {
+                if a.place().middle.is_empty() || b.place().middle.is_empty() {
                     NULL
                 } else {
-                    u8::from(a.middle != b.middle)
+                    u8::from(a.place().middle != b.place().middle)
                 }
             }
             Comparison::BirthDate => birth_level(a, b),

@@ -28,7 +28,7 @@ pub use assign::Assignment;
 pub use blocking::{BlockKey, BlockingRule, BlockingStats};
 pub use compare::Comparison;
 pub use model::{Explanation, Model, Term, probability};
-pub use record::{BirthDate, Record};
+pub use record::{BirthDate, PreparedRecords, Preparer, Record};
 
 use compare::NULL;
 use record::Prepared;
@@ -191,6 +191,17 @@ impl Model {
     pub fn explain(&self, a: &Record, b: &Record) -> Explanation {
         self.explain_prepared(&Prepared::new(a), &Prepared::new(b))
     }
+
+    /// Explains the decision on a record and the `j`th of a prepared set; `None` when `j` is
+    /// out of range.
+    pub fn explain_against(
+        &self,
+        a: &Record,
+        b: &PreparedRecords,
+        j: usize,
+    ) -> Option<Explanation> {
+        Some(self.explain_prepared(&Prepared::new(a), b.get(j)?))
+    }
 }
 
 /// Links `left` records (e.g. feed rows without a usable ID) to `right` records (e.g. the
@@ -201,7 +212,33 @@ pub fn link(
     settings: &Settings,
     progress: &dyn domain::Progress,
 ) -> Result<Linkage, LinkageError> {
-    let run = run(left, Some(right), settings, progress)?;
+    check_settings(left.len().max(right.len()), settings)?;
+    let (pl, pr) = prepare_stage(left.len() + right.len(), progress, || {
+        (
+            prepare_all(left, settings.threads),
+            prepare_all(right, settings.threads),
+        )
+    });
+    let run = run(&pl, Some(&pr), settings, progress)?;
+    Ok(decide(left.len(), run, settings))
+}
+
+/// [`link`] against right records prepared beforehand (a register prepared while it is read,
+/// without holding its records as well): the same candidates, model and decisions.
+pub fn link_prepared(
+    left: &[Record],
+    right: &PreparedRecords,
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Result<Linkage, LinkageError> {
+    check_settings(left.len().max(right.len()), settings)?;
+    let pl = prepare_stage(left.len(), progress, || prepare_all(left, settings.threads));
+    let run = run(&pl, Some(right.as_slice()), settings, progress)?;
+    Ok(decide(left.len(), run, settings))
+}
+
+/// One decision per left record from the scored pairs of a link run.
+fn decide(left: usize, run: Run, settings: &Settings) -> Linkage {
     let triples: Vec<(u32, u32, f32)> = run
         .pairs
         .iter()
@@ -209,7 +246,7 @@ pub fn link(
         .collect();
     let min_weight = weight_of(settings.threshold) as f32;
     let chosen = assign::assign(&triples, min_weight, settings.assignment);
-    let mut decisions: Vec<Decision> = (0..left.len())
+    let mut decisions: Vec<Decision> = (0..left)
         .map(|i| Decision {
             left: i,
             right: None,
@@ -226,12 +263,12 @@ pub fn link(
         d.right = Some(p.right as usize);
         d.probability = p.probability();
     }
-    Ok(Linkage {
+    Linkage {
         model: run.model,
         pairs: run.pairs,
         decisions,
         stats: run.stats,
-    })
+    }
 }
 
 /// Deduplicates one list: candidates within it, model, scored pairs and clusters of the pairs
@@ -242,7 +279,11 @@ pub fn dedupe(
     settings: &Settings,
     progress: &dyn domain::Progress,
 ) -> Result<Deduplication, LinkageError> {
-    let run = run(records, None, settings, progress)?;
+    check_settings(records.len(), settings)?;
+    let prepared = prepare_stage(records.len(), progress, || {
+        prepare_all(records, settings.threads)
+    });
+    let run = run(&prepared, None, settings, progress)?;
     let min_weight = weight_of(settings.threshold) as f32;
     let mut joined: Vec<&ScoredPair> = run
         .pairs
@@ -301,7 +342,13 @@ fn prepare_all(records: &[Record], threads: usize) -> Vec<Prepared> {
     std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(Prepared::new).collect::<Vec<_>>()))
+            .map(|c| {
+                s.spawn(move || {
+                    let mut preparer = record::Preparer::with_capacity(c.len());
+                    c.iter().for_each(|r| preparer.push(r));
+                    preparer.finish().into_vec()
+                })
+            })
             .collect();
         // reserved at once: a vector of millions of prepared records grown by doubling is
         // copied into fresh memory each time
@@ -342,13 +389,8 @@ fn compute_levels(
     out
 }
 
-fn run(
-    left: &[Record],
-    right: Option<&[Record]>,
-    settings: &Settings,
-    progress: &dyn domain::Progress,
-) -> Result<Run, LinkageError> {
-    let max = left.len().max(right.map_or(0, <[Record]>::len));
+/// Whether the settings and the larger side's size can be run.
+fn check_settings(max: usize, settings: &Settings) -> Result<(), LinkageError> {
     if max > blocking::MAX_RECORDS {
         return Err(LinkageError::TooManyRecords(max));
     }
@@ -362,15 +404,26 @@ fn run(
     {
         return Err(LinkageError::BadTrainingRule(*bad));
     }
+    Ok(())
+}
+
+/// Runs `prepare` as the "prepare records" stage of `n` records.
+fn prepare_stage<T>(n: usize, progress: &dyn domain::Progress, prepare: impl FnOnce() -> T) -> T {
+    progress.stage("prepare records", n as u64);
+    let out = prepare();
+    progress.inc(n as u64);
+    out
+}
+
+/// Blocks, compares, trains and scores prepared records (`right` is `None` for dedupe).
+fn run(
+    pl: &[Prepared],
+    pr: Option<&[Prepared]>,
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Result<Run, LinkageError> {
     let threads = settings.threads.max(1);
-    progress.stage(
-        "prepare records",
-        (left.len() + right.map_or(0, <[Record]>::len)) as u64,
-    );
-    let pl = prepare_all(left, threads);
-    let pr = right.map(|r| prepare_all(r, threads));
-    progress.inc((left.len() + right.map_or(0, <[Record]>::len)) as u64);
-    let rights: &[Prepared] = pr.as_deref().unwrap_or(&pl);
+    let rights: &[Prepared] = pr.unwrap_or(pl);
 
     // comparisons with data on both sides (or those of a given model)
     let comparisons: Vec<Comparison> = match (&settings.model, &settings.comparisons) {
@@ -383,7 +436,7 @@ fn run(
                     let n = ps.iter().take(20_000).count().max(1);
                     ps.iter().take(20_000).filter(|p| c.present(p)).count() as f64 / n as f64
                 };
-                share(&pl) >= 0.05 && share(rights) >= 0.05
+                share(pl) >= 0.05 && share(rights) >= 0.05
             })
             .collect(),
     };
@@ -408,16 +461,16 @@ fn run(
         max_block_pairs: settings.max_block_pairs,
         max_rule_pairs_per_key: settings.max_rule_pairs_per_key,
     };
-    let (cands, blocking_stats) = blocking::candidates(&settings.rules, &pl, pr.as_deref(), limits);
+    let (cands, blocking_stats) = blocking::candidates(&settings.rules, pl, pr, limits, threads);
     progress.finish();
 
     progress.stage("compare candidates", cands.len() as u64);
     let width = comparisons.len();
-    let levels = compute_levels(&comparisons, &pl, rights, &cands, threads, progress);
+    let levels = compute_levels(&comparisons, pl, rights, &cands, threads, progress);
     progress.finish();
 
     let total_pairs = match pr {
-        Some(ref r) => pl.len() as f64 * r.len() as f64,
+        Some(r) => pl.len() as f64 * r.len() as f64,
         None => pl.len() as f64 * (pl.len() as f64 - 1.0) / 2.0,
     };
     let patterns =
@@ -429,7 +482,7 @@ fn run(
             progress.stage("train model", 0);
             let m = train(
                 &comparisons,
-                &pl,
+                pl,
                 rights,
                 pr.is_none(),
                 &patterns,
@@ -444,7 +497,7 @@ fn run(
     if settings.model.is_none() {
         model.term_frequency = settings.term_frequency;
         if settings.term_frequency {
-            let (g, s, floor) = frequencies(&pl, pr.as_deref());
+            let (g, s, floor) = frequencies(pl, pr);
             model.tf_given = g;
             model.tf_surname = s;
             model.tf_floor = floor;
@@ -452,7 +505,7 @@ fn run(
     }
 
     progress.stage("score pairs", cands.len() as u64);
-    let pairs = score(&model, &comparisons, &pl, rights, &cands, &levels, threads);
+    let pairs = score(&model, &comparisons, pl, rights, &cands, &levels, threads);
     progress.finish();
 
     let all_rows: Vec<(&[u8], f64)> = patterns
@@ -484,12 +537,12 @@ fn frequencies(
     let mut s: HashMap<String, f64> = HashMap::new();
     let (mut ng, mut ns) = (0.0, 0.0);
     for p in left.iter().chain(right.unwrap_or(&[])) {
-        if !p.given_simplified.is_empty() {
-            *g.entry(p.given_simplified.clone()).or_default() += 1.0;
+        if !p.names.given_simplified.is_empty() {
+            *g.entry(p.names.given_simplified.clone()).or_default() += 1.0;
             ng += 1.0;
         }
-        if !p.surname_simplified.is_empty() {
-            *s.entry(p.surname_simplified.clone()).or_default() += 1.0;
+        if !p.names.surname_simplified.is_empty() {
+            *s.entry(p.names.surname_simplified.clone()).or_default() += 1.0;
             ns += 1.0;
         }
     }
@@ -823,9 +876,9 @@ fn score(
                             if lv[*k] <= 1 && !(at_same_address && *c == Comparison::Surname) {
                                 let same = match c {
                                     Comparison::GivenName => {
-                                        a.given_simplified == b.given_simplified
+                                        a.names.given_simplified == b.names.given_simplified
                                     }
-                                    _ => a.surname_simplified == b.surname_simplified,
+                                    _ => a.names.surname_simplified == b.names.surname_simplified,
                                 };
                                 if same {
                                     w += adjustments[n][i as usize];

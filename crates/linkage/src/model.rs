@@ -178,8 +178,8 @@ impl Model {
 
     pub(crate) fn name_tf(&self, c: Comparison, p: &Prepared) -> f64 {
         let (table, key) = match c {
-            Comparison::GivenName => (&self.tf_given, &p.given_simplified),
-            Comparison::Surname => (&self.tf_surname, &p.surname_simplified),
+            Comparison::GivenName => (&self.tf_given, &p.names.given_simplified),
+            Comparison::Surname => (&self.tf_surname, &p.names.surname_simplified),
             _ => return 0.0,
         };
         table.get(key).copied().unwrap_or(self.tf_floor)

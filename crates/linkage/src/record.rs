@@ -2,7 +2,9 @@
 
 use crate::idnumber::normalize_id;
 use crate::name::{is_han, pinyin, simplify, split_full_name, surname_pinyin};
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// One record to link: a person as some source describes them. Every field is optional; the
 /// comparisons use what both sides carry. Holds personal data: `Debug` is masked.
@@ -126,9 +128,27 @@ impl BirthDate {
     }
 }
 
-/// A record with every comparison key computed once.
+/// A record with every comparison key computed once. The name parts are shared by every
+/// record of the same full name (see [`Preparer`]) and the rarer parts of an address are
+/// boxed: a register of ten million persons is held prepared.
 #[derive(Clone, Default)]
+#[cfg_attr(test, derive(PartialEq, Debug))]
 pub(crate) struct Prepared {
+    pub names: Arc<NameParts>,
+    pub birth: Option<BirthDate>,
+    pub birth_digits: [u8; 8],
+    pub id: String,
+    /// The identity number is a valid resident ID (checksum and birth date hold).
+    pub id_valid: bool,
+    pub gender: Option<domain::Gender>,
+    /// Middle initial and address; `None` when the record has none of them.
+    place: Option<Box<Place>>,
+}
+
+/// What a record's name gives: surname and given name as written, simplified and in pinyin.
+#[derive(Clone, Default)]
+#[cfg_attr(test, derive(PartialEq, Debug))]
+pub(crate) struct NameParts {
     pub surname: String,
     pub given: String,
     pub surname_simplified: String,
@@ -136,19 +156,29 @@ pub(crate) struct Prepared {
     pub surname_pinyin: String,
     pub given_pinyin: String,
     pub han: bool,
+}
+
+/// The middle initial and the address of a record, cleaned.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(test, derive(Debug))]
+pub(crate) struct Place {
     pub middle: String,
-    pub birth: Option<BirthDate>,
-    pub birth_digits: [u8; 8],
-    pub id: String,
-    /// The identity number is a valid resident ID (checksum and birth date hold).
-    pub id_valid: bool,
-    pub gender: Option<domain::Gender>,
     pub region: String,
     pub street_number: String,
     pub street: String,
     pub locality: String,
     pub postcode: String,
 }
+
+/// The place of a record without one.
+static NO_PLACE: Place = Place {
+    middle: String::new(),
+    region: String::new(),
+    street_number: String::new(),
+    street: String::new(),
+    locality: String::new(),
+    postcode: String::new(),
+};
 
 fn clean(v: &Option<String>) -> String {
     match v {
@@ -166,6 +196,60 @@ fn clean(v: &Option<String>) -> String {
 
 impl Prepared {
     pub(crate) fn new(r: &Record) -> Prepared {
+        Prepared::with_names(r, NameParts::of(r))
+    }
+
+    /// The prepared record of `r` whose name parts are `names`.
+    fn with_names(r: &Record, names: Arc<NameParts>) -> Prepared {
+        let birth = r.birth_date;
+        let id = r.id_number.as_deref().map(normalize_id).unwrap_or_default();
+        let id_valid = id.len() == 18 && domain::ResidentId::parse(&id).is_ok();
+        let place = Place {
+            middle: clean(&r.middle_initial),
+            region: clean(&r.region),
+            street_number: clean(&r.street_number),
+            street: clean(&r.street),
+            locality: clean(&r.locality),
+            postcode: clean(&r.postcode),
+        }
+        .with_region_in_address();
+        Prepared {
+            names,
+            birth,
+            birth_digits: birth.map(|b| b.digits()).unwrap_or([0; 8]),
+            id,
+            id_valid,
+            gender: r.gender,
+            place: (place != NO_PLACE).then(|| Box::new(place)),
+        }
+    }
+
+    /// The middle initial and address (empty parts when the record has none).
+    pub(crate) fn place(&self) -> &Place {
+        self.place.as_deref().unwrap_or(&NO_PLACE)
+    }
+}
+
+impl Place {
+    /// Chinese addresses have no postcode: the village code plays its part and the township
+    /// code that of the locality, so that the address is one comparison (household members
+    /// share street, village and township; counting them separately would outweigh the
+    /// evidence that tells them apart).
+    fn with_region_in_address(mut self) -> Place {
+        if !self.region.is_empty() && !self.street.is_empty() {
+            if self.postcode.is_empty() {
+                self.postcode = self.region.clone();
+            }
+            if self.locality.is_empty() && self.region.len() >= 9 {
+                self.locality = self.region[..9].to_string();
+            }
+        }
+        self
+    }
+}
+
+impl NameParts {
+    fn of(r: &Record) -> Arc<NameParts> {
         let (surname, given) = match r.full_name.as_deref().map(domain::text::normalize) {
             Some(full) if !full.is_empty() && full.chars().next().is_some_and(is_han) => {
                 split_full_name(&full)
@@ -185,12 +269,7 @@ impl Prepared {
         let han = surname.chars().chain(given.chars()).any(is_han);
         let surname_simplified = simplify(&surname);
         let given_simplified = simplify(&given);
-        let birth = r.birth_date;
-        let id = r.id_number.as_deref().map(normalize_id).unwrap_or_default();
-        let id_valid = id.len() == 18 && domain::ResidentId::parse(&id).is_ok();
-        Prepared {
-            id,
-            id_valid,
+        Arc::new(NameParts {
             surname_pinyin: surname_pinyin(&surname_simplified),
             given_pinyin: pinyin(&given_simplified),
             surname_simplified,
@@ -198,39 +277,169 @@ impl Prepared {
             surname,
             given,
             han,
-            middle: clean(&r.middle_initial),
-            birth,
-            birth_digits: birth.map(|b| b.digits()).unwrap_or([0; 8]),
-            gender: r.gender,
-            region: clean(&r.region),
-            street_number: clean(&r.street_number),
-            street: clean(&r.street),
-            locality: clean(&r.locality),
-            postcode: clean(&r.postcode),
+        })
+    }
+}
+
+/// Distinct full names a [`Preparer`] remembers (beyond it, names are prepared each time).
+const NAME_CACHE: usize = 1 << 20;
+
+/// Prepares records one by one into [`PreparedRecords`], remembering the parts of the full
+/// names it has seen: in a register many persons share a name (王伟, 张静 …), splitting,
+/// simplifying and romanising a name costs more than the rest of a record, and the records of
+/// one name share its parts instead of holding six strings each.
+#[derive(Default)]
+pub struct Preparer {
+    names: HashMap<String, Arc<NameParts>, crate::blocking::FxBuild>,
+    out: Vec<Prepared>,
+}
+
+impl Preparer {
+    /// A preparer with room for `n` records.
+    pub fn with_capacity(n: usize) -> Preparer {
+        Preparer {
+            names: HashMap::default(),
+            out: Vec::with_capacity(n),
         }
-        .with_region_in_address()
     }
 
-    /// Chinese addresses have no postcode: the village code plays its part and the township
-    /// code that of the locality, so that the address is one comparison (household members
-    /// share street, village and township; counting them separately would outweigh the
-    /// evidence that tells them apart).
-    fn with_region_in_address(mut self) -> Prepared {
-        if !self.region.is_empty() && !self.street.is_empty() {
-            if self.postcode.is_empty() {
-                self.postcode = self.region.clone();
+    /// Prepares `r` and appends it.
+    pub fn push(&mut self, r: &Record) {
+        let p = self.prepare(r);
+        self.out.push(p);
+    }
+
+    fn prepare(&mut self, r: &Record) -> Prepared {
+        // the name parts depend on the full name alone when no separate parts are given
+        let (Some(full), None, None) = (&r.full_name, &r.surname, &r.given_name) else {
+            return Prepared::new(r);
+        };
+        let names = match self.names.get(full.as_str()) {
+            Some(parts) => Arc::clone(parts),
+            None => {
+                let parts = NameParts::of(r);
+                if self.names.len() < NAME_CACHE {
+                    self.names.insert(full.clone(), Arc::clone(&parts));
+                }
+                parts
             }
-            if self.locality.is_empty() && self.region.len() >= 9 {
-                self.locality = self.region[..9].to_string();
+        };
+        Prepared::with_names(r, names)
+    }
+
+    /// The records prepared so far, in the order they were pushed; the names seen are kept
+    /// for the records still to come.
+    pub fn take(&mut self) -> PreparedRecords {
+        PreparedRecords(std::mem::take(&mut self.out))
+    }
+
+    /// The prepared records, in the order they were pushed.
+    pub fn finish(self) -> PreparedRecords {
+        PreparedRecords(self.out)
+    }
+}
+
+/// Records prepared for linking once (names split and romanised, characters simplified, IDs
+/// normalised), held without the records they came from: a register of ten million persons is
+/// prepared while it is read, chunk by chunk on every core, and never held twice.
+#[derive(Clone, Default)]
+pub struct PreparedRecords(Vec<Prepared>);
+
+impl PreparedRecords {
+    /// An empty set with room for `n` records.
+    pub fn with_capacity(n: usize) -> PreparedRecords {
+        PreparedRecords(Vec::with_capacity(n))
+    }
+
+    /// Prepares `records` on `threads` threads, in order.
+    pub fn prepare(records: &[Record], threads: usize) -> PreparedRecords {
+        PreparedRecords(crate::prepare_all(records, threads))
+    }
+
+    /// Appends every record of `other`, in order.
+    pub fn append(&mut self, mut other: PreparedRecords) {
+        self.0.append(&mut other.0);
+    }
+
+    /// Only the records at `positions` (ascending, each once), in that order.
+    pub fn keep(self, positions: &[usize]) -> PreparedRecords {
+        let mut out = Vec::with_capacity(positions.len());
+        let mut wanted = positions.iter().copied().peekable();
+        for (i, p) in self.0.into_iter().enumerate() {
+            if wanted.peek() == Some(&i) {
+                wanted.next();
+                out.push(p);
             }
         }
-        self
+        PreparedRecords(out)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn get(&self, j: usize) -> Option<&Prepared> {
+        self.0.get(j)
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Prepared> {
+        self.0
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Prepared] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PreparedRecords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PreparedRecords {{ len: {}, .. }}", self.0.len())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preparer_remembers_names_without_changing_records() {
+        let records = [
+            ("张伟", None, "110105199001011234"),
+            ("張偉", None, "110105199001011235"),
+            ("张伟", None, "11010519900101123"),
+            ("欧阳小明", None, ""),
+            ("John Smith", None, "X1"),
+            ("张伟", Some("王"), "1"),
+        ]
+        .map(|(full, surname, id)| Record {
+            full_name: Some(full.into()),
+            surname: surname.map(Into::into),
+            id_number: Some(id.into()),
+            ..Record::default()
+        });
+        let mut preparer = Preparer::default();
+        for r in records.iter().chain(&records) {
+            preparer.push(r);
+        }
+        let prepared = preparer.finish();
+        assert_eq!(prepared.len(), 2 * records.len());
+        for (k, r) in records.iter().chain(&records).enumerate() {
+            assert_eq!(prepared.get(k), Some(&Prepared::new(r)), "record {k}");
+        }
+        // the records of one full name share its parts
+        let (first, third) = (prepared.get(0).unwrap(), prepared.get(2).unwrap());
+        assert!(Arc::ptr_eq(&first.names, &third.names));
+        let kept = prepared.keep(&[1, 4, 11]);
+        assert_eq!(kept.len(), 3);
+        assert_eq!(kept.get(1), Some(&Prepared::new(&records[4])));
+        assert_eq!(kept.get(2), Some(&Prepared::new(&records[5])));
+    }
 
     #[test]
     fn birth_dates_in_every_form() {
@@ -268,9 +477,9 @@ mod tests {
             full_name: Some("單偉".into()),
             ..Record::default()
         });
-        assert_eq!(p.surname_simplified, "单");
-        assert_eq!(p.surname_pinyin, "shan");
-        assert_eq!(p.given_pinyin, "wei");
-        assert!(p.han);
+        assert_eq!(p.names.surname_simplified, "单");
+        assert_eq!(p.names.surname_pinyin, "shan");
+        assert_eq!(p.names.given_pinyin, "wei");
+        assert!(p.names.han);
     }
 }

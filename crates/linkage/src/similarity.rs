@@ -116,7 +116,27 @@ pub fn edit_distance_bytes(a: &[u8], b: &[u8], limit: usize) -> usize {
     if a == b {
         return 0;
     }
+    if symbol_bound(a, b) > limit {
+        return limit + 1;
+    }
     edit_distance_chars(a, b, limit)
+}
+
+/// A lower bound of the edit distance from the counts of symbols: a substitution changes the
+/// difference of the counts by at most two, an insertion or deletion by one, a swap not at
+/// all. Two ID numbers of one birth-date block mostly differ in more symbols than a small
+/// limit allows, and telling so costs far less than the table. Bytes are counted modulo 64
+/// (digits, letters and `X` stay apart), which can only lower the bound.
+fn symbol_bound(a: &[u8], b: &[u8]) -> usize {
+    let mut counts = [0i32; 64];
+    for x in a {
+        counts[usize::from(x & 63)] += 1;
+    }
+    for x in b {
+        counts[usize::from(x & 63)] -= 1;
+    }
+    let l1: u32 = counts.iter().map(|c| c.unsigned_abs()).sum();
+    l1.div_ceil(2) as usize
 }
 
 fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> usize {
@@ -169,6 +189,54 @@ fn edit_distance_chars<T: PartialEq + Copy>(a: &[T], b: &[T], limit: usize) -> u
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[n].min(limit + 1)
+}
+
+/// Whether the optimal string alignment distance of `a` and `b` (see [`edit_distance`]) is at
+/// most one: equal, one character substituted, inserted or deleted, or two adjacent ones
+/// swapped. One pass without a table or an allocation: names compared in a birth-date block
+/// mostly differ at once.
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return within_one_edit_of(a.as_bytes(), b.as_bytes());
+    }
+    // names are a few characters: decode onto the stack
+    let (mut buf_a, mut buf_b) = (['\0'; 16], ['\0'; 16]);
+    let fill = |text: &str, buf: &mut [char; 16]| -> Option<usize> {
+        let mut n = 0;
+        for c in text.chars() {
+            *buf.get_mut(n)? = c;
+            n += 1;
+        }
+        Some(n)
+    };
+    match (fill(a, &mut buf_a), fill(b, &mut buf_b)) {
+        (Some(la), Some(lb)) => within_one_edit_of(&buf_a[..la], &buf_b[..lb]),
+        _ => edit_distance(a, b, 1) <= 1,
+    }
+}
+
+fn within_one_edit_of<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let Some(i) = short.iter().zip(long).position(|(x, y)| x != y) else {
+        // one is a prefix of the other
+        return long.len() - short.len() <= 1;
+    };
+    match long.len() - short.len() {
+        // one substitution, or one adjacent swap
+        0 => {
+            short[i + 1..] == long[i + 1..]
+                || (i + 1 < short.len()
+                    && short[i] == long[i + 1]
+                    && short[i + 1] == long[i]
+                    && short[i + 2..] == long[i + 2..])
+        }
+        // one insertion into the shorter
+        1 => short[i..] == long[i + 1..],
+        _ => false,
+    }
 }
 
 /// True when `b` is `a` with exactly one pair of adjacent characters swapped.
@@ -237,6 +305,25 @@ mod tests {
             let x = jaro_winkler(&a, &b);
             prop_assert!((0.0..=1.0).contains(&x));
             prop_assert!((x - jaro_winkler(&b, &a)).abs() < 1e-9);
+        }
+
+        #[test]
+        fn the_symbol_bound_is_a_lower_bound(a in "[0-9X]{0,18}", b in "[0-9X]{0,18}") {
+            prop_assert!(symbol_bound(a.as_bytes(), b.as_bytes()) <= full_table(a.as_bytes(), b.as_bytes()));
+            for limit in 0..4 {
+                prop_assert_eq!(
+                    edit_distance_bytes(a.as_bytes(), b.as_bytes(), limit),
+                    full_table(a.as_bytes(), b.as_bytes()).min(limit + 1)
+                );
+            }
+        }
+
+        #[test]
+        fn within_one_edit_is_the_distance_at_most_one(a in "[a-c]{0,6}", b in "[a-c]{0,6}") {
+            prop_assert_eq!(within_one_edit(&a, &b), full_table(a.as_bytes(), b.as_bytes()) <= 1);
+            // the same through the character path
+            let (ha, hb) = (a.replace('a', "张").replace('b', "明"), b.replace('a', "张").replace('b', "明"));
+            prop_assert_eq!(within_one_edit(&ha, &hb), edit_distance(&ha, &hb, 1) <= 1);
         }
 
         #[test]

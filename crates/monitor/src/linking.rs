@@ -19,7 +19,10 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext, cast, col};
 use domain::Progress;
-use linkage::{Assignment, BirthDate, BlockKey, BlockingRule, Explanation, Record, Settings};
+use linkage::{
+    Assignment, BirthDate, BlockKey, BlockingRule, Explanation, PreparedRecords, Preparer, Record,
+    Settings,
+};
 
 use crate::MonitorError;
 use crate::lake::{Feed, LakeFiles, read_feed};
@@ -43,7 +46,7 @@ pub(crate) struct Unlinked {
 #[derive(Clone, Default)]
 pub struct LakeLinks {
     rows: Vec<Unlinked>,
-    persons: Vec<Record>,
+    persons: PreparedRecords,
     person_ids: Vec<String>,
     /// Per row: the linked person (index into `persons`), and the probability.
     decided: Vec<(Option<usize>, f64)>,
@@ -133,7 +136,7 @@ impl LakeLinks {
         let model = self.model.as_ref()?;
         Some(RowExplanation {
             linked: self.decided[k].0.is_some(),
-            explanation: model.explain(&self.rows[k].record, &self.persons[person]),
+            explanation: model.explain_against(&self.rows[k].record, &self.persons, person)?,
         })
     }
 
@@ -152,6 +155,36 @@ impl LakeLinks {
         let row: ArrayRef = Arc::new(Int64Array::from_iter_values(links.iter().map(|l| l.1)));
         let pid: ArrayRef = Arc::new(StringArray::from_iter_values(links.iter().map(|l| l.2)));
         Ok(Some(RecordBatch::try_new(schema, vec![seq, row, pid])?))
+    }
+}
+
+impl LakeLinks {
+    /// Keeps only the persons a row was linked to or has as its best candidate (whose IDs go
+    /// into the results and whose records explain the rows): the register of millions is not
+    /// held through the rest of the run.
+    fn keep_referenced(&mut self) {
+        let mut used: Vec<usize> = self
+            .best
+            .iter()
+            .flatten()
+            .chain(self.decided.iter().filter_map(|d| d.0.as_ref()))
+            .copied()
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        // always found: `used` holds every index remapped here
+        let new_index = |i: usize| used.binary_search(&i).unwrap_or_else(|k| k);
+        for b in self.best.iter_mut().flatten() {
+            *b = new_index(*b);
+        }
+        for d in self.decided.iter_mut() {
+            if let Some(p) = d.0.as_mut() {
+                *p = new_index(*p);
+            }
+        }
+        let mut ids = std::mem::take(&mut self.person_ids);
+        self.person_ids = used.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
+        self.persons = std::mem::take(&mut self.persons).keep(&used);
     }
 }
 
@@ -184,6 +217,11 @@ pub fn settings(threads: usize) -> Settings {
 
 /// Text of a column, whether the file stores it as Utf8, LargeUtf8 or Utf8View.
 fn text_at(array: &ArrayRef, i: usize) -> Option<String> {
+    str_at(array, i).map(str::to_string)
+}
+
+/// Text of a column trimmed, borrowed from the column; `None` when null, empty or not text.
+fn str_at(array: &ArrayRef, i: usize) -> Option<&str> {
     if array.is_null(i) {
         return None;
     }
@@ -197,7 +235,7 @@ fn text_at(array: &ArrayRef, i: usize) -> Option<String> {
         _ => return None,
     };
     let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
+    (!s.is_empty()).then_some(s)
 }
 
 fn date_at(array: &ArrayRef, i: usize) -> Option<BirthDate> {
@@ -266,73 +304,99 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
     batch.schema().index_of(name).ok().map(|i| batch.column(i))
 }
 
-/// The persons of the population snapshot as linkage records, with their IDs.
+/// The persons of the population snapshot prepared for linkage, with their IDs, in ID order.
+///
+/// Only what the rows to link can be compared on is read: they carry a name, a birth date and
+/// the raw ID text (see [`unlinked_rows`]), so the persons' gender, region and address would
+/// be dropped by linkage as comparisons without data on both sides — reading and preparing
+/// ten million addresses cost more than everything else of the register.
+///
+/// The rows are put in ID order first (by their IDs alone, borrowed from the batches), whatever
+/// order the plan delivered them in (a cluster's executors answer in their own order): the
+/// model estimated from them must not depend on it. Then they are prepared in that order, in
+/// rounds of a few hundred thousand per thread, so that neither the records nor a second copy
+/// of the prepared ones is ever held whole.
 async fn persons(
     ctx: &SessionContext,
     lake: &LakeFiles,
-) -> Result<(Vec<String>, Vec<Record>), MonitorError> {
+    threads: usize,
+) -> Result<(Vec<String>, PreparedRecords), MonitorError> {
     let wanted = [
         ("person_id", DataType::Utf8),
         ("name", DataType::Utf8),
-        ("gender", DataType::Utf8),
         ("birth_date", DataType::Date32),
-        ("region_code", DataType::Utf8),
-        ("address", DataType::Utf8),
     ];
     let mut batches = Vec::new();
     for path in lake.files(Feed::Population) {
         batches.extend(read_columns(ctx, path, &wanted, false).await?);
     }
-    // The records are built in the order of the rows (reading the columns in order), then put
-    // in ID order, whatever order the plan delivered the rows in (a cluster's executors answer
-    // in their own order): the model estimated from them must not depend on it. The records
-    // are moved into place along the cycles of the permutation: visiting the columns out of
-    // order and a second vector of ten million records each took longer than reading.
-    // Reserved at once: growing a vector of ten million records copies it into fresh memory
-    // at every doubling.
+    // Columns found once per batch, not per value.
+    let columns: Vec<[Option<&ArrayRef>; 3]> = batches
+        .iter()
+        .map(|b| ["person_id", "name", "birth_date"].map(|c| column(b, c)))
+        .collect();
+    // Reserved at once: growing vectors of ten million entries copies them at every doubling.
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut ids: Vec<String> = Vec::with_capacity(rows);
-    let mut records: Vec<Record> = Vec::with_capacity(rows);
-    for batch in &batches {
-        let Some(pid) = column(batch, "person_id") else {
+    let mut at: Vec<(u32, u32)> = Vec::with_capacity(rows);
+    let mut texts: Vec<&str> = Vec::with_capacity(rows);
+    for (b, [pid, ..]) in columns.iter().enumerate() {
+        let Some(pid) = pid else {
             continue;
         };
-        // Columns found once per batch, not per value.
-        let [name, gender, birth, region, address] =
-            ["name", "gender", "birth_date", "region_code", "address"].map(|c| column(batch, c));
-        for i in 0..batch.num_rows() {
-            let Some(id) = text_at(pid, i) else {
-                continue;
-            };
-            let text = |c: Option<&ArrayRef>| c.and_then(|a| text_at(a, i));
-            records.push(Record {
-                full_name: text(name),
-                birth_date: birth.and_then(|a| date_at(a, i)),
-                gender: text(gender).and_then(|g| domain::Gender::parse(&g)),
-                region: text(region),
-                street: text(address),
-                id_number: Some(id.clone()),
-                ..Record::default()
-            });
-            ids.push(id);
-        }
-    }
-    let mut from = crate::screen::text_order(&ids);
-    // Position k takes the record at from[k]: follow each cycle, swapping.
-    for start in 0..from.len() {
-        let mut j = start;
-        loop {
-            let k = from[j] as usize;
-            from[j] = j as u32;
-            if k == start {
-                break;
+        for i in 0..pid.len() {
+            if let Some(id) = str_at(pid, i) {
+                at.push((b as u32, i as u32));
+                texts.push(id);
             }
-            ids.swap(j, k);
-            records.swap(j, k);
-            j = k;
         }
     }
-    Ok((ids, records))
+    let order = crate::screen::text_order(&texts);
+    let ids: Vec<String> = order
+        .iter()
+        .map(|&k| texts[k as usize].to_string())
+        .collect();
+    drop(texts);
+
+    let threads = threads.max(1);
+    // one preparer per thread for the whole register: each remembers the names it has seen
+    let mut preparers: Vec<Preparer> = (0..threads).map(|_| Preparer::default()).collect();
+    let mut prepared = PreparedRecords::with_capacity(order.len());
+    const ROUND: usize = 1 << 18;
+    for round in order.chunks(ROUND * threads) {
+        let per_thread = round.len().div_ceil(threads).max(1);
+        let parts: Vec<PreparedRecords> = std::thread::scope(|s| {
+            let (at, columns) = (&at, &columns);
+            let handles: Vec<_> = round
+                .chunks(per_thread)
+                .zip(preparers.iter_mut())
+                .map(|(positions, preparer)| {
+                    s.spawn(move || {
+                        for &k in positions {
+                            let (b, i) = at[k as usize];
+                            let [pid, name, birth] = columns[b as usize];
+                            let i = i as usize;
+                            preparer.push(&Record {
+                                full_name: name.and_then(|a| text_at(a, i)),
+                                birth_date: birth.and_then(|a| date_at(a, i)),
+                                id_number: pid.and_then(|a| text_at(a, i)),
+                                ..Record::default()
+                            });
+                        }
+                        preparer.take()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                // a lost chunk would shift every later person's index: pass a panic on
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for part in parts {
+            prepared.append(part);
+        }
+    }
+    Ok((ids, prepared))
 }
 
 /// The rows of every non-population feed without a usable person ID.
@@ -398,7 +462,7 @@ pub(crate) async fn link_lake(
         return Ok(out);
     }
     progress.stage("reading the registry", 0);
-    let (ids, persons) = persons(ctx, lake).await?;
+    let (ids, persons) = persons(ctx, lake, threads).await?;
     progress.finish();
     out.person_ids = ids;
     out.persons = persons;
@@ -406,10 +470,13 @@ pub(crate) async fn link_lake(
         return Ok(out);
     }
     let left: Vec<Record> = out.rows.iter().map(|u| u.record.clone()).collect();
-    let linked = match linkage::link(&left, &out.persons, &settings(threads), progress) {
+    let linked = match linkage::link_prepared(&left, &out.persons, &settings(threads), progress) {
         Ok(l) => l,
         // Nothing to compare (e.g. rows without names): every row stays unmatched.
-        Err(linkage::LinkageError::NoComparableFields) => return Ok(out),
+        Err(linkage::LinkageError::NoComparableFields) => {
+            out.keep_referenced();
+            return Ok(out);
+        }
         Err(e) => return Err(MonitorError::Linkage(e.to_string())),
     };
     let mut best_weight = vec![f32::NEG_INFINITY; out.rows.len()];
@@ -427,6 +494,7 @@ pub(crate) async fn link_lake(
         }
     }
     out.model = Some(linked.model);
+    out.keep_referenced();
     Ok(out)
 }
 
