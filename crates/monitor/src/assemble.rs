@@ -5,7 +5,8 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use domain::{
-    DisabilityCategory, Fen, PersonStatus, Program, RegionCode, Relation, VehicleType, age_on,
+    DisabilityCategory, EmploymentStatus, Fen, PersonStatus, Program, RegionCode, Relation,
+    VehicleType, age_on,
 };
 use policy::facts::{CareLevel, Home, NEVER, PersonFacts, PersonKey, RunningSpell};
 use rustc_hash::FxHashMap;
@@ -17,6 +18,53 @@ use domain::Date;
 /// The columns of one facts batch by name, looked up once per batch (a schema look-up per
 /// value compared every field name: most of the time spent reading the facts).
 type Columns<'a> = FxHashMap<&'a str, &'a dyn Array>;
+
+/// A text column of a batch, its type found once per batch (Utf8, LargeUtf8 or Utf8View).
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Utf8(&'a arrow::array::StringArray),
+    Large(&'a arrow::array::LargeStringArray),
+    View(&'a arrow::array::StringViewArray),
+    Missing,
+}
+
+impl<'a> Text<'a> {
+    fn of(column: Option<&'a dyn Array>) -> Text<'a> {
+        match column {
+            Some(c) => match c.data_type() {
+                DataType::Utf8 => Text::Utf8(c.as_string::<i32>()),
+                DataType::LargeUtf8 => Text::Large(c.as_string::<i64>()),
+                DataType::Utf8View => Text::View(c.as_string_view()),
+                _ => Text::Missing,
+            },
+            None => Text::Missing,
+        }
+    }
+
+    fn get(self, i: usize) -> Option<&'a str> {
+        match self {
+            Text::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::Missing => None,
+        }
+    }
+}
+
+/// A date column of a batch, found once per batch.
+#[derive(Clone, Copy)]
+struct Dates<'a>(Option<&'a arrow::array::Date32Array>);
+
+impl<'a> Dates<'a> {
+    fn of(column: Option<&'a dyn Array>) -> Dates<'a> {
+        Dates(column.and_then(|c| c.as_primitive_opt::<Date32Type>()))
+    }
+
+    fn get(self, i: usize) -> Option<Date> {
+        let a = self.0?;
+        (!a.is_null(i)).then(|| Date::from_days(a.value(i)))
+    }
+}
 
 /// Typed access to the columns of one facts batch.
 struct Row<'a> {
@@ -30,16 +78,7 @@ impl Row<'_> {
     }
 
     fn text(&self, name: &str) -> Option<&str> {
-        let c = self.column(name)?;
-        if c.is_null(self.i) {
-            return None;
-        }
-        match c.data_type() {
-            DataType::Utf8 => Some(c.as_string::<i32>().value(self.i)),
-            DataType::LargeUtf8 => Some(c.as_string::<i64>().value(self.i)),
-            DataType::Utf8View => Some(c.as_string_view().value(self.i)),
-            _ => None,
-        }
+        Text::of(self.column(name)).get(self.i)
     }
 
     fn int(&self, name: &str) -> Option<i64> {
@@ -51,12 +90,7 @@ impl Row<'_> {
     }
 
     fn date(&self, name: &str) -> Option<Date> {
-        let c = self.column(name)?;
-        if c.is_null(self.i) {
-            return None;
-        }
-        c.as_primitive_opt::<Date32Type>()
-            .map(|a| Date::from_days(a.value(self.i)))
+        Dates::of(self.column(name)).get(self.i)
     }
 
     fn flag(&self, name: &str) -> bool {
@@ -182,37 +216,45 @@ pub(crate) fn population(
     out: &mut Vec<PersonFacts>,
 ) -> Result<(), MonitorError> {
     let columns = columns(batch);
+    // every column found and typed once per batch, not per value: ten million persons
+    let text = |name: &str| Text::of(columns.get(name).copied());
+    let date = |name: &str| Dates::of(columns.get(name).copied());
+    let (person_id, household_id, region_code, relation, status) = (
+        text("person_id"),
+        text("household_id"),
+        text("region_code"),
+        text("relation"),
+        text("status"),
+    );
+    let (spouse_id, father_id, mother_id) =
+        (text("spouse_id"), text("father_id"), text("mother_id"));
+    let (birth_date, status_date) = (date("birth_date"), date("status_date"));
+    let key = |c: Text<'_>, i: usize| c.get(i).map(|s| PersonKey(s.to_string()));
     for i in 0..batch.num_rows() {
-        let r = Row {
-            columns: &columns,
-            i,
-        };
-        let Some(id) = r.text("person_id") else {
+        let Some(id) = person_id.get(i) else {
             continue;
         };
-        let age = r
-            .date("birth_date")
+        let age = birth_date
+            .get(i)
             .map_or(0, |b| i64::from(age_on(b, bounds.as_of)));
-        let status_date = r.date("status_date");
+        let status_date = status_date.get(i);
         out.push(PersonFacts {
             id: PersonKey(id.to_string()),
-            household_id: r.text("household_id").unwrap_or_default().to_string(),
-            region: r
-                .text("region_code")
-                .and_then(|c| RegionCode::parse(c).ok()),
-            relation: r
-                .text("relation")
+            household_id: household_id.get(i).unwrap_or_default().to_string(),
+            region: region_code.get(i).and_then(|c| RegionCode::parse(c).ok()),
+            relation: relation
+                .get(i)
                 .and_then(Relation::parse)
                 .unwrap_or(Relation::Other),
-            status: r
-                .text("status")
+            status: status
+                .get(i)
                 .and_then(PersonStatus::parse)
                 .unwrap_or(PersonStatus::Normal),
             status_recent: status_date
                 .is_some_and(|d| d >= bounds.recent_from && d <= bounds.as_of),
-            spouse: r.text("spouse_id").map(|s| PersonKey(s.to_string())),
-            father: r.text("father_id").map(|s| PersonKey(s.to_string())),
-            mother: r.text("mother_id").map(|s| PersonKey(s.to_string())),
+            spouse: key(spouse_id, i),
+            father: key(father_id, i),
+            mother: key(mother_id, i),
             age,
             // every other fact as for a person without rows in its feed
             ..PersonFacts::default()
@@ -284,13 +326,14 @@ pub(crate) fn apply(
     persons: &mut [PersonFacts],
 ) -> Result<(), MonitorError> {
     let columns = columns(batch);
+    let key = Text::of(columns.get(part.key()).copied());
     for i in 0..batch.num_rows() {
+        let Some(id) = key.get(i) else {
+            continue;
+        };
         let r = Row {
             columns: &columns,
             i,
-        };
-        let Some(id) = r.text(part.key()) else {
-            continue;
         };
         for k in index.positions(id) {
             fill(part, &r, bounds, &mut persons[k]);
@@ -299,19 +342,85 @@ pub(crate) fn apply(
     Ok(())
 }
 
+/// Employment from its records per person and period (`emp_pid`, `period`, `status` as an
+/// [`crate::facts::employment_code`], `earned`), as policy.md §9 reads them: the latest record
+/// in the lookback gives the status, the status of the record before it and the earnings; a
+/// job starts in a period whose status is employed or flexible after a record of unemployed
+/// or none. Each person's records are taken in period order (one record per period).
+pub(crate) fn employment(
+    batches: &[RecordBatch],
+    bounds: &Bounds,
+    index: &PersonIndex,
+    persons: &mut [PersonFacts],
+) {
+    /// One record: the position of its person, the period, the status code and the earnings.
+    type Record = (u32, Date, Option<i64>, Option<i64>);
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut records: Vec<Record> = Vec::with_capacity(rows);
+    for batch in batches {
+        let columns = columns(batch);
+        let key = Text::of(columns.get("emp_pid").copied());
+        let period = Dates::of(columns.get("period").copied());
+        let int = |name: &str| {
+            columns
+                .get(name)
+                .and_then(|c| c.as_primitive_opt::<Int64Type>())
+        };
+        let (status, earned) = (int("status"), int("earned"));
+        let at = |a: Option<&arrow::array::Int64Array>, i: usize| {
+            a.filter(|a| !a.is_null(i)).map(|a| a.value(i))
+        };
+        for i in 0..batch.num_rows() {
+            let (Some(id), Some(p)) = (key.get(i), period.get(i)) else {
+                continue;
+            };
+            for k in index.positions(id) {
+                records.push((k as u32, p, at(status, i), at(earned, i)));
+            }
+        }
+    }
+    records.sort_unstable_by_key(|r| (r.0, r.1));
+    let code = crate::facts::employment_code;
+    let working = [
+        code(EmploymentStatus::Employed),
+        code(EmploymentStatus::Flexible),
+    ];
+    let out_of_work = [
+        code(EmploymentStatus::Unemployed),
+        code(EmploymentStatus::None),
+    ];
+    for one in records.chunk_by(|a, b| a.0 == b.0) {
+        let mut previous: Option<i64> = None;
+        // (period, status, status before, earnings) of the latest record in the lookback
+        let mut latest: Option<(Date, Option<i64>, Option<i64>, Option<i64>)> = None;
+        let mut job_start: Option<Date> = None;
+        for &(_, period, status, earned) in one {
+            let starts = status.is_some_and(|s| working.contains(&s))
+                && previous.is_some_and(|p| out_of_work.contains(&p));
+            if starts {
+                job_start = Some(period);
+            }
+            if period >= bounds.lookback_first {
+                latest = Some((period, status, previous, earned));
+            }
+            previous = status;
+        }
+        let f = &mut persons[one[0].0 as usize];
+        if let Some((_, status, before, earned)) = latest {
+            f.income = Fen(f.income.0 + earned.unwrap_or(0));
+            f.employment_status = status.and_then(employment_status);
+            f.previous_employment_status = before.and_then(employment_status);
+        }
+        f.employment_months_ago = months_ago(latest.map(|l| l.0), bounds);
+        f.job_start_months_ago = months_ago(job_start, bounds);
+    }
+}
+
 /// Sets the facts one reduction row gives.
 fn fill(part: Part, r: &Row<'_>, bounds: &Bounds, f: &mut PersonFacts) {
     match part {
-        Part::Employment => {
-            // only a record in the lookback counts
-            if r.date("emp_period").is_some() {
-                f.income = Fen(f.income.0 + r.int("emp_earned").unwrap_or(0));
-                f.employment_status = r.int("emp_status").and_then(employment_status);
-                f.previous_employment_status = r.int("emp_previous").and_then(employment_status);
-            }
-            f.employment_months_ago = months_ago(r.date("emp_period"), bounds);
-            f.job_start_months_ago = months_ago(r.date("job_start"), bounds);
-        }
+        // read by `employment` from its records per person and period
+        Part::Employment => {}
         Part::Income => f.income = Fen(f.income.0 + r.int("declared").unwrap_or(0)),
         Part::Finance => f.financial_assets = Fen(r.int("financial_assets").unwrap_or(0)),
         Part::Business => {

@@ -221,8 +221,12 @@ async fn facts_of_everyone(
         let batches = batches
             .await
             .map_err(|e| MonitorError::Runtime(e.to_string()))??;
-        for batch in &batches {
-            assemble::apply(part, batch, &bounds, &index, &mut persons)?;
+        if part == facts::Part::Employment {
+            assemble::employment(&batches, &bounds, &index, &mut persons);
+        } else {
+            for batch in &batches {
+                assemble::apply(part, batch, &bounds, &index, &mut persons)?;
+            }
         }
     }
     progress.finish();

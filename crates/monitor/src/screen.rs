@@ -12,19 +12,24 @@ use policy::pack::Pack;
 
 use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Results, WarningRow};
 
+/// Positions of persons by a text key (a household ID).
+type ByKey = FxHashMap<String, Vec<u32>>;
+/// Positions of persons by the position of another person.
+type ByPerson = FxHashMap<u32, Vec<u32>>;
+
 /// Who is who: indexes over every person of the population snapshot.
 pub(crate) struct Registry {
     /// Every person (every status).
     pub persons: Vec<PersonFacts>,
     by_id: FxHashMap<String, u32>,
     /// Household id → persons whose population household is it (every status).
-    households: FxHashMap<String, Vec<u32>>,
+    households: ByKey,
     /// Person → persons who name them as father or mother.
-    children: FxHashMap<u32, Vec<u32>>,
+    children: ByPerson,
     /// Person → persons who name them as spouse.
-    spouses_of: FxHashMap<u32, Vec<u32>>,
+    spouses_of: ByPerson,
     /// Household id → holders of running spells naming it who live elsewhere.
-    spell_holders: FxHashMap<String, Vec<u32>>,
+    spell_holders: ByKey,
 }
 
 impl Registry {
@@ -38,11 +43,31 @@ impl Registry {
     pub fn with_ids(persons: Vec<PersonFacts>, by_id: FxHashMap<String, u32>) -> Registry {
         // Hash maps with a fast hash (the keys are the registry's own IDs; the order of the
         // results comes from `household_ids`): ordered maps and SipHash took most of this stage.
-        // A key is copied only when it is first seen.
-        let mut households: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-        let mut children: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        let mut spouses_of: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        let mut spell_holders: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        // A key is copied only when it is first seen. The households (with the holders of
+        // spells naming others) and the relatives are indexed on two threads: nothing else
+        // runs in this stage.
+        let ((households, spell_holders), (children, spouses_of)) = std::thread::scope(|s| {
+            let households = s.spawn(|| Self::households(&persons));
+            let relatives = Self::relatives(&persons, &by_id);
+            let households = households
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (households, relatives)
+        });
+        Registry {
+            persons,
+            by_id,
+            households,
+            children,
+            spouses_of,
+            spell_holders,
+        }
+    }
+
+    /// The members of every household, and the persons with spells naming other households.
+    fn households(persons: &[PersonFacts]) -> (ByKey, ByKey) {
+        let mut households = ByKey::default();
+        let mut spell_holders = ByKey::default();
         for (i, p) in persons.iter().enumerate() {
             let i = i as u32;
             match households.get_mut(&p.household_id) {
@@ -50,16 +75,6 @@ impl Registry {
                 None => {
                     households.insert(p.household_id.clone(), vec![i]);
                 }
-            }
-            for parent in [&p.father, &p.mother].into_iter().flatten() {
-                if let Some(&j) = by_id.get(&parent.0) {
-                    children.entry(j).or_default().push(i);
-                }
-            }
-            if let Some(s) = &p.spouse
-                && let Some(&j) = by_id.get(&s.0)
-            {
-                spouses_of.entry(j).or_default().push(i);
             }
             let named: BTreeSet<&str> = p
                 .running
@@ -76,14 +91,27 @@ impl Registry {
                 }
             }
         }
-        Registry {
-            persons,
-            by_id,
-            households,
-            children,
-            spouses_of,
-            spell_holders,
+        (households, spell_holders)
+    }
+
+    /// The children and the spouses naming each person.
+    fn relatives(persons: &[PersonFacts], by_id: &FxHashMap<String, u32>) -> (ByPerson, ByPerson) {
+        let mut children = ByPerson::default();
+        let mut spouses_of = ByPerson::default();
+        for (i, p) in persons.iter().enumerate() {
+            let i = i as u32;
+            for parent in [&p.father, &p.mother].into_iter().flatten() {
+                if let Some(&j) = by_id.get(&parent.0) {
+                    children.entry(j).or_default().push(i);
+                }
+            }
+            if let Some(s) = &p.spouse
+                && let Some(&j) = by_id.get(&s.0)
+            {
+                spouses_of.entry(j).or_default().push(i);
+            }
         }
+        (children, spouses_of)
     }
 
     /// Every household id: population households and households only named by spells.
