@@ -391,27 +391,28 @@ pub(crate) fn employment(
     ];
     for one in records.chunk_by(|a, b| a.0 == b.0) {
         let mut previous: Option<i64> = None;
-        // (period, status, status before, earnings) of the latest record in the lookback
-        let mut latest: Option<(Date, Option<i64>, Option<i64>, Option<i64>)> = None;
+        // the latest record in the lookback, with the status of the record before it
+        let mut latest: Option<(Record, Option<i64>)> = None;
         let mut job_start: Option<Date> = None;
-        for &(_, period, status, earned) in one {
+        for &record in one {
+            let (_, period, status, _) = record;
             let starts = status.is_some_and(|s| working.contains(&s))
                 && previous.is_some_and(|p| out_of_work.contains(&p));
             if starts {
                 job_start = Some(period);
             }
             if period >= bounds.lookback_first {
-                latest = Some((period, status, previous, earned));
+                latest = Some((record, previous));
             }
             previous = status;
         }
         let f = &mut persons[one[0].0 as usize];
-        if let Some((_, status, before, earned)) = latest {
+        if let Some(((_, _, status, earned), before)) = latest {
             f.income = Fen(f.income.0 + earned.unwrap_or(0));
             f.employment_status = status.and_then(employment_status);
             f.previous_employment_status = before.and_then(employment_status);
         }
-        f.employment_months_ago = months_ago(latest.map(|l| l.0), bounds);
+        f.employment_months_ago = months_ago(latest.map(|((_, period, _, _), _)| period), bounds);
         f.job_start_months_ago = months_ago(job_start, bounds);
     }
 }
