@@ -4,11 +4,11 @@
 //! mapping table per feed (file, row → person), joined where the plan reads the feed.
 //!
 //! The unlinked rows carry the name, birth date and raw ID text the source wrote; the persons
-//! carry name, gender, birth date, region and address. Candidates come from three blocking
-//! rules: the same birth date, the ID neighbourhood of the raw text (one edit, check character,
-//! swapped pair), and surname pinyin with birth year. A row links to its best person when the
-//! match probability reaches the threshold; below it, the row stays unmatched and out of the
-//! facts.
+//! carry ID, name and birth date (see [`persons`]). Candidates come from five blocking rules:
+//! the same birth date, the ID neighbourhood of the raw text (one edit, check character,
+//! swapped pair), surname pinyin with birth year, and birth date with the surname or the given
+//! name (see [`settings`]). A row links to its best person when the match probability reaches
+//! the threshold; below it, the row stays unmatched and out of the facts.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -197,8 +197,15 @@ fn milli(p: f64) -> u32 {
 }
 
 /// The linkage settings of a run: blocking on birth date, on the ID neighbourhood of the raw
-/// text and on surname pinyin with birth year; each row to its best person (a person may have
-/// many rows).
+/// text, on surname pinyin with birth year, and on birth date with the surname or the given
+/// name; each row to its best person (a person may have many rows).
+///
+/// The last two keep rows without an ID findable in a large register: a rule's pairs may grow
+/// only with its keys (see `Settings::max_rule_pairs_per_key`) while a birth date's block grows
+/// with the register, so in a city of ten million the birth-date rule keeps only its smallest
+/// blocks and a common surname's block of a birth year is too large for the other — a row
+/// without an ID had no candidate at all. Birth date with a name part is a block of a few
+/// persons however large the register.
 pub fn settings(threads: usize) -> Settings {
     use BlockKey::*;
     Settings {
@@ -206,6 +213,8 @@ pub fn settings(threads: usize) -> Settings {
             BlockingRule::on(&[BirthDate]),
             BlockingRule::on(&[IdNeighbourhood]),
             BlockingRule::on(&[Surname, BirthYear]),
+            BlockingRule::on(&[Surname, BirthDate]),
+            BlockingRule::on(&[GivenName, BirthDate]),
         ],
         training_rules: vec![0, 1],
         threshold: THRESHOLD,
@@ -479,6 +488,10 @@ pub(crate) async fn link_lake(
         }
         Err(e) => return Err(MonitorError::Linkage(e.to_string())),
     };
+    // A row is about one person: its best candidate is weighed against the others of the row,
+    // as if at most one of them were its person — odds / (1 + the odds of every candidate).
+    // Two persons of one name and birth date explain a row without an ID equally well, and
+    // pair by pair each looked certain; now neither is linked.
     let mut best_weight = vec![f32::NEG_INFINITY; out.rows.len()];
     for p in &linked.pairs {
         let l = p.left as usize;
@@ -487,11 +500,18 @@ pub(crate) async fn link_lake(
             out.best[l] = Some(p.right as usize);
         }
     }
-    for d in &linked.decisions {
-        out.decided[d.left] = (d.right, d.probability);
-        if d.right.is_some() {
-            out.best[d.left] = d.right;
-        }
+    // 2^(w - best) summed over each row's candidates (the best one counts 1)
+    let mut relative = vec![0.0f64; out.rows.len()];
+    for p in &linked.pairs {
+        let l = p.left as usize;
+        relative[l] += f64::from(p.match_weight - best_weight[l]).exp2();
+    }
+    for (l, best) in out.best.iter().enumerate() {
+        let Some(person) = best else {
+            continue;
+        };
+        let probability = 1.0 / ((-f64::from(best_weight[l])).exp2() + relative[l]);
+        out.decided[l] = ((probability >= THRESHOLD).then_some(*person), probability);
     }
     out.model = Some(linked.model);
     out.keep_referenced();

@@ -135,6 +135,60 @@ fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
 }
 
 #[test]
+fn a_row_two_persons_explain_equally_well_is_linked_to_neither() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut city, people) = city();
+    let (b, b_name, b_birth) = &people[23];
+    let (a, a_name, a_birth) = &people[10];
+    // A second person of B's name and birth date, in another household.
+    let twin = id(b_birth, 999);
+    city.add(
+        Feed::Population,
+        &[
+            ("person_id", &twin),
+            ("household_id", "H99"),
+            ("relation", "head"),
+            ("region_code", "990101001001"),
+            ("birth_date", b_birth),
+            ("status", "normal"),
+            ("name", b_name),
+            ("gender", "female"),
+        ],
+    );
+    // Rows without an ID: one for B's name and birth date, one for A's (A has no twin).
+    for (name, birth, day) in [(b_name, b_birth, "02"), (a_name, a_birth, "03")] {
+        city.add(
+            Feed::Medical,
+            &[
+                ("name", name),
+                ("birth_date", birth),
+                ("settled_date", &format!("2026-05-{day}")),
+                ("out_of_pocket", "200"),
+                ("kind", "outpatient"),
+            ],
+        );
+    }
+    let lake = city.write(dir.path());
+
+    let links = monitor::link(&lake, RunOptions::default(), &domain::NoProgress).expect("link");
+    let rows = links.linkage_rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].person_id, None, "B or the twin: neither is linked");
+    assert!(
+        (300..=600).contains(&rows[0].probability_milli),
+        "about even between two: {}",
+        rows[0].probability_milli
+    );
+    assert_eq!(rows[1].person_id.as_deref(), Some(a.as_str()));
+    assert!(rows[1].probability_milli >= 900);
+    let explained = links
+        .explain(Feed::Medical, 1)
+        .expect("the best candidate explained");
+    assert!(!explained.linked);
+    assert_ne!(b, &twin);
+}
+
+#[test]
 fn a_spell_under_a_mistyped_id_is_a_duplicate_with_its_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut city, people) = city();
