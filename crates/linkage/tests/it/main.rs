@@ -3,7 +3,9 @@
 //! household members and twins apart, and explaining decisions.
 
 use domain::{Gender, NoProgress};
-use linkage::{Assignment, BirthDate, Comparison, Record, Settings, dedupe, link};
+use linkage::{
+    Assignment, BirthDate, Comparison, Preparer, Record, Settings, dedupe, link, link_prepared,
+};
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "单", "曾", "解", "欧阳",
@@ -175,6 +177,57 @@ fn feed_rows_with_broken_ids_link_to_their_persons() {
         twin_rows
             .iter()
             .all(|d| d.right.is_none_or(|r| r == truth[d.left]))
+    );
+}
+
+#[test]
+fn a_register_prepared_beforehand_links_the_same() {
+    let persons = register(150);
+    let rows: Vec<Record> = persons
+        .iter()
+        .enumerate()
+        .step_by(4)
+        .map(|(k, r)| corrupt(r, k))
+        .collect();
+    let settings = Settings {
+        assignment: Assignment::ManyToOne,
+        threads: 2,
+        ..quick()
+    };
+    let whole = link(&rows, &persons, &settings, &NoProgress).expect("links");
+    let mut preparer = Preparer::default();
+    persons.iter().for_each(|p| preparer.push(p));
+    let prepared = preparer.finish();
+    assert_eq!(prepared.len(), persons.len());
+    let again = link_prepared(&rows, &prepared, &settings, &NoProgress).expect("links");
+    assert_eq!(again.decisions, whole.decisions);
+    assert_eq!(again.pairs, whole.pairs);
+    // the register kept for explanations only: the decided persons, in order
+    let decided: Vec<usize> = {
+        let mut d: Vec<usize> = whole.decisions.iter().filter_map(|d| d.right).collect();
+        d.sort_unstable();
+        d.dedup();
+        d
+    };
+    assert!(!decided.is_empty());
+    let kept = prepared.keep(&decided);
+    for (k, &j) in decided.iter().enumerate() {
+        let row = whole
+            .decisions
+            .iter()
+            .find(|d| d.right == Some(j))
+            .expect("a row");
+        let explained = again
+            .model
+            .explain_against(&rows[row.left], &kept, k)
+            .expect("in range");
+        assert_eq!(explained, whole.model.explain(&rows[row.left], &persons[j]));
+    }
+    assert!(
+        again
+            .model
+            .explain_against(&rows[0], &kept, decided.len())
+            .is_none()
     );
 }
 
