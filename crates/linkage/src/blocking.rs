@@ -113,7 +113,7 @@ impl Hasher for FxHasher {
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// FNV-1a over bytes, continuing from `h`.
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x100_0000_01b3);
@@ -122,7 +122,7 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     (h ^ 0xff).wrapping_mul(0x100_0000_01b3)
 }
 
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// The finaliser of SplitMix64: spreads a combined hash over all bits.
 fn mix(mut x: u64) -> u64 {

@@ -2,7 +2,7 @@
 //! "different"). A comparison where either side lacks the field is null and carries no weight.
 
 use crate::idnumber::{IdAgreement, compare_ids};
-use crate::record::Prepared;
+use crate::record::{Hashed, Prepared};
 use crate::similarity::{edit_distance_bytes, jaro_winkler, within_one_edit};
 
 /// Level value meaning "a side lacks the field".
@@ -146,9 +146,9 @@ impl Comparison {
 
 /// Level of two names (surname or given name), given their raw, simplified and pinyin forms.
 pub(crate) fn name_level(
-    raw: (&str, &str),
-    simplified: (&str, &str),
-    pinyin: (&str, &str),
+    raw: (&Hashed, &Hashed),
+    simplified: (&Hashed, &Hashed),
+    pinyin: (&Hashed, &Hashed),
     han: bool,
 ) -> u8 {
     if raw.0.is_empty() || raw.1.is_empty() {
@@ -207,9 +207,10 @@ pub(crate) fn name_levels(a: &Prepared, b: &Prepared) -> (u8, u8, bool) {
     }
     // the crossed levels count only when both reach "same pinyin" (levels 0 to 2), which
     // needs equal simplified forms or equal non-empty pinyin: most pairs fail this at once
-    let crossed_agree = |x_simplified: &str, y_simplified: &str, x_pinyin: &str, y_pinyin: &str| {
-        x_simplified == y_simplified || (!x_pinyin.is_empty() && x_pinyin == y_pinyin)
-    };
+    let crossed_agree =
+        |x_simplified: &Hashed, y_simplified: &Hashed, x_pinyin: &Hashed, y_pinyin: &Hashed| {
+            x_simplified == y_simplified || (!x_pinyin.is_empty() && x_pinyin == y_pinyin)
+        };
     if !crossed_agree(
         &a.names.given_simplified,
         &b.names.surname_simplified,

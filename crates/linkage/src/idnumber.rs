@@ -2,7 +2,7 @@
 //! digits), the graded comparison levels, and repair candidates for a mistyped resident ID
 //! (a wrong check character, or two adjacent digits swapped).
 
-use crate::similarity::{edit_distance_bytes, is_adjacent_transposition};
+use crate::similarity::{edit_distance_bytes, is_adjacent_transposition, symbol_bound};
 use domain::ResidentId;
 
 /// Normalises an identity number for comparison: keeps letters and digits, upper-cases, and
@@ -40,6 +40,11 @@ pub enum IdAgreement {
 
 /// Compares two normalised identity numbers.
 pub fn compare_ids(a: &[u8], b: &[u8]) -> IdAgreement {
+    // every agreement but the last is within two edits: most pairs of a birth-date block are
+    // told apart by their symbol counts before any comparison of the characters
+    if symbol_bound(a, b) > 2 {
+        return IdAgreement::Different;
+    }
     if a == b {
         return IdAgreement::Exact;
     }

@@ -536,13 +536,20 @@ fn frequencies(
     let mut g: HashMap<String, f64> = HashMap::new();
     let mut s: HashMap<String, f64> = HashMap::new();
     let (mut ng, mut ns) = (0.0, 0.0);
+    // a name is copied only when first seen: a register of millions repeats its names
+    let count = |table: &mut HashMap<String, f64>, name: &str| match table.get_mut(name) {
+        Some(n) => *n += 1.0,
+        None => {
+            table.insert(name.to_string(), 1.0);
+        }
+    };
     for p in left.iter().chain(right.unwrap_or(&[])) {
         if !p.names.given_simplified.is_empty() {
-            *g.entry(p.names.given_simplified.clone()).or_default() += 1.0;
+            count(&mut g, &p.names.given_simplified);
             ng += 1.0;
         }
         if !p.names.surname_simplified.is_empty() {
-            *s.entry(p.names.surname_simplified.clone()).or_default() += 1.0;
+            count(&mut s, &p.names.surname_simplified);
             ns += 1.0;
         }
     }

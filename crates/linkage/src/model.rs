@@ -182,7 +182,7 @@ impl Model {
             Comparison::Surname => (&self.tf_surname, &p.names.surname_simplified),
             _ => return 0.0,
         };
-        table.get(key).copied().unwrap_or(self.tf_floor)
+        table.get(key.as_str()).copied().unwrap_or(self.tf_floor)
     }
 
     /// Explains the pair of prepared records.

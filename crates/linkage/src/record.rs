@@ -149,13 +149,66 @@ pub(crate) struct Prepared {
 #[derive(Clone, Default)]
 #[cfg_attr(test, derive(PartialEq, Debug))]
 pub(crate) struct NameParts {
-    pub surname: String,
-    pub given: String,
-    pub surname_simplified: String,
-    pub given_simplified: String,
-    pub surname_pinyin: String,
-    pub given_pinyin: String,
+    pub surname: Hashed,
+    pub given: Hashed,
+    pub surname_simplified: Hashed,
+    pub given_simplified: Hashed,
+    pub surname_pinyin: Hashed,
+    pub given_pinyin: Hashed,
     pub han: bool,
+}
+
+/// A text with its hash beside it: two texts of a pair of names mostly differ, and the hashes
+/// tell so without comparing the bytes (equal hashes are confirmed by the texts).
+#[derive(Clone, Default)]
+#[cfg_attr(test, derive(Debug))]
+pub(crate) struct Hashed {
+    text: String,
+    hash: u64,
+}
+
+impl Hashed {
+    pub fn new(text: String) -> Hashed {
+        let hash = crate::blocking::fnv(crate::blocking::FNV_START, text.as_bytes());
+        Hashed { text, hash }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::ops::Deref for Hashed {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Hashed {
+    fn eq(&self, other: &Hashed) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for Hashed {}
+
+impl PartialEq<&str> for Hashed {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialOrd for Hashed {
+    fn partial_cmp(&self, other: &Hashed) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Hashed {
+    fn cmp(&self, other: &Hashed) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
 }
 
 /// The middle initial and the address of a record, cleaned.
@@ -270,12 +323,12 @@ impl NameParts {
         let surname_simplified = simplify(&surname);
         let given_simplified = simplify(&given);
         Arc::new(NameParts {
-            surname_pinyin: surname_pinyin(&surname_simplified),
-            given_pinyin: pinyin(&given_simplified),
-            surname_simplified,
-            given_simplified,
-            surname,
-            given,
+            surname_pinyin: Hashed::new(surname_pinyin(&surname_simplified)),
+            given_pinyin: Hashed::new(pinyin(&given_simplified)),
+            surname_simplified: Hashed::new(surname_simplified),
+            given_simplified: Hashed::new(given_simplified),
+            surname: Hashed::new(surname),
+            given: Hashed::new(given),
             han,
         })
     }

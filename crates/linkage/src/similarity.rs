@@ -125,15 +125,15 @@ pub fn edit_distance_bytes(a: &[u8], b: &[u8], limit: usize) -> usize {
 /// A lower bound of the edit distance from the counts of symbols: a substitution changes the
 /// difference of the counts by at most two, an insertion or deletion by one, a swap not at
 /// all. Two ID numbers of one birth-date block mostly differ in more symbols than a small
-/// limit allows, and telling so costs far less than the table. Bytes are counted modulo 64
-/// (digits, letters and `X` stay apart), which can only lower the bound.
-fn symbol_bound(a: &[u8], b: &[u8]) -> usize {
-    let mut counts = [0i32; 64];
+/// limit allows, and telling so costs far less than the table. Bytes are counted modulo 16
+/// (the ten digits stay apart; `X` shares a count with `8`), which can only lower the bound.
+pub(crate) fn symbol_bound(a: &[u8], b: &[u8]) -> usize {
+    let mut counts = [0i32; 16];
     for x in a {
-        counts[usize::from(x & 63)] += 1;
+        counts[usize::from(x & 15)] += 1;
     }
     for x in b {
-        counts[usize::from(x & 63)] -= 1;
+        counts[usize::from(x & 15)] -= 1;
     }
     let l1: u32 = counts.iter().map(|c| c.unsigned_abs()).sum();
     l1.div_ceil(2) as usize
