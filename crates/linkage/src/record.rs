@@ -404,11 +404,6 @@ impl PreparedRecords {
         PreparedRecords(Vec::with_capacity(n))
     }
 
-    /// Prepares `records` on `threads` threads, in order.
-    pub fn prepare(records: &[Record], threads: usize) -> PreparedRecords {
-        PreparedRecords(crate::prepare_all(records, threads))
-    }
-
     /// Appends every record of `other`, in order.
     pub fn append(&mut self, mut other: PreparedRecords) {
         self.0.append(&mut other.0);

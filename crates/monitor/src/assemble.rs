@@ -21,7 +21,7 @@ type Columns<'a> = FxHashMap<&'a str, &'a dyn Array>;
 
 /// A text column of a batch, its type found once per batch (Utf8, LargeUtf8 or Utf8View).
 #[derive(Clone, Copy)]
-enum Text<'a> {
+pub(crate) enum Text<'a> {
     Utf8(&'a arrow::array::StringArray),
     Large(&'a arrow::array::LargeStringArray),
     View(&'a arrow::array::StringViewArray),
@@ -29,7 +29,7 @@ enum Text<'a> {
 }
 
 impl<'a> Text<'a> {
-    fn of(column: Option<&'a dyn Array>) -> Text<'a> {
+    pub(crate) fn of(column: Option<&'a dyn Array>) -> Text<'a> {
         match column {
             Some(c) => match c.data_type() {
                 DataType::Utf8 => Text::Utf8(c.as_string::<i32>()),
@@ -41,7 +41,7 @@ impl<'a> Text<'a> {
         }
     }
 
-    fn get(self, i: usize) -> Option<&'a str> {
+    pub(crate) fn get(self, i: usize) -> Option<&'a str> {
         match self {
             Text::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
             Text::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
@@ -49,20 +49,40 @@ impl<'a> Text<'a> {
             Text::Missing => None,
         }
     }
+
+    /// The value trimmed; `None` when null or blank.
+    pub(crate) fn trimmed(self, i: usize) -> Option<&'a str> {
+        self.get(i).map(str::trim).filter(|s| !s.is_empty())
+    }
 }
 
 /// A date column of a batch, found once per batch.
 #[derive(Clone, Copy)]
-struct Dates<'a>(Option<&'a arrow::array::Date32Array>);
+pub(crate) struct Dates<'a>(Option<&'a arrow::array::Date32Array>);
 
 impl<'a> Dates<'a> {
-    fn of(column: Option<&'a dyn Array>) -> Dates<'a> {
+    pub(crate) fn of(column: Option<&'a dyn Array>) -> Dates<'a> {
         Dates(column.and_then(|c| c.as_primitive_opt::<Date32Type>()))
     }
 
-    fn get(self, i: usize) -> Option<Date> {
+    pub(crate) fn get(self, i: usize) -> Option<Date> {
         let a = self.0?;
         (!a.is_null(i)).then(|| Date::from_days(a.value(i)))
+    }
+}
+
+/// An integer column of a batch, found once per batch.
+#[derive(Clone, Copy)]
+pub(crate) struct Ints<'a>(Option<&'a arrow::array::Int64Array>);
+
+impl<'a> Ints<'a> {
+    pub(crate) fn of(column: Option<&'a dyn Array>) -> Ints<'a> {
+        Ints(column.and_then(|c| c.as_primitive_opt::<Int64Type>()))
+    }
+
+    pub(crate) fn get(self, i: usize) -> Option<i64> {
+        let a = self.0?;
+        (!a.is_null(i)).then(|| a.value(i))
     }
 }
 
@@ -82,11 +102,7 @@ impl Row<'_> {
     }
 
     fn int(&self, name: &str) -> Option<i64> {
-        let c = self.column(name)?;
-        if c.is_null(self.i) {
-            return None;
-        }
-        c.as_primitive_opt::<Int64Type>().map(|a| a.value(self.i))
+        Ints::of(self.column(name)).get(self.i)
     }
 
     fn date(&self, name: &str) -> Option<Date> {
@@ -361,21 +377,14 @@ pub(crate) fn employment(
         let columns = columns(batch);
         let key = Text::of(columns.get("emp_pid").copied());
         let period = Dates::of(columns.get("period").copied());
-        let int = |name: &str| {
-            columns
-                .get(name)
-                .and_then(|c| c.as_primitive_opt::<Int64Type>())
-        };
-        let (status, earned) = (int("status"), int("earned"));
-        let at = |a: Option<&arrow::array::Int64Array>, i: usize| {
-            a.filter(|a| !a.is_null(i)).map(|a| a.value(i))
-        };
+        let status = Ints::of(columns.get("status").copied());
+        let earned = Ints::of(columns.get("earned").copied());
         for i in 0..batch.num_rows() {
             let (Some(id), Some(p)) = (key.get(i), period.get(i)) else {
                 continue;
             };
             for k in index.positions(id) {
-                records.push((k as u32, p, at(status, i), at(earned, i)));
+                records.push((k as u32, p, status.get(i), earned.get(i)));
             }
         }
     }

@@ -13,10 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, StringViewArray,
-};
-use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext, cast, col};
 use domain::Progress;
 use linkage::{
@@ -25,6 +23,7 @@ use linkage::{
 };
 
 use crate::MonitorError;
+use crate::assemble::{Dates, Ints, Text};
 use crate::lake::{Feed, LakeFiles, read_feed};
 use crate::output::LinkageRow;
 
@@ -156,9 +155,7 @@ impl LakeLinks {
         let pid: ArrayRef = Arc::new(StringArray::from_iter_values(links.iter().map(|l| l.2)));
         Ok(Some(RecordBatch::try_new(schema, vec![seq, row, pid])?))
     }
-}
 
-impl LakeLinks {
     /// Keeps only the persons a row was linked to or has as its best candidate (whose IDs go
     /// into the results and whose records explain the rows): the register of millions is not
     /// held through the rest of the run.
@@ -224,35 +221,28 @@ pub fn settings(threads: usize) -> Settings {
     }
 }
 
-/// Text of a column, whether the file stores it as Utf8, LargeUtf8 or Utf8View.
-fn text_at(array: &ArrayRef, i: usize) -> Option<String> {
-    str_at(array, i).map(str::to_string)
+/// The text, birth date and integer columns of a batch read by [`read_columns`], typed once
+/// per batch (null where the file had no such column).
+fn text<'a>(batch: &'a RecordBatch, name: &str) -> Text<'a> {
+    Text::of(column(batch, name).map(|a| a.as_ref()))
 }
 
-/// Text of a column trimmed, borrowed from the column; `None` when null, empty or not text.
-fn str_at(array: &ArrayRef, i: usize) -> Option<&str> {
-    if array.is_null(i) {
-        return None;
-    }
-    let s = match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().value(i),
-        DataType::LargeUtf8 => array.as_string::<i64>().value(i),
-        DataType::Utf8View => array
-            .as_any()
-            .downcast_ref::<StringViewArray>()
-            .map(|a| a.value(i))?,
-        _ => return None,
-    };
-    let s = s.trim();
-    (!s.is_empty()).then_some(s)
+fn birth<'a>(batch: &'a RecordBatch, name: &str) -> Dates<'a> {
+    Dates::of(column(batch, name).map(|a| a.as_ref()))
 }
 
-fn date_at(array: &ArrayRef, i: usize) -> Option<BirthDate> {
-    if array.is_null(i) {
-        return None;
-    }
-    let a = array.as_primitive_opt::<Date32Type>()?;
-    Some(BirthDate::from_date(domain::Date::from_days(a.value(i))))
+fn ints<'a>(batch: &'a RecordBatch, name: &str) -> Ints<'a> {
+    Ints::of(column(batch, name).map(|a| a.as_ref()))
+}
+
+/// A text value trimmed and owned; `None` when null or blank.
+fn owned(column: Text<'_>, i: usize) -> Option<String> {
+    column.trimmed(i).map(str::to_string)
+}
+
+/// A birth date of a column.
+fn birth_at(column: Dates<'_>, i: usize) -> Option<BirthDate> {
+    column.get(i).map(BirthDate::from_date)
 }
 
 /// Reads the given columns of one Parquet file (those present; others read as null) of the
@@ -339,21 +329,24 @@ async fn persons(
     for path in lake.files(Feed::Population) {
         batches.extend(read_columns(ctx, path, &wanted, false).await?);
     }
-    // Columns found once per batch, not per value.
-    let columns: Vec<[Option<&ArrayRef>; 3]> = batches
+    // Columns found and typed once per batch, not per value.
+    let columns: Vec<(Text, Text, Dates)> = batches
         .iter()
-        .map(|b| ["person_id", "name", "birth_date"].map(|c| column(b, c)))
+        .map(|b| {
+            (
+                text(b, "person_id"),
+                text(b, "name"),
+                birth(b, "birth_date"),
+            )
+        })
         .collect();
     // Reserved at once: growing vectors of ten million entries copies them at every doubling.
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut at: Vec<(u32, u32)> = Vec::with_capacity(rows);
     let mut texts: Vec<&str> = Vec::with_capacity(rows);
-    for (b, [pid, ..]) in columns.iter().enumerate() {
-        let Some(pid) = pid else {
-            continue;
-        };
-        for i in 0..pid.len() {
-            if let Some(id) = str_at(pid, i) {
+    for (b, ((pid, _, _), batch)) in columns.iter().zip(&batches).enumerate() {
+        for i in 0..batch.num_rows() {
+            if let Some(id) = pid.trimmed(i) {
                 at.push((b as u32, i as u32));
                 texts.push(id);
             }
@@ -382,12 +375,12 @@ async fn persons(
                     s.spawn(move || {
                         for &k in positions {
                             let (b, i) = at[k as usize];
-                            let [pid, name, birth] = columns[b as usize];
+                            let (pid, name, birth) = columns[b as usize];
                             let i = i as usize;
                             preparer.push(&Record {
-                                full_name: name.and_then(|a| text_at(a, i)),
-                                birth_date: birth.and_then(|a| date_at(a, i)),
-                                id_number: pid.and_then(|a| text_at(a, i)),
+                                full_name: owned(name, i),
+                                birth_date: birth_at(birth, i),
+                                id_number: owned(pid, i),
                                 ..Record::default()
                             });
                         }
@@ -425,19 +418,18 @@ async fn unlinked_rows(
         for (seq, path) in lake.files(feed).iter().enumerate() {
             {
                 for batch in &read_columns(ctx, path, &wanted, true).await? {
-                    let rows = column(batch, "row").and_then(|a| a.as_primitive_opt::<Int64Type>());
-                    let [name, birth, raw] =
-                        ["name", "birth_date", "person_id_raw"].map(|c| column(batch, c));
+                    let rows = ints(batch, "row");
+                    let (name, raw) = (text(batch, "name"), text(batch, "person_id_raw"));
+                    let born = birth(batch, "birth_date");
                     for i in 0..batch.num_rows() {
-                        let text = |c: Option<&ArrayRef>| c.and_then(|a| text_at(a, i));
                         out.push(Unlinked {
                             feed,
                             seq: seq as i64,
-                            row: rows.filter(|r| !r.is_null(i)).map_or(0, |r| r.value(i)),
+                            row: rows.get(i).unwrap_or(0),
                             record: Record {
-                                full_name: text(name),
-                                birth_date: birth.and_then(|a| date_at(a, i)),
-                                id_number: text(raw),
+                                full_name: owned(name, i),
+                                birth_date: birth_at(born, i),
+                                id_number: owned(raw, i),
                                 ..Record::default()
                             },
                         });
@@ -555,18 +547,14 @@ pub(crate) async fn two_id_spells(
     // (person, program) → (running spells, any of them linked)
     let mut spells: BTreeMap<(String, String), (u32, bool)> = BTreeMap::new();
     for batch in &batches {
-        let (pid, program) = (batch.column(0), batch.column(1));
-        let seq = batch.column(2).as_primitive_opt::<Int64Type>();
-        let row = batch.column(3).as_primitive_opt::<Int64Type>();
+        let (pid, program) = (text(batch, "person_id"), text(batch, "program"));
+        let (seq, row) = (ints(batch, "seq"), ints(batch, "row"));
         for i in 0..batch.num_rows() {
-            let (Some(p), Some(g)) = (text_at(pid, i), text_at(program, i)) else {
+            let (Some(p), Some(g)) = (owned(pid, i), owned(program, i)) else {
                 continue;
             };
-            let at = |a: Option<&arrow::array::PrimitiveArray<Int64Type>>| {
-                a.filter(|a| !a.is_null(i)).map(|a| a.value(i))
-            };
             let is_linked =
-                matches!((at(seq), at(row)), (Some(s), Some(r)) if linked.contains(&(s, r)));
+                matches!((seq.get(i), row.get(i)), (Some(s), Some(r)) if linked.contains(&(s, r)));
             let e = spells.entry((p, g)).or_default();
             e.0 += 1;
             e.1 |= is_linked;

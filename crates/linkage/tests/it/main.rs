@@ -127,6 +127,16 @@ fn corrupt(r: &Record, k: usize) -> Record {
     c
 }
 
+/// A corrupted feed row of every `step`th person of the register.
+fn corrupted_rows(persons: &[Record], step: usize) -> Vec<Record> {
+    persons
+        .iter()
+        .enumerate()
+        .step_by(step)
+        .map(|(k, r)| corrupt(r, k))
+        .collect()
+}
+
 /// Default settings with a smaller u sample, so that unoptimised test builds stay fast.
 fn quick() -> Settings {
     Settings {
@@ -138,12 +148,7 @@ fn quick() -> Settings {
 #[test]
 fn feed_rows_with_broken_ids_link_to_their_persons() {
     let persons = register(400);
-    let rows: Vec<Record> = persons
-        .iter()
-        .enumerate()
-        .step_by(3)
-        .map(|(k, r)| corrupt(r, k))
-        .collect();
+    let rows = corrupted_rows(&persons, 3);
     let truth: Vec<usize> = (0..persons.len()).step_by(3).collect();
     let settings = Settings {
         assignment: Assignment::ManyToOne,
@@ -183,12 +188,7 @@ fn feed_rows_with_broken_ids_link_to_their_persons() {
 #[test]
 fn a_register_prepared_beforehand_links_the_same() {
     let persons = register(150);
-    let rows: Vec<Record> = persons
-        .iter()
-        .enumerate()
-        .step_by(4)
-        .map(|(k, r)| corrupt(r, k))
-        .collect();
+    let rows = corrupted_rows(&persons, 4);
     let settings = Settings {
         assignment: Assignment::ManyToOne,
         threads: 2,

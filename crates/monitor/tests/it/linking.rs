@@ -61,6 +61,20 @@ fn wrong_check(pid: &str) -> String {
     String::from_utf8(b).expect("ascii")
 }
 
+/// A medical settlement of 200 yuan written without any ID, with a name and birth date.
+fn settlement_without_id(city: &mut City, name: &str, birth: &str, settled: &str) {
+    city.add(
+        Feed::Medical,
+        &[
+            ("name", name),
+            ("birth_date", birth),
+            ("settled_date", settled),
+            ("out_of_pocket", "200"),
+            ("kind", "outpatient"),
+        ],
+    );
+}
+
 #[test]
 fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -79,16 +93,7 @@ fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
             ("kind", "outpatient"),
         ],
     );
-    city.add(
-        Feed::Medical,
-        &[
-            ("name", b_name),
-            ("birth_date", b_birth),
-            ("settled_date", "2026-05-02"),
-            ("out_of_pocket", "200"),
-            ("kind", "outpatient"),
-        ],
-    );
+    settlement_without_id(&mut city, b_name, b_birth, "2026-05-02");
     city.add(
         Feed::Medical,
         &[
@@ -156,18 +161,8 @@ fn a_row_two_persons_explain_equally_well_is_linked_to_neither() {
         ],
     );
     // Rows without an ID: one for B's name and birth date, one for A's (A has no twin).
-    for (name, birth, day) in [(b_name, b_birth, "02"), (a_name, a_birth, "03")] {
-        city.add(
-            Feed::Medical,
-            &[
-                ("name", name),
-                ("birth_date", birth),
-                ("settled_date", &format!("2026-05-{day}")),
-                ("out_of_pocket", "200"),
-                ("kind", "outpatient"),
-            ],
-        );
-    }
+    settlement_without_id(&mut city, b_name, b_birth, "2026-05-02");
+    settlement_without_id(&mut city, a_name, a_birth, "2026-05-03");
     let lake = city.write(dir.path());
 
     let links = monitor::link(&lake, RunOptions::default(), &domain::NoProgress).expect("link");
