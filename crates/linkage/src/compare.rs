@@ -3,7 +3,7 @@
 
 use crate::idnumber::{IdAgreement, compare_ids};
 use crate::record::{Hashed, Prepared};
-use crate::similarity::{edit_distance_bytes, jaro_winkler, within_one_edit};
+use crate::similarity::{edit_distance_bytes, jaro_winkler, symbol_bound_of, within_one_edit};
 
 /// Level value meaning "a side lacks the field".
 pub(crate) const NULL: u8 = u8::MAX;
@@ -163,7 +163,7 @@ pub(crate) fn name_level(
     if !pinyin.0.is_empty() && pinyin.0 == pinyin.1 {
         return 2;
     }
-    let long_enough = || simplified.0.chars().count() >= 2 && simplified.1.chars().count() >= 2;
+    let long_enough = || simplified.0.char_count() >= 2 && simplified.1.char_count() >= 2;
     if han && long_enough() && within_one_edit(simplified.0, simplified.1) {
         return 3;
     }
@@ -275,6 +275,10 @@ fn id_level(a: &Prepared, b: &Prepared) -> u8 {
     // different valid resident IDs belong to different people (twins share all but a few digits)
     if a.id_valid && b.id_valid && a.id != b.id {
         return 5;
+    }
+    // what `compare_ids` tells first, from the counts of the records
+    if symbol_bound_of(&a.id_symbols, &b.id_symbols) > 2 {
+        return 6;
     }
     match compare_ids(a.id.as_bytes(), b.id.as_bytes()) {
         IdAgreement::Exact => 0,
@@ -508,10 +512,13 @@ mod tests {
             Comparison::IdNumber.levels()[5],
             "two different valid resident IDs"
         );
-        let mut typo = twin_a.clone();
-        typo.id
-            .replace_range(17.., if typo.id.ends_with('0') { "1" } else { "0" });
-        typo.id_valid = false;
+        let mut typo = twin_a.id.clone();
+        typo.replace_range(17.., if typo.ends_with('0') { "1" } else { "0" });
+        let typo = Prepared::new(&Record {
+            id_number: Some(typo),
+            ..Record::default()
+        });
+        assert!(!typo.id_valid);
         assert_eq!(id_level(&twin_a, &typo), 1);
         // numbers without a checksum (other countries) keep the edit-distance levels
         let plain = |s: &str| {

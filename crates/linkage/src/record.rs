@@ -140,6 +140,9 @@ pub(crate) struct Prepared {
     pub id: String,
     /// The identity number is a valid resident ID (checksum and birth date hold).
     pub id_valid: bool,
+    /// How often each symbol occurs in the identity number, by its byte modulo 16 (see
+    /// [`crate::similarity::symbol_bound`]), counted once rather than for every pair.
+    pub id_symbols: [u8; 16],
     pub gender: Option<domain::Gender>,
     /// Middle initial and address; `None` when the record has none of them.
     place: Option<Box<Place>>,
@@ -165,12 +168,19 @@ pub(crate) struct NameParts {
 pub(crate) struct Hashed {
     text: String,
     hash: u64,
+    chars: u32,
 }
 
 impl Hashed {
     pub fn new(text: String) -> Hashed {
         let hash = crate::blocking::fnv(crate::blocking::FNV_START, text.as_bytes());
-        Hashed { text, hash }
+        let chars = u32::try_from(text.chars().count()).unwrap_or(u32::MAX);
+        Hashed { text, hash, chars }
+    }
+
+    /// The number of characters, counted once.
+    pub fn char_count(&self) -> u32 {
+        self.chars
     }
 
     pub fn as_str(&self) -> &str {
@@ -270,6 +280,7 @@ impl Prepared {
             names,
             birth,
             birth_digits: birth.map(|b| b.digits()).unwrap_or([0; 8]),
+            id_symbols: crate::similarity::symbol_counts(id.as_bytes()),
             id,
             id_valid,
             gender: r.gender,

@@ -280,47 +280,56 @@ pub(crate) fn population(
 }
 
 /// Where each person's facts are: person ID → position, and the next position with the same
-/// ID (a population listing a person twice gives both rows the person's facts).
+/// ID (a population listing a person twice gives both rows the person's facts). The table
+/// holds positions only and compares an ID with the person's own: ten million copies of the
+/// IDs as keys cost a tenth of the facts stage and half a gigabyte.
 pub(crate) struct PersonIndex {
-    first: FxHashMap<String, u32>,
+    first: hashbrown::HashTable<u32>,
     next: Vec<u32>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
 }
 
 impl PersonIndex {
     /// Indexes the persons by ID.
     pub(crate) fn new(persons: &[PersonFacts]) -> PersonIndex {
-        let mut first: FxHashMap<String, u32> =
-            FxHashMap::with_capacity_and_hasher(persons.len(), Default::default());
-        let mut repeated = false;
+        let mut first = hashbrown::HashTable::with_capacity(persons.len());
         let mut next = vec![u32::MAX; persons.len()];
         for (i, p) in persons.iter().enumerate() {
-            if first.contains_key(&p.id.0) {
-                repeated = true;
-            } else {
-                first.insert(p.id.0.clone(), i as u32);
-            }
-        }
-        if repeated {
-            // chain each position of a repeated ID to the next one
-            let mut tail: FxHashMap<&str, u32> = FxHashMap::default();
-            for (i, p) in persons.iter().enumerate() {
-                let i = i as u32;
-                if let Some(t) = tail.insert(p.id.0.as_str(), i) {
-                    next[t as usize] = i;
+            let id = p.id.0.as_str();
+            let hash = id_hash(id);
+            match first.find(hash, |&k: &u32| persons[k as usize].id.0 == id) {
+                Some(&head) => {
+                    // a repeated ID (rare): the position joins the end of its chain
+                    let mut tail = head as usize;
+                    while next[tail] != u32::MAX {
+                        tail = next[tail] as usize;
+                    }
+                    next[tail] = i as u32;
+                }
+                None => {
+                    first.insert_unique(hash, i as u32, |&k| {
+                        id_hash(persons[k as usize].id.0.as_str())
+                    });
                 }
             }
         }
         PersonIndex { first, next }
     }
 
-    /// The position of the first person with each ID.
-    pub(crate) fn into_first(self) -> FxHashMap<String, u32> {
+    /// The position of the first person with this ID, among the persons indexed.
+    pub(crate) fn first(&self, persons: &[PersonFacts], id: &str) -> Option<usize> {
         self.first
+            .find(id_hash(id), |&k| persons[k as usize].id.0 == id)
+            .map(|&k| k as usize)
     }
 
-    /// Positions of the persons with this ID.
-    fn positions(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
-        let mut at = self.first.get(id).copied().unwrap_or(u32::MAX);
+    /// The positions after `at` with the same ID.
+    fn after(&self, at: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.next[at];
         std::iter::from_fn(move || {
             if at == u32::MAX {
                 return None;
@@ -329,6 +338,18 @@ impl PersonIndex {
             at = self.next[here];
             Some(here)
         })
+    }
+
+    /// Positions of the persons with this ID.
+    fn positions<'a>(
+        &'a self,
+        persons: &[PersonFacts],
+        id: &str,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let first = self.first(persons, id);
+        first
+            .into_iter()
+            .chain(first.into_iter().flat_map(|k| self.after(k)))
     }
 }
 
@@ -351,7 +372,11 @@ pub(crate) fn apply(
             columns: &columns,
             i,
         };
-        for k in index.positions(id) {
+        let Some(k) = index.first(persons, id) else {
+            continue; // not in the population
+        };
+        fill(part, &r, bounds, &mut persons[k]);
+        for k in index.after(k) {
             fill(part, &r, bounds, &mut persons[k]);
         }
     }
@@ -383,7 +408,7 @@ pub(crate) fn employment(
             let (Some(id), Some(p)) = (key.get(i), period.get(i)) else {
                 continue;
             };
-            for k in index.positions(id) {
+            for k in index.positions(persons, id) {
                 records.push((k as u32, p, status.get(i), earned.get(i)));
             }
         }

@@ -24,9 +24,7 @@ fn cluster_error(e: impl std::fmt::Display) -> MonitorError {
 
 /// A session whose plans run on the cluster whose scheduler is at `url` (`df://HOST:PORT`).
 pub(crate) async fn client(url: &str, partitions: usize) -> Result<SessionContext, MonitorError> {
-    let config = SessionConfig::new_with_ballista()
-        .with_target_partitions(partitions.max(1))
-        .with_batch_size(8192);
+    let config = crate::configured(SessionConfig::new_with_ballista(), partitions);
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()

@@ -6,11 +6,12 @@
 //! plain DataFusion expressions and built-in aggregates are used, so that stock Ballista
 //! executors can run the plan.
 
+use arrow::datatypes::DataType;
 use datafusion::functions_aggregate::expr_fn::{array_agg, bool_or, count, last_value, max, sum};
 use datafusion::logical_expr::{ExprFunctionExt, JoinType, SortExpr};
-use datafusion::prelude::{DataFrame, Expr, SessionContext, coalesce, col, lit};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, coalesce, col, lit};
 use datafusion::scalar::ScalarValue;
-use domain::{Date, EmploymentStatus, Month};
+use domain::{Date, DisabilityCategory, EmploymentStatus, Month};
 
 use crate::MonitorError;
 use crate::lake::{Feed, LakeFiles, read_feed};
@@ -165,6 +166,208 @@ fn status_code() -> Result<Expr, MonitorError> {
     Ok(builder.otherwise(lit(ScalarValue::Int64(None)))?)
 }
 
+/// A part of the order in which a feed's rows follow one another before file order (`seq`,
+/// `row`), which always comes last.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    /// A date column, ascending (nulls first).
+    Date(&'static str),
+    /// A disability grade column, descending (nulls first): grade 1, the most severe, last.
+    GradeDescending(&'static str),
+}
+
+/// Bits of the order key of a date: null first, then the days from [`FIRST_DAY`], clamped.
+const DATE_BITS: u32 = 18;
+/// Bits of the order key of a grade: null first, then 14 … 0.
+const GRADE_BITS: u32 = 4;
+/// The order key of a row fits in a positive Int64 of this many bits.
+const ORDER_BITS: u32 = 61;
+/// Bits of the value beside the order key: 0 for null, else the Int64 value + 2^63 + 1.
+const VALUE_BITS: u32 = 65;
+/// Days of 1800-01-01 since 1970-01-01: dates are ordered from here (an earlier date counts
+/// as this one; 2^17 days later is the year 2158).
+const FIRST_DAY: i64 = -62_091;
+
+impl Key {
+    fn bits(self) -> u32 {
+        match self {
+            Key::Date(_) => DATE_BITS,
+            Key::GradeDescending(_) => GRADE_BITS,
+        }
+    }
+
+    fn sort(self) -> SortExpr {
+        match self {
+            Key::Date(c) => asc(col(c)),
+            Key::GradeDescending(c) => desc(col(c)),
+        }
+    }
+
+    /// A non-negative Int64 below 2^bits that orders rows as [`Key::sort`] does.
+    fn ordinal(self) -> Result<Expr, MonitorError> {
+        Ok(match self {
+            Key::Date(c) => {
+                let days = cast(col(c), DataType::Int64) - lit(FIRST_DAY);
+                let top = (1i64 << DATE_BITS) - 2;
+                datafusion::logical_expr::when(col(c).is_null(), lit(0i64))
+                    .when(days.clone().lt(lit(0i64)), lit(1i64))
+                    .when(days.clone().gt(lit(top)), lit(top + 1))
+                    .otherwise(days + lit(1i64))?
+            }
+            Key::GradeDescending(c) => {
+                let top = (1i64 << GRADE_BITS) - 1;
+                let grade = cast(col(c), DataType::Int64);
+                datafusion::logical_expr::when(col(c).is_null(), lit(0i64))
+                    .when(grade.clone().lt(lit(0i64)), lit(top))
+                    .when(grade.clone().gt(lit(top - 1)), lit(1i64))
+                    .otherwise(lit(top) - grade)?
+            }
+        })
+    }
+}
+
+/// How "the value of the latest row" of a feed is computed. When the order key of every row —
+/// its keys, `seq` and `row` — fits in [`ORDER_BITS`] bits, the key and the value are packed
+/// into one 128-bit decimal, `key · 2^65 + value field`, and the latest row's value is the
+/// `max` of those numbers: a column-wise aggregate, where an ordered `last_value` keeps a
+/// vector of scalar values per group (a third of the facts plans' time at ten million
+/// persons). Otherwise (a feed of thousands of files) it is the ordered `last_value`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Latest {
+    /// Bits of `seq` and of `row + 1`, when the lake's bounds are known.
+    file_bits: Option<(u32, u32)>,
+}
+
+/// Bits needed for the numbers 0 … `max`.
+fn bits_for(max: i64) -> u32 {
+    64 - (max.max(0) as u64).leading_zeros()
+}
+
+/// A Decimal128(38, 0) literal.
+fn decimal(v: i128) -> Expr {
+    lit(ScalarValue::Decimal128(Some(v), 38, 0))
+}
+
+fn to_decimal(e: Expr) -> Expr {
+    cast(e, DataType::Decimal128(38, 0))
+}
+
+impl Latest {
+    /// The packing for a feed's files, if their row numbers are bounded.
+    pub(crate) fn of(lake: &LakeFiles, feed: Feed) -> Latest {
+        let files = lake.files(feed).len() as i64;
+        let file_bits = lake
+            .max_row(feed)
+            .map(|row| (bits_for(files - 1), bits_for(row + 1)));
+        Latest { file_bits }
+    }
+
+    /// The bits of `seq` and `row + 1` when rows ordered by `keys` can be packed.
+    fn packing(self, keys: &[Key]) -> Option<(u32, u32)> {
+        let (seq, row) = self.file_bits?;
+        let total: u32 = keys.iter().map(|k| k.bits()).sum::<u32>() + seq + row;
+        (total <= ORDER_BITS).then_some((seq, row))
+    }
+}
+
+/// The aggregates of one reduction, and the expressions that read its result columns.
+struct Reduce {
+    latest: Latest,
+    aggregates: Vec<Expr>,
+    outputs: Vec<Expr>,
+}
+
+impl Reduce {
+    fn new(latest: Latest, keys: &[&str]) -> Reduce {
+        Reduce {
+            latest,
+            aggregates: Vec::new(),
+            outputs: keys.iter().map(|k| col(*k)).collect(),
+        }
+    }
+
+    /// An aggregate as it is.
+    fn plain(mut self, aggregate: Expr, name: &str) -> Reduce {
+        self.aggregates.push(aggregate.alias(name));
+        self.outputs.push(col(name));
+        self
+    }
+
+    /// The Int64 `value` of the latest row (by `keys`, then file order) among the rows that
+    /// `filter` keeps, as `name`; `decode` turns it into the column's final form.
+    fn latest(
+        mut self,
+        value: Expr,
+        keys: &[Key],
+        filter: Option<Expr>,
+        name: &str,
+        decode: impl Fn(Expr) -> Result<Expr, MonitorError>,
+    ) -> Result<Reduce, MonitorError> {
+        let inner = format!("{name}__latest");
+        let read = match self.latest.packing(keys) {
+            Some((seq_bits, row_bits)) => {
+                let mut key = lit(0i64);
+                for k in keys {
+                    key = key * lit(1i64 << k.bits()) + k.ordinal()?;
+                }
+                key = key * lit(1i64 << seq_bits) + col("seq");
+                key =
+                    key * lit(1i64 << row_bits) + coalesce(vec![col("row") + lit(1i64), lit(0i64)]);
+                let field = datafusion::logical_expr::when(value.clone().is_null(), decimal(0))
+                    .otherwise(to_decimal(value) + decimal((1i128 << 63) + 1))?;
+                let packed = to_decimal(key) * decimal(1i128 << VALUE_BITS) + field;
+                self.aggregates
+                    .push(agg(max(packed), filter, None)?.alias(inner.as_str()));
+                let field = col(inner.as_str()) % decimal(1i128 << VALUE_BITS);
+                datafusion::logical_expr::when(
+                    field.clone().eq(decimal(0)),
+                    lit(ScalarValue::Int64(None)),
+                )
+                .otherwise(cast(field - decimal((1i128 << 63) + 1), DataType::Int64))?
+            }
+            None => {
+                let order = ordered(keys.iter().map(|k| k.sort()).collect());
+                self.aggregates.push(
+                    agg(last_value(value, vec![]), filter, Some(order))?.alias(inner.as_str()),
+                );
+                col(inner.as_str())
+            }
+        };
+        self.outputs.push(decode(read)?.alias(name));
+        Ok(self)
+    }
+
+    /// The reduction of `table` grouped by `group`.
+    fn of(self, table: DataFrame, group: Vec<Expr>) -> Result<DataFrame, MonitorError> {
+        Ok(table
+            .aggregate(group, self.aggregates)?
+            .select(self.outputs)?)
+    }
+}
+
+/// The value as it is.
+fn same(e: Expr) -> Result<Expr, MonitorError> {
+    Ok(e)
+}
+
+/// A code column as the number of its value among `codes` (1, 2, …; null for anything else),
+/// and back: a column's text values travel through [`Reduce::latest`] as numbers.
+fn code_of(column: &str, codes: &[&str]) -> Result<Expr, MonitorError> {
+    let mut builder = datafusion::logical_expr::case(col(column));
+    for (i, code) in codes.iter().enumerate() {
+        builder = builder.when(lit(*code), lit(i as i64 + 1));
+    }
+    Ok(builder.otherwise(lit(ScalarValue::Int64(None)))?)
+}
+
+fn text_of(number: Expr, codes: &[&str]) -> Result<Expr, MonitorError> {
+    let mut builder = datafusion::logical_expr::case(number);
+    for (i, code) in codes.iter().enumerate() {
+        builder = builder.when(lit(i as i64 + 1), lit(*code));
+    }
+    Ok(builder.otherwise(lit(ScalarValue::Utf8(None)))?)
+}
+
 /// One feed reduced to a row per person, keyed by [`Part::key`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Part {
@@ -221,9 +424,17 @@ pub(crate) async fn person_facts(
     ctx: &SessionContext,
     lake: &LakeFiles,
     bounds: &Bounds,
+    packed: bool,
 ) -> Result<Facts, MonitorError> {
     let b = bounds;
     let a = b.as_of;
+    let latest = |feed: Feed| {
+        if packed {
+            Latest::of(lake, feed)
+        } else {
+            Latest { file_bits: None }
+        }
+    };
     let population = read_feed(ctx, lake, Feed::Population).await?;
     let mut parts = Vec::new();
     let population = population.select(vec![
@@ -244,52 +455,42 @@ pub(crate) async fn person_facts(
     // lookback are found per person when the rows are read ([`crate::assemble::employment`]):
     // as a window (`lag` over each person's periods) and a second aggregate, they took a fifth
     // of the facts plans' time, most of it sorting and copying the rows for the window.
-    let employment = read_feed(ctx, lake, Feed::Employment)
-        .await?
-        .filter(
-            col("person_id")
-                .is_not_null()
-                .and(col("period").lt_eq(date_lit(b.month_first))),
+    let employment = read_feed(ctx, lake, Feed::Employment).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(col("period").lt_eq(date_lit(b.month_first))),
+    )?;
+    let employment = Reduce::new(latest(Feed::Employment), &["emp_pid", "period"])
+        .latest(status_code()?, &[], None, "status", same)?
+        .latest(
+            zero(col("monthly_wage")) + zero(col("pension")) + zero(col("unemployment_benefit")),
+            &[],
+            None,
+            "earned",
+            same,
         )?
-        .aggregate(
+        .of(
+            employment,
             vec![col("person_id").alias("emp_pid"), col("period")],
-            vec![
-                agg(last_value(status_code()?, vec![]), None, Some(file_order()))?.alias("status"),
-                agg(
-                    last_value(
-                        zero(col("monthly_wage"))
-                            + zero(col("pension"))
-                            + zero(col("unemployment_benefit")),
-                        vec![],
-                    ),
-                    None,
-                    Some(file_order()),
-                )?
-                .alias("earned"),
-            ],
         )?;
     parts.push((Part::Employment, employment));
 
     // Declared income: the latest row of each counted kind in the lookback.
-    let income = read_feed(ctx, lake, Feed::Income)
-        .await?
-        .filter(
-            col("person_id")
-                .is_not_null()
-                .and(in_range("period", b.lookback_first, b.month_first))
-                .and(col("kind").not_eq(lit("exempt"))),
+    let income = read_feed(ctx, lake, Feed::Income).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(in_range("period", b.lookback_first, b.month_first))
+            .and(col("kind").not_eq(lit("exempt"))),
+    )?;
+    let income = Reduce::new(latest(Feed::Income), &["person_id", "kind"])
+        .latest(
+            zero(col("monthly_amount")),
+            &[Key::Date("period")],
+            None,
+            "amount",
+            same,
         )?
-        .aggregate(
-            vec![col("person_id"), col("kind")],
-            vec![
-                agg(
-                    last_value(zero(col("monthly_amount")), vec![]),
-                    None,
-                    Some(ordered(vec![asc(col("period"))])),
-                )?
-                .alias("amount"),
-            ],
-        )?
+        .of(income, vec![col("person_id"), col("kind")])?
         .aggregate(
             vec![col("person_id").alias("inc_pid")],
             vec![sum(col("amount")).alias("declared")],
@@ -297,27 +498,20 @@ pub(crate) async fn person_facts(
     parts.push((Part::Income, income));
 
     // Finance: the latest row not after A.
-    let finance = read_feed(ctx, lake, Feed::Finance)
-        .await?
-        .filter(
-            col("person_id")
-                .is_not_null()
-                .and(col("as_of").lt_eq(date_lit(a))),
+    let finance = read_feed(ctx, lake, Feed::Finance).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(col("as_of").lt_eq(date_lit(a))),
+    )?;
+    let finance = Reduce::new(latest(Feed::Finance), &["fin_pid"])
+        .latest(
+            zero(col("deposits")) + zero(col("securities")) + zero(col("other_assets")),
+            &[Key::Date("as_of")],
+            None,
+            "financial_assets",
+            same,
         )?
-        .aggregate(
-            vec![col("person_id").alias("fin_pid")],
-            vec![
-                agg(
-                    last_value(
-                        zero(col("deposits")) + zero(col("securities")) + zero(col("other_assets")),
-                        vec![],
-                    ),
-                    None,
-                    Some(ordered(vec![asc(col("as_of"))])),
-                )?
-                .alias("financial_assets"),
-            ],
-        )?;
+        .of(finance, vec![col("person_id").alias("fin_pid")])?;
     parts.push((Part::Finance, finance));
 
     // Business: capital of each active business registered on or before A.
@@ -342,66 +536,52 @@ pub(crate) async fn person_facts(
 
     // Disability: the most severe certificate (lowest grade; then the latest certificate; then
     // the later row), overall and among the recent ones.
-    let severity = ordered(vec![desc(col("grade")), asc(col("certified_date"))]);
+    let severity = [Key::GradeDescending("grade"), Key::Date("certified_date")];
     let recent = col("certified_date").gt_eq(date_lit(b.recent_from));
-    let disability = read_feed(ctx, lake, Feed::Disability)
-        .await?
-        .filter(
-            col("person_id")
-                .is_not_null()
-                .and(col("certified_date").lt_eq(date_lit(a))),
+    let categories: Vec<&str> = DisabilityCategory::ALL.iter().map(|c| c.as_str()).collect();
+    let category = || code_of("category", &categories);
+    let category_text = |e: Expr| text_of(e, &categories);
+    let disability = read_feed(ctx, lake, Feed::Disability).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(col("certified_date").lt_eq(date_lit(a))),
+    )?;
+    let disability = Reduce::new(latest(Feed::Disability), &["dis_pid"])
+        .latest(col("grade"), &severity, None, "disability_grade", same)?
+        .latest(
+            category()?,
+            &severity,
+            None,
+            "disability_category",
+            category_text,
         )?
-        .aggregate(
-            vec![col("person_id").alias("dis_pid")],
-            vec![
-                agg(
-                    last_value(col("grade"), vec![]),
-                    None,
-                    Some(severity.clone()),
-                )?
-                .alias("disability_grade"),
-                agg(
-                    last_value(col("category"), vec![]),
-                    None,
-                    Some(severity.clone()),
-                )?
-                .alias("disability_category"),
-                agg(
-                    last_value(col("grade"), vec![]),
-                    Some(recent.clone()),
-                    Some(severity.clone()),
-                )?
-                .alias("recent_disability_grade"),
-                agg(
-                    last_value(col("category"), vec![]),
-                    Some(recent),
-                    Some(severity),
-                )?
-                .alias("recent_disability_category"),
-            ],
-        )?;
+        .latest(
+            col("grade"),
+            &severity,
+            Some(recent.clone()),
+            "recent_disability_grade",
+            same,
+        )?
+        .latest(
+            category()?,
+            &severity,
+            Some(recent),
+            "recent_disability_category",
+            category_text,
+        )?
+        .of(disability, vec![col("person_id").alias("dis_pid")])?;
     parts.push((Part::Disability, disability));
 
     // Education: a row of the school year containing A.
-    let education = read_feed(ctx, lake, Feed::Education)
-        .await?
-        .filter(
-            col("person_id")
-                .is_not_null()
-                .and(col("school_year").eq(lit(b.school_year.clone()))),
-        )?
-        .aggregate(
-            vec![col("person_id").alias("edu_pid")],
-            vec![
-                agg(
-                    last_value(zero(col("annual_tuition")), vec![]),
-                    None,
-                    Some(file_order()),
-                )?
-                .alias("tuition"),
-                count(lit(1i64)).alias("school_rows"),
-            ],
-        )?;
+    let education = read_feed(ctx, lake, Feed::Education).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(col("school_year").eq(lit(b.school_year.clone()))),
+    )?;
+    let education = Reduce::new(latest(Feed::Education), &["edu_pid"])
+        .latest(zero(col("annual_tuition")), &[], None, "tuition", same)?
+        .plain(count(lit(1i64)), "school_rows")
+        .of(education, vec![col("person_id").alias("edu_pid")])?;
     parts.push((Part::Education, education));
 
     // Medical settlements: sums and flags over the windows.
@@ -435,24 +615,22 @@ pub(crate) async fn person_facts(
     parts.push((Part::Medical, medical));
 
     // Care: the latest assessment not after A.
-    let care = read_feed(ctx, lake, Feed::Care)
-        .await?
-        .filter(
-            col("person_id")
-                .is_not_null()
-                .and(col("assessed_date").lt_eq(date_lit(a))),
+    let care = read_feed(ctx, lake, Feed::Care).await?.filter(
+        col("person_id")
+            .is_not_null()
+            .and(col("assessed_date").lt_eq(date_lit(a))),
+    )?;
+    // Only these two values of `self_care` mean anything but caring for oneself.
+    let care_codes = ["partial", "none"];
+    let care = Reduce::new(latest(Feed::Care), &["care_pid"])
+        .latest(
+            code_of("self_care", &care_codes)?,
+            &[Key::Date("assessed_date")],
+            None,
+            "self_care",
+            |e| text_of(e, &care_codes),
         )?
-        .aggregate(
-            vec![col("person_id").alias("care_pid")],
-            vec![
-                agg(
-                    last_value(col("self_care"), vec![]),
-                    None,
-                    Some(ordered(vec![asc(col("assessed_date"))])),
-                )?
-                .alias("self_care"),
-            ],
-        )?;
+        .of(care, vec![col("person_id").alias("care_pid")])?;
     parts.push((Part::Care, care));
 
     // Assistance: spells running at A, and spells running on the person's status date.
@@ -555,27 +733,29 @@ pub(crate) async fn person_facts(
             .is_not_null()
             .and(in_range("period", b.lookback_first, b.month_first)),
     )?;
-    let order = ordered(vec![asc(col("period"))]);
+    let period = [Key::Date("period")];
     let has_power = col("electricity_kwh").is_not_null();
-    let utilities = utilities.aggregate(
-        vec![col("person_id").alias("utl_pid")],
-        vec![
-            agg(
-                last_value(zero(col("arrears_months")), vec![]),
-                None,
-                Some(order.clone()),
-            )?
-            .alias("arrears_months"),
-            max(col("period")).alias("utility_period"),
-            agg(
-                last_value(col("electricity_kwh"), vec![]),
-                Some(has_power.clone()),
-                Some(order),
-            )?
-            .alias("electricity_centi_kwh"),
-            agg(max(col("period")), Some(has_power), None)?.alias("electricity_period"),
-        ],
-    )?;
+    let utilities = Reduce::new(latest(Feed::Utilities), &["utl_pid"])
+        .latest(
+            zero(col("arrears_months")),
+            &period,
+            None,
+            "arrears_months",
+            same,
+        )?
+        .plain(max(col("period")), "utility_period")
+        .latest(
+            col("electricity_kwh"),
+            &period,
+            Some(has_power.clone()),
+            "electricity_centi_kwh",
+            same,
+        )?
+        .plain(
+            agg(max(col("period")), Some(has_power), None)?,
+            "electricity_period",
+        )
+        .of(utilities, vec![col("person_id").alias("utl_pid")])?;
     parts.push((Part::Utilities, utilities));
 
     Ok(Facts { population, parts })

@@ -301,6 +301,56 @@ impl LakeFiles {
         Ok(())
     }
 
+    /// The largest `row` number of any file of a feed, from the files' Parquet statistics
+    /// (−1 when no file has a `row` value); `None` when a file cannot tell (no statistics, a
+    /// negative row number, a file that cannot be read), so that the caller does not rely on
+    /// a bound it does not have.
+    pub(crate) fn max_row(&self, feed: Feed) -> Option<i64> {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        use parquet::file::statistics::Statistics;
+        let mut max = -1i64;
+        for path in self.files(feed) {
+            let file = std::fs::File::open(path).ok()?;
+            let reader = SerializedFileReader::new(file).ok()?;
+            let metadata = reader.metadata();
+            let column = metadata
+                .file_metadata()
+                .schema_descr()
+                .columns()
+                .iter()
+                .position(|c| c.path().parts() == ["row"]);
+            let Some(column) = column else {
+                continue; // every row of this file has no row number
+            };
+            for group in metadata.row_groups() {
+                let chunk = group.column(column);
+                if chunk.num_values() == 0 {
+                    continue;
+                }
+                let statistics = chunk.statistics()?;
+                let bounds = match statistics {
+                    Statistics::Int64(s) => s.min_opt().copied().zip(s.max_opt().copied()),
+                    Statistics::Int32(s) => s
+                        .min_opt()
+                        .map(|v| i64::from(*v))
+                        .zip(s.max_opt().map(|v| i64::from(*v))),
+                    _ => return None,
+                };
+                let Some((low, high)) = bounds else {
+                    if statistics.null_count_opt() == Some(chunk.num_values() as u64) {
+                        continue; // only nulls in this row group
+                    }
+                    return None;
+                };
+                if low < 0 {
+                    return None;
+                }
+                max = max.max(high);
+            }
+        }
+        Some(max)
+    }
+
     /// The feeds without any file.
     pub fn missing(&self) -> Vec<Feed> {
         Feed::ALL

@@ -67,10 +67,20 @@ pub enum MonitorError {
 
 /// A DataFusion session sized for this machine.
 pub(crate) fn session(partitions: usize) -> SessionContext {
-    let config = SessionConfig::new()
+    SessionContext::new_with_config(configured(SessionConfig::new(), partitions))
+}
+
+/// The settings of every session of a run, local or on a cluster: `partitions` at a time,
+/// batches of 8,192 rows, and text read from Parquet as plain UTF-8 arrays — the type every
+/// plan reads text as — rather than as string views that each plan then copies into it.
+pub(crate) fn configured(config: SessionConfig, partitions: usize) -> SessionConfig {
+    config
         .with_target_partitions(partitions.max(1))
-        .with_batch_size(8192);
-    SessionContext::new_with_config(config)
+        .with_batch_size(8192)
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        )
 }
 
 /// A Tokio runtime owned by the caller of the blocking API.
@@ -194,10 +204,11 @@ async fn facts_of_everyone(
     lake: &LakeFiles,
     as_of: Date,
     windows: Windows,
+    packed: bool,
     progress: &dyn Progress,
-) -> Result<(Vec<PersonFacts>, rustc_hash::FxHashMap<String, u32>), MonitorError> {
+) -> Result<(Vec<PersonFacts>, assemble::PersonIndex), MonitorError> {
     let bounds = facts::Bounds::new(as_of, windows);
-    let plans = facts::person_facts(ctx, lake, &bounds).await?;
+    let plans = facts::person_facts(ctx, lake, &bounds, packed).await?;
     progress.stage("computing person facts", 0);
     // The reductions run on the runtime's workers while this thread reads the population and
     // then each reduction in turn into the facts.
@@ -230,7 +241,7 @@ async fn facts_of_everyone(
         }
     }
     progress.finish();
-    Ok((persons, index.into_first()))
+    Ok((persons, index))
 }
 
 /// The base facts of every person of the population snapshot at `as_of` (blocking).
@@ -239,13 +250,33 @@ pub fn person_facts(
     as_of: Date,
     windows: Windows,
 ) -> Result<Vec<PersonFacts>, MonitorError> {
+    facts_blocking(lake, as_of, windows, true)
+}
+
+/// The same facts as [`person_facts`], with every "latest row" found by an ordered
+/// `last_value` instead of the packed `max` a run uses: the plain reading of the rules, which
+/// the packed one must equal.
+pub fn person_facts_by_last_value(
+    lake: &LakeFiles,
+    as_of: Date,
+    windows: Windows,
+) -> Result<Vec<PersonFacts>, MonitorError> {
+    facts_blocking(lake, as_of, windows, false)
+}
+
+fn facts_blocking(
+    lake: &LakeFiles,
+    as_of: Date,
+    windows: Windows,
+    packed: bool,
+) -> Result<Vec<PersonFacts>, MonitorError> {
     let rt = runtime()?;
     rt.block_on(async {
         let threads = RunOptions::default().threads;
         let ctx = session(threads);
         let (lake, _) = linked(&ctx, lake, threads, None, &domain::NoProgress).await?;
         let (persons, _) =
-            facts_of_everyone(&ctx, &lake, as_of, windows, &domain::NoProgress).await?;
+            facts_of_everyone(&ctx, &lake, as_of, windows, packed, &domain::NoProgress).await?;
         Ok(persons)
     })
 }
@@ -271,7 +302,7 @@ pub(crate) fn prepare(
             (None, _) => None,
         };
         let (linked_lake, links) = linked(&ctx, lake, options.threads, spill, progress).await?;
-        let persons = facts_of_everyone(&ctx, &linked_lake, as_of, windows, progress).await?;
+        let persons = facts_of_everyone(&ctx, &linked_lake, as_of, windows, true, progress).await?;
         progress.stage("checking the registry", 0);
         let mut check = registry::check(&ctx, lake).await?;
         check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;

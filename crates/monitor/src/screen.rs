@@ -10,6 +10,7 @@ use policy::eval::{Evaluation, HouseholdInput, HouseholdView, Options, Outcome, 
 use policy::facts::PersonFacts;
 use policy::pack::Pack;
 
+use crate::assemble::PersonIndex;
 use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Results, WarningRow};
 
 /// Positions of persons by a text key (a household ID).
@@ -21,7 +22,7 @@ type ByPerson = FxHashMap<u32, Vec<u32>>;
 pub(crate) struct Registry {
     /// Every person (every status).
     pub persons: Vec<PersonFacts>,
-    by_id: FxHashMap<String, u32>,
+    by_id: PersonIndex,
     /// Household id → persons whose population household is it (every status).
     households: ByKey,
     /// Person → persons who name them as father or mother.
@@ -35,12 +36,12 @@ pub(crate) struct Registry {
 impl Registry {
     /// Indexes the persons.
     pub fn new(persons: Vec<PersonFacts>) -> Registry {
-        let by_id = crate::assemble::PersonIndex::new(&persons).into_first();
+        let by_id = PersonIndex::new(&persons);
         Registry::with_ids(persons, by_id)
     }
 
     /// Indexes the persons, given the position of the first person with each ID.
-    pub fn with_ids(persons: Vec<PersonFacts>, by_id: FxHashMap<String, u32>) -> Registry {
+    pub fn with_ids(persons: Vec<PersonFacts>, by_id: PersonIndex) -> Registry {
         // Hash maps with a fast hash (the keys are the registry's own IDs; the order of the
         // results comes from `household_ids`): ordered maps and SipHash took most of this stage.
         // A key is copied only when it is first seen. The households (with the holders of
@@ -95,20 +96,20 @@ impl Registry {
     }
 
     /// The children and the spouses naming each person.
-    fn relatives(persons: &[PersonFacts], by_id: &FxHashMap<String, u32>) -> (ByPerson, ByPerson) {
+    fn relatives(persons: &[PersonFacts], by_id: &PersonIndex) -> (ByPerson, ByPerson) {
         let mut children = ByPerson::default();
         let mut spouses_of = ByPerson::default();
         for (i, p) in persons.iter().enumerate() {
             let i = i as u32;
             for parent in [&p.father, &p.mother].into_iter().flatten() {
-                if let Some(&j) = by_id.get(&parent.0) {
-                    children.entry(j).or_default().push(i);
+                if let Some(j) = by_id.first(persons, &parent.0) {
+                    children.entry(j as u32).or_default().push(i);
                 }
             }
             if let Some(s) = &p.spouse
-                && let Some(&j) = by_id.get(&s.0)
+                && let Some(j) = by_id.first(persons, &s.0)
             {
-                spouses_of.entry(j).or_default().push(i);
+                spouses_of.entry(j as u32).or_default().push(i);
             }
         }
         (children, spouses_of)
@@ -183,8 +184,8 @@ impl Registry {
         for &m in members {
             let p = &self.persons[m as usize];
             for link in [&p.spouse, &p.father, &p.mother].into_iter().flatten() {
-                if let Some(&j) = self.by_id.get(&link.0) {
-                    add(j, &mut others);
+                if let Some(j) = self.by_id.first(&self.persons, &link.0) {
+                    add(j as u32, &mut others);
                 }
             }
             for list in [self.children.get(&m), self.spouses_of.get(&m)]

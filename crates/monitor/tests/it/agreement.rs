@@ -660,11 +660,17 @@ fn batch_facts_and_results_equal_the_pure_evaluator_on_a_random_city() {
     let windows = monitor::windows(&pack);
 
     let mut batch = monitor::person_facts(&lake, as_of, windows).expect("facts");
+    let mut plain = monitor::person_facts_by_last_value(&lake, as_of, windows).expect("facts");
     let mut naive = naive_facts(&generated.rows, as_of, windows);
     assert!(batch.len() >= 20_000);
     batch.sort_by(|a, b| a.id.cmp(&b.id));
+    plain.sort_by(|a, b| a.id.cmp(&b.id));
     naive.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(batch.len(), naive.len());
+    assert!(
+        batch == plain,
+        "the packed latest rows differ from ordered last_value"
+    );
     for (b, n) in batch.iter_mut().zip(naive.iter_mut()) {
         for f in [&mut *b, &mut *n] {
             f.running.sort_by(|x, y| {
