@@ -420,6 +420,19 @@ impl PreparedRecords {
         self.0.append(&mut other.0);
     }
 
+    /// The records in the order `order` gives (a permutation of the positions: the record
+    /// at `order[0]` first).
+    pub fn reordered(self, order: &[u32]) -> PreparedRecords {
+        // taken out of options, not swapped with defaults: a default record allocates
+        let mut from: Vec<Option<Prepared>> = self.0.into_iter().map(Some).collect();
+        PreparedRecords(
+            order
+                .iter()
+                .filter_map(|&k| from.get_mut(k as usize).and_then(Option::take))
+                .collect(),
+        )
+    }
+
     /// Only the records at `positions` (ascending, each once), in that order.
     pub fn keep(self, positions: &[usize]) -> PreparedRecords {
         let mut out = Vec::with_capacity(positions.len());
@@ -494,6 +507,13 @@ mod tests {
         // the records of one full name share its parts
         let (first, third) = (prepared.get(0).unwrap(), prepared.get(2).unwrap());
         assert!(Arc::ptr_eq(&first.names, &third.names));
+        let reordered = prepared
+            .clone()
+            .reordered(&[5, 0, 3, 1, 2, 4, 6, 7, 8, 9, 10, 11]);
+        assert_eq!(reordered.len(), prepared.len());
+        for (k, from) in [5, 0, 3, 1, 2, 4].into_iter().enumerate() {
+            assert_eq!(reordered.get(k), Some(&Prepared::new(&records[from])));
+        }
         let kept = prepared.keep(&[1, 4, 11]);
         assert_eq!(kept.len(), 3);
         assert_eq!(kept.get(1), Some(&Prepared::new(&records[4])));

@@ -15,14 +15,52 @@ use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Resu
 
 /// Positions of persons by a text key (a household ID).
 type ByKey = FxHashMap<String, Vec<u32>>;
-/// Positions of persons by the position of another person.
-type ByPerson = FxHashMap<u32, Vec<u32>>;
+/// No person: a link that names nobody in the registry.
+const NOBODY: u32 = u32::MAX;
+
+/// Positions of persons by the position of another person, in one array: the persons of
+/// position `k` are `list[start[k]..start[k + 1]]`.
+#[derive(Default)]
+struct ByPerson {
+    start: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl ByPerson {
+    /// From (person, other) pairs, each person's others in the order given.
+    fn of(persons: usize, pairs: &[(u32, u32)]) -> ByPerson {
+        let mut start = vec![0u32; persons + 1];
+        for &(k, _) in pairs {
+            start[k as usize + 1] += 1;
+        }
+        for k in 0..persons {
+            start[k + 1] += start[k];
+        }
+        let mut next = start.clone();
+        let mut list = vec![0u32; pairs.len()];
+        for &(k, other) in pairs {
+            list[next[k as usize] as usize] = other;
+            next[k as usize] += 1;
+        }
+        ByPerson { start, list }
+    }
+
+    fn get(&self, k: u32) -> &[u32] {
+        let k = k as usize;
+        match (self.start.get(k), self.start.get(k + 1)) {
+            (Some(&a), Some(&b)) => &self.list[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
 
 /// Who is who: indexes over every person of the population snapshot.
 pub(crate) struct Registry {
     /// Every person (every status).
     pub persons: Vec<PersonFacts>,
-    by_id: PersonIndex,
+    /// Each person's spouse, father and mother as positions ([`NOBODY`] when not in the
+    /// registry), looked up once.
+    links: Vec<[u32; 3]>,
     /// Household id → persons whose population household is it (every status).
     households: ByKey,
     /// Person → persons who name them as father or mother.
@@ -47,17 +85,18 @@ impl Registry {
         // A key is copied only when it is first seen. The households (with the holders of
         // spells naming others) and the relatives are indexed on two threads: nothing else
         // runs in this stage.
-        let ((households, spell_holders), (children, spouses_of)) = std::thread::scope(|s| {
-            let households = s.spawn(|| Self::households(&persons));
-            let relatives = Self::relatives(&persons, &by_id);
-            let households = households
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (households, relatives)
-        });
+        let ((households, spell_holders), (links, children, spouses_of)) =
+            std::thread::scope(|s| {
+                let households = s.spawn(|| Self::households(&persons));
+                let relatives = Self::relatives(&persons, &by_id);
+                let households = households
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (households, relatives)
+            });
         Registry {
             persons,
-            by_id,
+            links,
             households,
             children,
             spouses_of,
@@ -95,24 +134,45 @@ impl Registry {
         (households, spell_holders)
     }
 
-    /// The children and the spouses naming each person.
-    fn relatives(persons: &[PersonFacts], by_id: &PersonIndex) -> (ByPerson, ByPerson) {
-        let mut children = ByPerson::default();
-        let mut spouses_of = ByPerson::default();
-        for (i, p) in persons.iter().enumerate() {
+    /// Each person's links as positions, and the children and the spouses naming each person.
+    fn relatives(
+        persons: &[PersonFacts],
+        by_id: &PersonIndex,
+    ) -> (Vec<[u32; 3]>, ByPerson, ByPerson) {
+        let position = |key: &Option<policy::facts::PersonKey>| {
+            key.as_ref()
+                .and_then(|k| by_id.first(persons, &k.0))
+                .map_or(NOBODY, |j| j as u32)
+        };
+        let links: Vec<[u32; 3]> = persons
+            .iter()
+            .map(|p| {
+                [
+                    position(&p.spouse),
+                    position(&p.father),
+                    position(&p.mother),
+                ]
+            })
+            .collect();
+        let mut children = Vec::new();
+        let mut spouses_of = Vec::new();
+        for (i, &[spouse, father, mother]) in links.iter().enumerate() {
             let i = i as u32;
-            for parent in [&p.father, &p.mother].into_iter().flatten() {
-                if let Some(j) = by_id.first(persons, &parent.0) {
-                    children.entry(j as u32).or_default().push(i);
+            for parent in [father, mother] {
+                if parent != NOBODY {
+                    children.push((parent, i));
                 }
             }
-            if let Some(s) = &p.spouse
-                && let Some(j) = by_id.first(persons, &s.0)
-            {
-                spouses_of.entry(j as u32).or_default().push(i);
+            if spouse != NOBODY {
+                spouses_of.push((spouse, i));
             }
         }
-        (children, spouses_of)
+        let n = persons.len();
+        (
+            links,
+            ByPerson::of(n, &children),
+            ByPerson::of(n, &spouses_of),
+        )
     }
 
     /// Every household id: population households and households only named by spells.
@@ -182,16 +242,12 @@ impl Registry {
             }
         };
         for &m in members {
-            let p = &self.persons[m as usize];
-            for link in [&p.spouse, &p.father, &p.mother].into_iter().flatten() {
-                if let Some(j) = self.by_id.first(&self.persons, &link.0) {
-                    add(j as u32, &mut others);
+            for &j in &self.links[m as usize] {
+                if j != NOBODY {
+                    add(j, &mut others);
                 }
             }
-            for list in [self.children.get(&m), self.spouses_of.get(&m)]
-                .into_iter()
-                .flatten()
-            {
+            for list in [self.children.get(m), self.spouses_of.get(m)] {
                 for &j in list {
                     add(j, &mut others);
                 }
