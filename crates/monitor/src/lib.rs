@@ -211,12 +211,12 @@ async fn facts_of_everyone(
     let plans = facts::person_facts(ctx, lake, &bounds, packed).await?;
     progress.stage("computing person facts", 0);
     // The reductions run on the runtime's workers while this thread reads the population and
-    // then each reduction in turn into the facts.
-    let parts: Vec<_> = plans
-        .parts
-        .into_iter()
-        .map(|(part, plan)| (part, tokio::spawn(plan.collect())))
-        .collect();
+    // then each reduction into the facts as soon as it is done (in the order they finish: the
+    // largest, employment, is not waited for while the others are ready).
+    let mut parts = tokio::task::JoinSet::new();
+    for (part, plan) in plans.parts {
+        parts.spawn(async move { (part, plan.collect().await) });
+    }
     // The population's rows first, so that the facts are reserved at once: growing a vector
     // of ten million facts copies it into fresh memory at every doubling.
     let population = plans.population.collect().await?;
@@ -228,10 +228,9 @@ async fn facts_of_everyone(
     }
     drop(population);
     let index = assemble::PersonIndex::new(&persons);
-    for (part, batches) in parts {
-        let batches = batches
-            .await
-            .map_err(|e| MonitorError::Runtime(e.to_string()))??;
+    while let Some(done) = parts.join_next().await {
+        let (part, batches) = done.map_err(|e| MonitorError::Runtime(e.to_string()))?;
+        let batches = batches?;
         if part == facts::Part::Employment {
             assemble::employment(&batches, &bounds, &index, &mut persons);
         } else {
