@@ -3,7 +3,7 @@
 
 use crate::idnumber::{IdAgreement, compare_ids};
 use crate::record::{Hashed, Prepared};
-use crate::similarity::{edit_distance_bytes, jaro_winkler, symbol_bound_of, within_one_edit};
+use crate::similarity::{edit_distance_counted, jaro_winkler, symbol_bound_of, within_one_edit};
 
 /// Level value meaning "a side lacks the field".
 pub(crate) const NULL: u8 = u8::MAX;
@@ -253,7 +253,11 @@ fn birth_level(a: &Prepared, b: &Prepared) -> u8 {
     if x.year == y.year && x.month == y.day && x.day == y.month {
         return 1;
     }
-    let d = edit_distance_bytes(&a.birth_digits, &b.birth_digits, 2);
+    let d = edit_distance_counted(
+        (&a.birth_digits, &a.birth_symbols),
+        (&b.birth_digits, &b.birth_symbols),
+        2,
+    );
     if d == 1 {
         return 2;
     }

@@ -32,7 +32,6 @@ pub use record::{BirthDate, PreparedRecords, Preparer, Record};
 
 use compare::NULL;
 use record::Prepared;
-use std::collections::HashMap;
 
 /// Why linkage could not run.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -532,12 +531,12 @@ fn run(
 fn frequencies(
     left: &[Prepared],
     right: Option<&[Prepared]>,
-) -> (HashMap<String, f64>, HashMap<String, f64>, f64) {
-    let mut g: HashMap<String, f64> = HashMap::new();
-    let mut s: HashMap<String, f64> = HashMap::new();
+) -> (model::NameFrequencies, model::NameFrequencies, f64) {
+    let mut g = model::NameFrequencies::default();
+    let mut s = model::NameFrequencies::default();
     let (mut ng, mut ns) = (0.0, 0.0);
     // a name is copied only when first seen: a register of millions repeats its names
-    let count = |table: &mut HashMap<String, f64>, name: &str| match table.get_mut(name) {
+    let count = |table: &mut model::NameFrequencies, name: &str| match table.get_mut(name) {
         Some(n) => *n += 1.0,
         None => {
             table.insert(name.to_string(), 1.0);

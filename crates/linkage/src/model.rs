@@ -7,6 +7,9 @@ use crate::compare::{Comparison, NULL};
 use crate::record::Prepared;
 use std::collections::HashMap;
 
+/// Frequency of each name among the records (a fast hash: millions of lookups while scoring).
+pub(crate) type NameFrequencies = HashMap<String, f64, crate::blocking::FxBuild>;
+
 /// A trained (or default) Fellegi-Sunter model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -21,9 +24,9 @@ pub struct Model {
     /// Whether exact name agreement is weighted by the frequency of the name.
     pub term_frequency: bool,
     /// Frequency of each (simplified) given name among the records.
-    pub(crate) tf_given: HashMap<String, f64>,
+    pub(crate) tf_given: NameFrequencies,
     /// Frequency of each (simplified) surname among the records.
-    pub(crate) tf_surname: HashMap<String, f64>,
+    pub(crate) tf_surname: NameFrequencies,
     /// Lowest frequency used in the term-frequency adjustment.
     pub(crate) tf_floor: f64,
     /// u of the surname levels among non-matching pairs at the same address (household
@@ -119,8 +122,8 @@ impl Model {
             u,
             lambda,
             term_frequency: false,
-            tf_given: HashMap::new(),
-            tf_surname: HashMap::new(),
+            tf_given: NameFrequencies::default(),
+            tf_surname: NameFrequencies::default(),
             tf_floor: 1e-6,
             u_surname_same_address: None,
             u_birth_same_address: None,

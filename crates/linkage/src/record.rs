@@ -137,6 +137,8 @@ pub(crate) struct Prepared {
     pub names: Arc<NameParts>,
     pub birth: Option<BirthDate>,
     pub birth_digits: [u8; 8],
+    /// The symbol counts of `birth_digits` (as `id_symbols` of the ID).
+    pub birth_symbols: [u8; 16],
     pub id: String,
     /// The identity number is a valid resident ID (checksum and birth date hold).
     pub id_valid: bool,
@@ -280,6 +282,9 @@ impl Prepared {
             names,
             birth,
             birth_digits: birth.map(|b| b.digits()).unwrap_or([0; 8]),
+            birth_symbols: crate::similarity::symbol_counts(
+                &birth.map(|b| b.digits()).unwrap_or([0; 8]),
+            ),
             id_symbols: crate::similarity::symbol_counts(id.as_bytes()),
             id,
             id_valid,

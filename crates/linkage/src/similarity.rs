@@ -139,6 +139,21 @@ pub(crate) fn symbol_bound(a: &[u8], b: &[u8]) -> usize {
     l1.div_ceil(2) as usize
 }
 
+/// [`edit_distance_bytes`] given the symbol counts of both texts ([`symbol_counts`]).
+pub(crate) fn edit_distance_counted(
+    (a, a_counts): (&[u8], &[u8; 16]),
+    (b, b_counts): (&[u8], &[u8; 16]),
+    limit: usize,
+) -> usize {
+    if a == b {
+        return 0;
+    }
+    if symbol_bound_of(a_counts, b_counts) > limit {
+        return limit + 1;
+    }
+    edit_distance_chars(a, b, limit)
+}
+
 /// The symbol counts of [`symbol_bound`] for one text, each at most 255 (a count cut there can
 /// only lower the bound, so it stays a lower bound).
 pub(crate) fn symbol_counts(text: &[u8]) -> [u8; 16] {
