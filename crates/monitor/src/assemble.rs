@@ -97,18 +97,6 @@ impl Row<'_> {
         self.columns.get(name).copied()
     }
 
-    fn text(&self, name: &str) -> Option<&str> {
-        Text::of(self.column(name)).get(self.i)
-    }
-
-    fn int(&self, name: &str) -> Option<i64> {
-        Ints::of(self.column(name)).get(self.i)
-    }
-
-    fn date(&self, name: &str) -> Option<Date> {
-        Dates::of(self.column(name)).get(self.i)
-    }
-
     fn flag(&self, name: &str) -> bool {
         match self.column(name) {
             Some(c) if !c.is_null(self.i) => c.as_boolean_opt().is_some_and(|a| a.value(self.i)),
@@ -339,18 +327,6 @@ impl PersonIndex {
             Some(here)
         })
     }
-
-    /// Positions of the persons with this ID.
-    fn positions<'a>(
-        &'a self,
-        persons: &[PersonFacts],
-        id: &str,
-    ) -> impl Iterator<Item = usize> + 'a {
-        let first = self.first(persons, id);
-        first
-            .into_iter()
-            .chain(first.into_iter().flat_map(|k| self.after(k)))
-    }
 }
 
 /// Puts the rows of one reduction batch into the facts of their persons (rows of persons not
@@ -361,26 +337,118 @@ pub(crate) fn apply(
     bounds: &Bounds,
     index: &PersonIndex,
     persons: &mut [PersonFacts],
-) -> Result<(), MonitorError> {
+) {
     let columns = columns(batch);
     let key = Text::of(columns.get(part.key()).copied());
+    let set = setter(part, &columns, bounds);
     for i in 0..batch.num_rows() {
         let Some(id) = key.get(i) else {
             continue;
         };
-        let r = Row {
-            columns: &columns,
-            i,
-        };
         let Some(k) = index.first(persons, id) else {
             continue; // not in the population
         };
-        fill(part, &r, bounds, &mut persons[k]);
+        set(i, &mut persons[k]);
         for k in index.after(k) {
-            fill(part, &r, bounds, &mut persons[k]);
+            set(i, &mut persons[k]);
         }
     }
-    Ok(())
+}
+
+/// A boolean column of a batch, found once per batch (null reads as false).
+#[derive(Clone, Copy)]
+struct Flags<'a>(Option<&'a arrow::array::BooleanArray>);
+
+impl Flags<'_> {
+    fn get(self, i: usize) -> bool {
+        self.0.is_some_and(|a| !a.is_null(i) && a.value(i))
+    }
+}
+
+/// Sets the facts of one row (by its number in the batch) on a person.
+type Setter<'a> = Box<dyn Fn(usize, &mut PersonFacts) + 'a>;
+
+/// What sets the facts one row of a reduction batch gives: the columns of the parts with one
+/// value per fact are found and typed once per batch, not per value (ten million rows); the
+/// parts with lists read their rows as [`Row`]s.
+fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Setter<'a> {
+    let ints = |name: &str| Ints::of(columns.get(name).copied());
+    let dates = |name: &str| Dates::of(columns.get(name).copied());
+    let texts = |name: &str| Text::of(columns.get(name).copied());
+    let flags = |name: &str| Flags(columns.get(name).and_then(|c| c.as_boolean_opt()));
+    match part {
+        Part::Income => {
+            let declared = ints("declared");
+            Box::new(move |i, f| f.income = Fen(f.income.0 + declared.get(i).unwrap_or(0)))
+        }
+        Part::Finance => {
+            let assets = ints("financial_assets");
+            Box::new(move |i, f| f.financial_assets = Fen(assets.get(i).unwrap_or(0)))
+        }
+        Part::Disability => {
+            let (g, c) = (ints("disability_grade"), texts("disability_category"));
+            let (rg, rc) = (
+                ints("recent_disability_grade"),
+                texts("recent_disability_category"),
+            );
+            Box::new(move |i, f| {
+                f.disability_grade = grade(g.get(i));
+                f.disability_category = category(c.get(i));
+                f.recent_disability_grade = grade(rg.get(i));
+                f.recent_disability_category = category(rc.get(i));
+            })
+        }
+        Part::Education => {
+            let (rows, tuition) = (ints("school_rows"), ints("tuition"));
+            Box::new(move |i, f| {
+                f.student = rows.get(i).unwrap_or(0) > 0;
+                f.tuition = Fen(tuition.get(i).unwrap_or(0));
+            })
+        }
+        Part::Medical => {
+            let oop = ints("medical_oop_12m");
+            let (major, recent, before, chronic) = (
+                flags("major_12m"),
+                flags("major_recent"),
+                flags("major_before_recent"),
+                flags("chronic_12m"),
+            );
+            Box::new(move |i, f| {
+                f.medical_oop_12m = Fen(oop.get(i).unwrap_or(0));
+                f.major_12m = major.get(i);
+                f.major_recent = recent.get(i);
+                f.major_before_recent = before.get(i);
+                f.chronic_12m = chronic.get(i);
+            })
+        }
+        Part::Care => {
+            let care = texts("self_care");
+            Box::new(move |i, f| {
+                f.care_level = match care.get(i) {
+                    Some("partial") => CareLevel::Partial,
+                    Some("none") => CareLevel::Full,
+                    _ => CareLevel::Myself,
+                };
+            })
+        }
+        Part::Utilities => {
+            let (arrears, period) = (ints("arrears_months"), dates("utility_period"));
+            let (power, power_period) =
+                (ints("electricity_centi_kwh"), dates("electricity_period"));
+            Box::new(move |i, f| {
+                f.utility_arrears_months = arrears.get(i).unwrap_or(0);
+                f.utility_months_ago = months_ago(period.get(i), bounds);
+                f.electricity_centi_kwh = power.get(i).unwrap_or(0);
+                f.electricity_months_ago = months_ago(power_period.get(i), bounds);
+            })
+        }
+        Part::Employment
+        | Part::Business
+        | Part::Running
+        | Part::AtDeath
+        | Part::Vehicles
+        | Part::Estate => Box::new(move |i, f| fill_lists(part, &Row { columns, i }, f)),
+    }
 }
 
 /// Employment from its records per person and period (`emp_pid`, `period`, `status` as an
@@ -408,7 +476,10 @@ pub(crate) fn employment(
             let (Some(id), Some(p)) = (key.get(i), period.get(i)) else {
                 continue;
             };
-            for k in index.positions(persons, id) {
+            let Some(k) = index.first(persons, id) else {
+                continue;
+            };
+            for k in std::iter::once(k).chain(index.after(k)) {
                 records.push((k as u32, p, status.get(i), earned.get(i)));
             }
         }
@@ -451,42 +522,14 @@ pub(crate) fn employment(
     }
 }
 
-/// Sets the facts one reduction row gives.
-fn fill(part: Part, r: &Row<'_>, bounds: &Bounds, f: &mut PersonFacts) {
+/// Sets the facts of the parts whose reduction rows carry lists ([`setter`] sets the others).
+fn fill_lists(part: Part, r: &Row<'_>, f: &mut PersonFacts) {
     match part {
-        // read by `employment` from its records per person and period
-        Part::Employment => {}
-        Part::Income => f.income = Fen(f.income.0 + r.int("declared").unwrap_or(0)),
-        Part::Finance => f.financial_assets = Fen(r.int("financial_assets").unwrap_or(0)),
         Part::Business => {
             let mut capitals: Vec<Fen> = r.ints("business_capitals").into_iter().map(Fen).collect();
             capitals.sort();
             f.business_capitals = capitals;
             f.business_recent = r.flag("business_recent");
-        }
-        Part::Disability => {
-            f.disability_grade = grade(r.int("disability_grade"));
-            f.disability_category = category(r.text("disability_category"));
-            f.recent_disability_grade = grade(r.int("recent_disability_grade"));
-            f.recent_disability_category = category(r.text("recent_disability_category"));
-        }
-        Part::Education => {
-            f.student = r.int("school_rows").unwrap_or(0) > 0;
-            f.tuition = Fen(r.int("tuition").unwrap_or(0));
-        }
-        Part::Medical => {
-            f.medical_oop_12m = Fen(r.int("medical_oop_12m").unwrap_or(0));
-            f.major_12m = r.flag("major_12m");
-            f.major_recent = r.flag("major_recent");
-            f.major_before_recent = r.flag("major_before_recent");
-            f.chronic_12m = r.flag("chronic_12m");
-        }
-        Part::Care => {
-            f.care_level = match r.text("self_care") {
-                Some("partial") => CareLevel::Partial,
-                Some("none") => CareLevel::Full,
-                _ => CareLevel::Myself,
-            };
         }
         Part::Running => {
             let spells = r.file_order("running");
@@ -535,11 +578,15 @@ fn fill(part: Part, r: &Row<'_>, bounds: &Bounds, f: &mut PersonFacts) {
                 })
                 .collect();
         }
-        Part::Utilities => {
-            f.utility_arrears_months = r.int("arrears_months").unwrap_or(0);
-            f.utility_months_ago = months_ago(r.date("utility_period"), bounds);
-            f.electricity_centi_kwh = r.int("electricity_centi_kwh").unwrap_or(0);
-            f.electricity_months_ago = months_ago(r.date("electricity_period"), bounds);
-        }
+        // employment is read by `employment` from its records per person and period; the
+        // parts with one value per fact are set by `setter`
+        Part::Employment
+        | Part::Income
+        | Part::Finance
+        | Part::Disability
+        | Part::Education
+        | Part::Medical
+        | Part::Care
+        | Part::Utilities => {}
     }
 }

@@ -184,8 +184,8 @@ const GRADE_BITS: u32 = 4;
 const ORDER_BITS: u32 = 61;
 /// Bits of the value beside the order key: 0 for null, else the Int64 value + 2^63 + 1.
 const VALUE_BITS: u32 = 65;
-/// Days of 1800-01-01 since 1970-01-01: dates are ordered from here (an earlier date counts
-/// as this one; 2^17 days later is the year 2158).
+/// Days of 1800-01-01 since 1970-01-01: dates are ordered from here to the 26th century (an
+/// earlier or a later date counts as the end of that range, which no valid row reaches).
 const FIRST_DAY: i64 = -62_091;
 
 impl Key {

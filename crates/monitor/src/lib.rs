@@ -235,7 +235,7 @@ async fn facts_of_everyone(
             assemble::employment(&batches, &bounds, &index, &mut persons);
         } else {
             for batch in &batches {
-                assemble::apply(part, batch, &bounds, &index, &mut persons)?;
+                assemble::apply(part, batch, &bounds, &index, &mut persons);
             }
         }
     }
