@@ -111,10 +111,44 @@ pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
     edit_distance_chars(&a, &b, limit)
 }
 
+/// The distance of two texts of one length that differ in at most two places, without a
+/// table: one place is one substitution; two are one swap of adjacent characters or two
+/// substitutions (an insertion and a deletion cost two as well). `None` otherwise.
+fn few_mismatches(a: &[u8], b: &[u8]) -> Option<usize> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let mut places = [0usize; 2];
+    let mut n = 0;
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        if x != y {
+            if n == 2 {
+                return None;
+            }
+            places[n] = k;
+            n += 1;
+        }
+    }
+    Some(match n {
+        0 | 1 => n,
+        _ => {
+            let [p, q] = places;
+            if q == p + 1 && a[p] == b[q] && a[q] == b[p] {
+                1
+            } else {
+                2
+            }
+        }
+    })
+}
+
 /// [`edit_distance`] on byte strings (ID numbers and dates are ASCII).
 pub fn edit_distance_bytes(a: &[u8], b: &[u8], limit: usize) -> usize {
     if a == b {
         return 0;
+    }
+    if let Some(d) = few_mismatches(a, b) {
+        return d.min(limit + 1);
     }
     if symbol_bound(a, b) > limit {
         return limit + 1;
@@ -147,6 +181,9 @@ pub(crate) fn edit_distance_counted(
 ) -> usize {
     if a == b {
         return 0;
+    }
+    if let Some(d) = few_mismatches(a, b) {
+        return d.min(limit + 1);
     }
     if symbol_bound_of(a_counts, b_counts) > limit {
         return limit + 1;
@@ -380,6 +417,17 @@ mod tests {
         fn banded_distance_equals_the_whole_table(a in "[0-3]{0,12}", b in "[0-3]{0,12}", limit in 0usize..5) {
             let (x, y) = (a.as_bytes(), b.as_bytes());
             prop_assert_eq!(edit_distance_bytes(x, y, limit), full_table(x, y).min(limit + 1));
+        }
+
+        #[test]
+        fn texts_of_one_length_take_the_short_way_exactly(a in "[0-1]{8}", b in "[0-1]{8}", limit in 0usize..4) {
+            let (x, y) = (a.as_bytes(), b.as_bytes());
+            let whole = full_table(x, y).min(limit + 1);
+            prop_assert_eq!(edit_distance_bytes(x, y, limit), whole);
+            prop_assert_eq!(
+                edit_distance_counted((x, &symbol_counts(x)), (y, &symbol_counts(y)), limit),
+                whole
+            );
         }
 
         #[test]
