@@ -20,7 +20,6 @@ const NOBODY: u32 = u32::MAX;
 
 /// Positions of persons by the position of another person, in one array: the persons of
 /// position `k` are `list[start[k]..start[k + 1]]`.
-#[derive(Default)]
 struct ByPerson {
     start: Vec<u32>,
     list: Vec<u32>,
@@ -78,7 +77,7 @@ impl Registry {
         Registry::with_ids(persons, by_id)
     }
 
-    /// Indexes the persons, given the position of the first person with each ID.
+    /// Indexes the persons, given their index by ID.
     pub fn with_ids(persons: Vec<PersonFacts>, by_id: PersonIndex) -> Registry {
         // Hash maps with a fast hash (the keys are the registry's own IDs; the order of the
         // results comes from `household_ids`): ordered maps and SipHash took most of this stage.
