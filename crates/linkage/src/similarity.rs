@@ -144,13 +144,19 @@ fn few_mismatches(a: &[u8], b: &[u8]) -> Option<usize> {
 
 /// [`edit_distance`] on byte strings (ID numbers and dates are ASCII).
 pub fn edit_distance_bytes(a: &[u8], b: &[u8], limit: usize) -> usize {
+    distance_with_bound(a, b, limit, || symbol_bound(a, b))
+}
+
+/// The distance of two byte strings: equal, a few places apart, beyond `limit` by the lower
+/// bound `bound` gives, or else by the banded table.
+fn distance_with_bound(a: &[u8], b: &[u8], limit: usize, bound: impl FnOnce() -> usize) -> usize {
     if a == b {
         return 0;
     }
     if let Some(d) = few_mismatches(a, b) {
         return d.min(limit + 1);
     }
-    if symbol_bound(a, b) > limit {
+    if bound() > limit {
         return limit + 1;
     }
     edit_distance_chars(a, b, limit)
@@ -179,16 +185,7 @@ pub(crate) fn edit_distance_counted(
     (b, b_counts): (&[u8], &[u8; 16]),
     limit: usize,
 ) -> usize {
-    if a == b {
-        return 0;
-    }
-    if let Some(d) = few_mismatches(a, b) {
-        return d.min(limit + 1);
-    }
-    if symbol_bound_of(a_counts, b_counts) > limit {
-        return limit + 1;
-    }
-    edit_distance_chars(a, b, limit)
+    distance_with_bound(a, b, limit, || symbol_bound_of(a_counts, b_counts))
 }
 
 /// The symbol counts of [`symbol_bound`] for one text, each at most 255 (a count cut there can
