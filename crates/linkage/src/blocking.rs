@@ -175,8 +175,21 @@ pub(crate) fn deletion_neighbourhood(text: &[u8], out: &mut Vec<u64>) {
 pub(crate) fn rule_keys(rule: &BlockingRule, p: &Prepared, out: &mut Vec<u64>) {
     out.clear();
     out.push(FNV_START);
-    for key in &rule.0 {
+    for (n, key) in rule.0.iter().enumerate() {
         let part: &[u8] = match key {
+            // a name as the first part hashes to the hash it carries: the text is not read
+            BlockKey::Surname | BlockKey::GivenName if n == 0 => {
+                let name = match key {
+                    BlockKey::Surname => &p.names.surname_pinyin,
+                    _ => &p.names.given_pinyin,
+                };
+                if name.is_empty() {
+                    out.clear();
+                    return;
+                }
+                out[0] = name.hash();
+                continue;
+            }
             BlockKey::Surname => p.names.surname_pinyin.as_bytes(),
             BlockKey::GivenName => p.names.given_pinyin.as_bytes(),
             BlockKey::SurnameInitial => {
@@ -308,6 +321,8 @@ pub(crate) struct Limits {
     /// a × b pairs at most min(a, b) are matches, so it is the least informative place to
     /// look.
     pub max_rule_pairs_per_key: f64,
+    /// In link mode, at most this many pairs per key of the left records as well.
+    pub max_rule_pairs_per_left_key: Option<f64>,
 }
 
 /// Pairs a block of `l` left and `r` right records produces (`r` unused in dedupe mode).
@@ -349,30 +364,44 @@ pub(crate) fn candidates(
     limits: Limits,
     threads: usize,
 ) -> (Vec<u64>, BlockingStats) {
+    let rules = &rules[..rules.len().min(16)];
+    let dedupe = right.is_none();
+    // the blocks of the left records under every rule, and the keys they gave
+    let mut keys = Vec::new();
+    let mut blocks: Vec<(Buckets, usize)> = rules
+        .iter()
+        .map(|rule| {
+            let mut buckets: Buckets = HashMap::default();
+            let mut key_count = 0usize;
+            for (i, p) in left.iter().enumerate() {
+                rule_keys(rule, p, &mut keys);
+                key_count += keys.len();
+                for k in &keys {
+                    buckets.entry(*k).or_default().0.push(i as u32);
+                }
+            }
+            (buckets, key_count)
+        })
+        .collect();
+    // the right records' keys under every rule, in one pass over them
+    let right_keys = match right {
+        Some(right) => probe_right(rules, right, &mut blocks, threads),
+        None => vec![0; rules.len()],
+    };
     let mut all: Vec<u64> = Vec::new();
     let mut stats = BlockingStats::default();
-    let mut keys = Vec::new();
-    let dedupe = right.is_none();
-    for (r, rule) in rules.iter().enumerate().take(16) {
+    for (r, ((buckets, left_keys), right_keys)) in blocks.into_iter().zip(right_keys).enumerate() {
         let bit = 1u16 << r;
-        let mut buckets: Buckets = HashMap::default();
-        let mut key_count = 0usize;
-        for (i, p) in left.iter().enumerate() {
-            rule_keys(rule, p, &mut keys);
-            key_count += keys.len();
-            for k in &keys {
-                buckets.entry(*k).or_default().0.push(i as u32);
-            }
-        }
-        if let Some(right) = right {
-            key_count += probe_right(rule, right, &mut buckets, threads);
-        }
+        let key_count = left_keys + right_keys;
         let mut sizes: Vec<u64> = buckets
             .values()
             .map(|(l, rr)| block_pairs(l.len(), rr.len(), dedupe))
             .filter(|n| *n > 0)
             .collect();
-        let budget = (limits.max_rule_pairs_per_key * key_count as f64).max(0.0) as u64;
+        let mut budget = (limits.max_rule_pairs_per_key * key_count as f64).max(0.0) as u64;
+        if let (Some(per_left), false) = (limits.max_rule_pairs_per_left_key, dedupe) {
+            budget = budget.min((per_left * left_keys as f64).max(0.0) as u64);
+        }
         let cutoff = block_cutoff(&mut sizes, limits.max_block_pairs, budget);
         stats.skipped_blocks += sizes.iter().filter(|n| **n > cutoff).count() as u64;
         let before = all.len();
@@ -403,53 +432,70 @@ pub(crate) fn candidates(
     (all, stats)
 }
 
-/// Puts every right record into the blocks of the left records it shares a key with (in
-/// order of the right records within each block, as one pass would) and returns the number
-/// of keys the right records gave. The right side is the large one — a register of millions —
-/// so it is read on `threads` threads over contiguous chunks, each collecting (block, record)
-/// hits against the blocks, which no thread changes; the hits are added chunk by chunk.
+/// Puts every right record into the blocks of the left records it shares a key with, rule by
+/// rule (in order of the right records within each block, as one pass would), and returns the
+/// number of keys the right records gave under each rule. The right side is the large one — a
+/// register of millions — so it is read once for all rules (each record and its name parts
+/// are fetched from memory once, not once per rule), on `threads` threads over contiguous
+/// chunks, each collecting (rule, block, record) hits against the blocks, which no thread
+/// changes; the hits are added chunk by chunk.
 fn probe_right(
-    rule: &BlockingRule,
+    rules: &[BlockingRule],
     right: &[Prepared],
-    buckets: &mut Buckets,
+    blocks: &mut [(Buckets, usize)],
     threads: usize,
-) -> usize {
-    if buckets.is_empty() {
-        return 0;
+) -> Vec<usize> {
+    // per rule, the blocks by number, for hits that name them without holding the maps; rules
+    // without left keys are not probed
+    let mut probes: Vec<(usize, HashMap<u64, u32, FxBuild>, KeyFilter)> = Vec::new();
+    let mut targets: Vec<Vec<&mut Vec<u32>>> = Vec::new();
+    for (r, (buckets, _)) in blocks.iter_mut().enumerate() {
+        if buckets.is_empty() {
+            continue;
+        }
+        let mut index: HashMap<u64, u32, FxBuild> =
+            HashMap::with_capacity_and_hasher(buckets.len(), FxBuild::default());
+        let mut rights: Vec<&mut Vec<u32>> = Vec::with_capacity(buckets.len());
+        for (n, (k, (_, right_of_block))) in buckets.iter_mut().enumerate() {
+            index.insert(*k, n as u32);
+            rights.push(right_of_block);
+        }
+        let filter = KeyFilter::new(index.keys().copied(), index.len());
+        probes.push((r, index, filter));
+        targets.push(rights);
     }
-    // the blocks by number, for hits that name them without holding the map
-    let mut index: HashMap<u64, u32, FxBuild> =
-        HashMap::with_capacity_and_hasher(buckets.len(), FxBuild::default());
-    let mut blocks: Vec<&mut Vec<u32>> = Vec::with_capacity(buckets.len());
-    for (n, (k, (_, right_of_block))) in buckets.iter_mut().enumerate() {
-        index.insert(*k, n as u32);
-        blocks.push(right_of_block);
+    let mut key_counts = vec![0usize; rules.len()];
+    if probes.is_empty() {
+        return key_counts;
     }
-    let filter = KeyFilter::new(index.keys().copied(), index.len());
     let chunk = right.len().div_ceil(threads.max(1)).max(1);
-    let parts: Vec<(Vec<(u32, u32)>, usize)> = std::thread::scope(|s| {
-        let (index, filter) = (&index, &filter);
+    type Part = (Vec<Vec<(u32, u32)>>, Vec<usize>);
+    let parts: Vec<Part> = std::thread::scope(|s| {
+        let probes = &probes;
         let handles: Vec<_> = right
             .chunks(chunk)
             .enumerate()
             .map(|(c, records)| {
                 s.spawn(move || {
                     let mut keys = Vec::new();
-                    let mut hits = Vec::new();
-                    let mut count = 0usize;
+                    let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); probes.len()];
+                    let mut counts = vec![0usize; probes.len()];
                     for (o, p) in records.iter().enumerate() {
-                        rule_keys(rule, p, &mut keys);
-                        count += keys.len();
-                        for k in &keys {
-                            if !filter.may_contain(*k) {
-                                continue;
-                            }
-                            if let Some(&b) = index.get(k) {
-                                hits.push((b, (c * chunk + o) as u32));
+                        let j = (c * chunk + o) as u32;
+                        for (t, (r, index, filter)) in probes.iter().enumerate() {
+                            rule_keys(&rules[*r], p, &mut keys);
+                            counts[t] += keys.len();
+                            for k in &keys {
+                                if !filter.may_contain(*k) {
+                                    continue;
+                                }
+                                if let Some(&b) = index.get(k) {
+                                    hits[t].push((b, j));
+                                }
                             }
                         }
                     }
-                    (hits, count)
+                    (hits, counts)
                 })
             })
             .collect();
@@ -458,14 +504,15 @@ fn probe_right(
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut key_count = 0;
-    for (hits, count) in parts {
-        key_count += count;
-        for (b, j) in hits {
-            blocks[b as usize].push(j);
+    for (hits, counts) in parts {
+        for (t, (hits, count)) in hits.into_iter().zip(counts).enumerate() {
+            key_counts[probes[t].0] += count;
+            for (b, j) in hits {
+                targets[t][b as usize].push(j);
+            }
         }
     }
-    key_count
+    key_counts
 }
 
 /// A filter of the left keys that fits in the cache (a bit array with two bits per key in one
@@ -530,6 +577,7 @@ mod tests {
         Limits {
             max_block_pairs,
             max_rule_pairs_per_key: f64::INFINITY,
+            max_rule_pairs_per_left_key: None,
         }
     }
 
@@ -558,6 +606,35 @@ mod tests {
         let pairs: Vec<_> = c.iter().map(|x| unpack(*x)).collect();
         assert_eq!(pairs, vec![(0, 0, 1), (1, 1, 3)]);
         assert_eq!(stats.candidates, 2);
+    }
+
+    #[test]
+    fn a_budget_per_left_key_skips_the_blocks_of_many_strangers() {
+        // two rows born in 1980 and 1990; the register has twelve persons born in 1980 and
+        // two in 1990, on two threads
+        let left = vec![rec("王一", "1", 1980), rec("李二", "2", 1990)];
+        let mut right: Vec<Prepared> = (0..12).map(|_| rec("张三", "3", 1980)).collect();
+        right.extend((0..2).map(|_| rec("赵四", "4", 1990)));
+        let rules = vec![
+            BlockingRule::on(&[BlockKey::BirthYear]),
+            BlockingRule::on(&[BlockKey::Surname, BlockKey::BirthYear]),
+        ];
+        let (all, _) = candidates(&rules, &left, Some(&right), limits(1000), 2);
+        assert_eq!(all.len(), 14);
+        // at most three pairs per row: the block of twelve goes, the block of two stays
+        let per_left = Limits {
+            max_rule_pairs_per_left_key: Some(3.0),
+            ..limits(1000)
+        };
+        let (kept, stats) = candidates(&rules, &left, Some(&right), per_left, 2);
+        let pairs: Vec<_> = kept.iter().map(|x| unpack(*x)).collect();
+        assert_eq!(pairs, vec![(1, 12, 1), (1, 13, 1)]);
+        assert_eq!(stats.skipped_blocks, 1);
+        assert_eq!(stats.pairs_per_rule, vec![2, 0]);
+        // a rule whose first part is a name keys as the name's text would
+        let mut keys = Vec::new();
+        rule_keys(&rules[1], &left[0], &mut keys);
+        assert_eq!(keys, vec![fnv(fnv(FNV_START, b"wang"), b"1980")]);
     }
 
     #[test]
@@ -664,6 +741,7 @@ mod tests {
         let budget = |max_rule_pairs: f64| Limits {
             max_block_pairs: 1000,
             max_rule_pairs_per_key: max_rule_pairs / 11.0,
+            max_rule_pairs_per_left_key: None,
         };
         let (c, stats) = candidates(&rules, &recs, None, budget(100.0), 1);
         assert_eq!((c.len(), stats.skipped_blocks), (19, 0));

@@ -74,6 +74,12 @@ pub struct Settings {
     /// coarse rules (a postcode with an initial) affordable where a key is shared by many
     /// records, and at a million records.
     pub max_rule_pairs_per_key: f64,
+    /// In link mode, pairs one rule may produce per key of the left records (`None`: no such
+    /// bound). Where the right side is a register of millions and the left a few rows, the
+    /// budget of [`Settings::max_rule_pairs_per_key`] grows with the register while a row has
+    /// at most one person: a coarse rule (a birth date alone) would pair every row with
+    /// hundreds of strangers.
+    pub max_rule_pairs_per_left_key: Option<f64>,
     /// EM iterations per session.
     pub em_iterations: usize,
     /// Seed of the pair sampler.
@@ -111,6 +117,7 @@ impl Default for Settings {
             u_sample_pairs: 1_000_000,
             max_block_pairs: 250_000,
             max_rule_pairs_per_key: 3.0,
+            max_rule_pairs_per_left_key: None,
             em_iterations: 40,
             seed: 42,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -459,6 +466,7 @@ fn run(
     let limits = blocking::Limits {
         max_block_pairs: settings.max_block_pairs,
         max_rule_pairs_per_key: settings.max_rule_pairs_per_key,
+        max_rule_pairs_per_left_key: settings.max_rule_pairs_per_left_key,
     };
     let (cands, blocking_stats) = blocking::candidates(&settings.rules, pl, pr, limits, threads);
     progress.finish();

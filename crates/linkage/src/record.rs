@@ -188,6 +188,12 @@ impl Hashed {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// FNV-1a of the text from [`crate::blocking::FNV_START`]: what a blocking key that starts
+    /// with this text hashes it to.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
 }
 
 impl std::ops::Deref for Hashed {

@@ -269,16 +269,45 @@ pub(crate) fn population(
 
 /// Where each person's facts are: person ID → position, and the next position with the same
 /// ID (a population listing a person twice gives both rows the person's facts). The table
-/// holds positions only and compares an ID with the person's own: ten million copies of the
-/// IDs as keys cost a tenth of the facts stage and half a gigabyte.
+/// holds each person's [`id_code`] and position: ten million copies of the IDs as keys cost a
+/// tenth of the facts stage and half a gigabyte, and comparing an ID with the person's own
+/// read the person's ID text from wherever it was — a cache miss per row looked up.
 pub(crate) struct PersonIndex {
-    first: hashbrown::HashTable<u32>,
+    first: hashbrown::HashTable<(u64, u32)>,
     next: Vec<u32>,
 }
 
-fn id_hash(id: &str) -> u64 {
+/// The top bit of an [`id_code`] that is a hash, not the ID itself.
+const HASHED: u64 = 1 << 63;
+
+/// A person ID as a number: a resident ID in its canonical form (17 digits and a check
+/// character, a digit or `X`) is its own number below 2^63, one to one — every valid ID of the
+/// lake; any other text is its hash with the top bit set, which only comparing the texts
+/// confirms.
+pub(crate) fn id_code(id: &str) -> u64 {
+    let b = id.as_bytes();
+    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) {
+        let check = match b[17] {
+            c @ b'0'..=b'9' => Some(u64::from(c - b'0')),
+            b'X' => Some(10),
+            _ => None,
+        };
+        if let Some(check) = check {
+            let digits = b[..17]
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            // below 10^17 · 11 < 2^63
+            return digits * 11 + check;
+        }
+    }
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(id)
+    rustc_hash::FxBuildHasher.hash_one(id) | HASHED
+}
+
+/// Where a code goes in the table.
+fn code_hash(code: u64) -> u64 {
+    // the codes of one district share their leading digits: spread them over all bits
+    code.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26)
 }
 
 impl PersonIndex {
@@ -288,9 +317,12 @@ impl PersonIndex {
         let mut next = vec![u32::MAX; persons.len()];
         for (i, p) in persons.iter().enumerate() {
             let id = p.id.0.as_str();
-            let hash = id_hash(id);
-            match first.find(hash, |&k: &u32| persons[k as usize].id.0 == id) {
-                Some(&head) => {
+            let code = id_code(id);
+            let same = |&(c, k): &(u64, u32)| {
+                c == code && (code & HASHED == 0 || persons[k as usize].id.0 == id)
+            };
+            match first.find(code_hash(code), same) {
+                Some(&(_, head)) => {
                     // a repeated ID (rare): the position joins the end of its chain
                     let mut tail = head as usize;
                     while next[tail] != u32::MAX {
@@ -299,9 +331,7 @@ impl PersonIndex {
                     next[tail] = i as u32;
                 }
                 None => {
-                    first.insert_unique(hash, i as u32, |&k| {
-                        id_hash(persons[k as usize].id.0.as_str())
-                    });
+                    first.insert_unique(code_hash(code), (code, i as u32), |&(c, _)| code_hash(c));
                 }
             }
         }
@@ -310,9 +340,12 @@ impl PersonIndex {
 
     /// The position of the first person with this ID, among the persons indexed.
     pub(crate) fn first(&self, persons: &[PersonFacts], id: &str) -> Option<usize> {
+        let code = id_code(id);
         self.first
-            .find(id_hash(id), |&k| persons[k as usize].id.0 == id)
-            .map(|&k| k as usize)
+            .find(code_hash(code), |&(c, k)| {
+                c == code && (code & HASHED == 0 || persons[k as usize].id.0 == id)
+            })
+            .map(|&(_, k)| k as usize)
     }
 
     /// The positions after `at` with the same ID.
@@ -588,5 +621,55 @@ fn fill_lists(part: Part, r: &Row<'_>, f: &mut PersonFacts) {
         | Part::Medical
         | Part::Care
         | Part::Utilities => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policy::facts::PersonKey;
+
+    fn person(id: &str) -> PersonFacts {
+        PersonFacts {
+            id: PersonKey(id.to_string()),
+            ..PersonFacts::default()
+        }
+    }
+
+    #[test]
+    fn canonical_ids_are_their_own_codes() {
+        let a = id_code("110101199003070011");
+        assert_eq!(a, 11_010_119_900_307_001 * 11 + 1);
+        assert_ne!(id_code("11010119900307001X"), id_code("110101199003070010"));
+        assert_eq!(id_code("11010119900307001X") & HASHED, 0);
+        // anything else is hashed, with the top bit set
+        for other in [
+            "11010119900307001x",
+            "1101011990030700",
+            "",
+            "1101011990030700111",
+        ] {
+            assert_ne!(id_code(other) & HASHED, 0, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_index_finds_every_id_and_repeats() {
+        let ids = [
+            "110101199003070011",
+            "11010119900307001X",
+            "not an id",
+            "110101199003070011",
+            "11010119900307001x",
+        ];
+        let persons: Vec<PersonFacts> = ids.iter().map(|i| person(i)).collect();
+        let index = PersonIndex::new(&persons);
+        assert_eq!(index.first(&persons, "110101199003070011"), Some(0));
+        assert_eq!(index.after(0).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(index.first(&persons, "11010119900307001X"), Some(1));
+        assert_eq!(index.first(&persons, "not an id"), Some(2));
+        assert_eq!(index.first(&persons, "11010119900307001x"), Some(4));
+        assert_eq!(index.first(&persons, "110101199003070012"), None);
+        assert_eq!(index.first(&persons, "not an ID"), None);
     }
 }
