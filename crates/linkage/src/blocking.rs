@@ -95,9 +95,17 @@ impl Hasher for FxHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
+        // eight bytes at a time (a name is one or two words), the last word with its length
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.write_u64(u64::from_le_bytes(w));
         }
+        let rest = words.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.write_u64(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 60));
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
@@ -123,6 +131,9 @@ pub(crate) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 }
 
 pub(crate) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// [`fnv`] of the empty text: the hash an absent name part carries.
+const EMPTY_HASH: u64 = (FNV_START ^ 0xff).wrapping_mul(0x100_0000_01b3);
 
 /// The finaliser of SplitMix64: spreads a combined hash over all bits.
 fn mix(mut x: u64) -> u64 {
@@ -179,15 +190,15 @@ pub(crate) fn rule_keys(rule: &BlockingRule, p: &Prepared, out: &mut Vec<u64>) {
         let part: &[u8] = match key {
             // a name as the first part hashes to the hash it carries: the text is not read
             BlockKey::Surname | BlockKey::GivenName if n == 0 => {
-                let name = match key {
-                    BlockKey::Surname => &p.names.surname_pinyin,
-                    _ => &p.names.given_pinyin,
+                let hash = match key {
+                    BlockKey::Surname => p.name_hashes[0],
+                    _ => p.name_hashes[1],
                 };
-                if name.is_empty() {
+                if hash == EMPTY_HASH {
                     out.clear();
                     return;
                 }
-                out[0] = name.hash();
+                out[0] = hash;
                 continue;
             }
             BlockKey::Surname => p.names.surname_pinyin.as_bytes(),

@@ -516,7 +516,7 @@ mod tests {
             Comparison::IdNumber.levels()[5],
             "two different valid resident IDs"
         );
-        let mut typo = twin_a.id.clone();
+        let mut typo = twin_a.id.as_str().to_string();
         typo.replace_range(17.., if typo.ends_with('0') { "1" } else { "0" });
         let typo = Prepared::new(&Record {
             id_number: Some(typo),

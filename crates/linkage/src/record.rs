@@ -117,13 +117,15 @@ impl BirthDate {
     /// The eight digits `YYYYMMDD`.
     pub fn digits(&self) -> [u8; 8] {
         let mut out = [b'0'; 8];
-        let s = format!(
-            "{:04}{:02}{:02}",
-            self.year % 10000,
-            self.month % 100,
-            self.day % 100
-        );
-        out.copy_from_slice(&s.as_bytes()[..8]);
+        let mut put = |at: usize, width: usize, mut n: u32| {
+            for slot in out[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, u32::from(self.year % 10000));
+        put(4, 2, u32::from(self.month % 100));
+        put(6, 2, u32::from(self.day % 100));
         out
     }
 }
@@ -139,7 +141,12 @@ pub(crate) struct Prepared {
     pub birth_digits: [u8; 8],
     /// The symbol counts of `birth_digits` (as `id_symbols` of the ID).
     pub birth_symbols: [u8; 16],
-    pub id: String,
+    /// The identity number, normalised, held in the record: blocking reads it for every
+    /// record of a register, and a copy on the heap was a cache miss each.
+    pub id: ShortText,
+    /// The hashes of the surname and given name in pinyin ([`Hashed::hash`]), held in the
+    /// record for the same reason: blocking on a name reads them without the name parts.
+    pub name_hashes: [u64; 2],
     /// The identity number is a valid resident ID (checksum and birth date hold).
     pub id_valid: bool,
     /// How often each symbol occurs in the identity number, by its byte modulo 16 (see
@@ -229,6 +236,60 @@ impl Ord for Hashed {
     }
 }
 
+/// A text of up to 22 bytes held in place, a longer one on the heap.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum ShortText {
+    /// The bytes and their length.
+    Inline(u8, [u8; 22]),
+    /// A longer text.
+    Heap(Box<str>),
+}
+
+impl Default for ShortText {
+    fn default() -> Self {
+        ShortText::Inline(0, [0; 22])
+    }
+}
+
+impl ShortText {
+    pub fn new(text: &str) -> ShortText {
+        match u8::try_from(text.len()) {
+            Ok(n) if n <= 22 => {
+                let mut bytes = [0; 22];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                ShortText::Inline(n, bytes)
+            }
+            _ => ShortText::Heap(text.into()),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            ShortText::Inline(n, bytes) => &bytes[..usize::from(*n)],
+            ShortText::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// The text (the bytes are always a whole text: they were copied from one).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// The middle initial and the address of a record, cleaned.
 #[derive(Clone, Default, PartialEq, Eq)]
 #[cfg_attr(test, derive(Debug))]
@@ -275,6 +336,7 @@ impl Prepared {
         let birth = r.birth_date;
         let id = r.id_number.as_deref().map(normalize_id).unwrap_or_default();
         let id_valid = id.len() == 18 && domain::ResidentId::parse(&id).is_ok();
+        let birth_digits = birth.map(|b| b.digits()).unwrap_or([0; 8]);
         let place = Place {
             middle: clean(&r.middle_initial),
             region: clean(&r.region),
@@ -285,14 +347,13 @@ impl Prepared {
         }
         .with_region_in_address();
         Prepared {
-            names,
             birth,
-            birth_digits: birth.map(|b| b.digits()).unwrap_or([0; 8]),
-            birth_symbols: crate::similarity::symbol_counts(
-                &birth.map(|b| b.digits()).unwrap_or([0; 8]),
-            ),
+            birth_digits,
+            birth_symbols: crate::similarity::symbol_counts(&birth_digits),
             id_symbols: crate::similarity::symbol_counts(id.as_bytes()),
-            id,
+            name_hashes: [names.surname_pinyin.hash(), names.given_pinyin.hash()],
+            names,
+            id: ShortText::new(&id),
             id_valid,
             gender: r.gender,
             place: (place != NO_PLACE).then(|| Box::new(place)),
@@ -548,6 +609,28 @@ mod tests {
         );
         assert_eq!(BirthDate::parse_loose("abc"), None);
         assert_eq!(&b.digits(), b"19940506");
+    }
+
+    #[test]
+    fn short_texts_in_place_and_on_the_heap() {
+        for text in [
+            "",
+            "11010119900307001X",
+            "a text of twenty-two b",
+            "身份证号码是这个",
+        ] {
+            let t = ShortText::new(text);
+            assert_eq!(t.as_str(), text);
+            assert_eq!(t.len(), text.len());
+            assert_eq!(
+                matches!(t, ShortText::Inline(..)),
+                text.len() <= 22,
+                "{text}"
+            );
+        }
+        assert_ne!(ShortText::new("12"), ShortText::new("1"));
+        let empty = crate::blocking::fnv(crate::blocking::FNV_START, b"");
+        assert_eq!(Prepared::new(&Record::default()).name_hashes, [empty; 2]);
     }
 
     #[test]

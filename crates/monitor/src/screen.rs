@@ -201,7 +201,8 @@ impl Registry {
 
     /// The evaluator's input for one household (its persons copied).
     pub fn input(&self, household_id: &str) -> HouseholdInput {
-        let (members, others) = self.related(household_id);
+        let mut others = Vec::new();
+        let members = self.related(household_id, &mut others);
         HouseholdInput {
             household_id: household_id.to_string(),
             members: members
@@ -215,64 +216,63 @@ impl Registry {
         }
     }
 
-    /// Fills `members` and `others` with one household's persons, borrowed.
+    /// Fills `members` and `others` with one household's persons, borrowed (`positions` is
+    /// room for the others' positions, reused from household to household).
     pub fn view<'a>(
         &'a self,
         household_id: &str,
         members: &mut Vec<&'a PersonFacts>,
         others: &mut Vec<&'a PersonFacts>,
+        positions: &mut Vec<u32>,
     ) {
-        let (m, o) = self.related(household_id);
+        let m = self.related(household_id, positions);
         members.clear();
         members.extend(m.iter().map(|&i| &self.persons[i as usize]));
         others.clear();
-        others.extend(o.into_iter().map(|i| &self.persons[i as usize]));
+        others.extend(positions.iter().map(|&i| &self.persons[i as usize]));
     }
 
-    /// A household's members, and its others in registry order: relatives in other
-    /// households and holders of spells naming it.
-    fn related(&self, household_id: &str) -> (&[u32], BTreeSet<u32>) {
+    /// A household's members, and into `others` its others in registry order, each once:
+    /// relatives in other households and holders of spells naming it. (The members are in
+    /// registry order, as the registry was read; sorted arrays rather than sets, since a
+    /// household has a handful of persons and three million of them are evaluated.)
+    fn related(&self, household_id: &str, others: &mut Vec<u32>) -> &[u32] {
         let members: &[u32] = self.households.get(household_id).map_or(&[], Vec::as_slice);
-        let in_household: BTreeSet<u32> = members.iter().copied().collect();
-        let mut others: BTreeSet<u32> = BTreeSet::new();
-        let add = |j: u32, others: &mut BTreeSet<u32>| {
-            if !in_household.contains(&j) {
-                others.insert(j);
-            }
-        };
+        others.clear();
         for &m in members {
-            for &j in &self.links[m as usize] {
-                if j != NOBODY {
-                    add(j, &mut others);
-                }
-            }
-            for list in [self.children.get(m), self.spouses_of.get(m)] {
-                for &j in list {
-                    add(j, &mut others);
-                }
-            }
+            others.extend(self.links[m as usize].iter().filter(|&&j| j != NOBODY));
+            others.extend_from_slice(self.children.get(m));
+            others.extend_from_slice(self.spouses_of.get(m));
         }
         if let Some(holders) = self.spell_holders.get(household_id) {
-            for &j in holders {
-                add(j, &mut others);
-            }
+            others.extend_from_slice(holders);
         }
-        (members, others)
+        others.sort_unstable();
+        others.dedup();
+        others.retain(|j| members.binary_search(j).is_err());
+        members
     }
 }
 
 /// The positions of `texts` in text order (equal texts in position order), comparing a copy
-/// of each text's first 24 bytes kept beside its position and the whole texts only on a tie:
-/// millions of comparisons through scattered strings are mostly cache misses.
+/// of each text's first 24 bytes kept beside its position — as three big-endian words, which
+/// compare as the bytes do — and the whole texts only on a tie: millions of comparisons
+/// through scattered strings are mostly cache misses.
 pub(crate) fn text_order<S: AsRef<str>>(texts: &[S]) -> Vec<u32> {
-    let mut keyed: Vec<([u8; 24], u32)> = texts
+    let mut keyed: Vec<([u64; 3], u32)> = texts
         .iter()
         .enumerate()
         .map(|(k, t)| {
             let t = t.as_ref().as_bytes();
-            let mut key = [0u8; 24];
+            let mut bytes = [0u8; 24];
             let n = t.len().min(24);
-            key[..n].copy_from_slice(&t[..n]);
+            bytes[..n].copy_from_slice(&t[..n]);
+            let mut key = [0u64; 3];
+            for (word, chunk) in key.iter_mut().zip(bytes.chunks_exact(8)) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                *word = u64::from_be_bytes(w);
+            }
             (key, k as u32)
         })
         .collect();
@@ -313,9 +313,10 @@ pub(crate) fn evaluate_all(
             .map(|part| {
                 scope.spawn(move || {
                     let mut decided = Vec::with_capacity(part.len());
-                    let (mut members, mut others) = (Vec::new(), Vec::new());
+                    let (mut members, mut others, mut positions) =
+                        (Vec::new(), Vec::new(), Vec::new());
                     for (k, id) in part.iter().enumerate() {
-                        registry.view(id, &mut members, &mut others);
+                        registry.view(id, &mut members, &mut others, &mut positions);
                         let view = HouseholdView {
                             household_id: id,
                             members: &members,
@@ -438,5 +439,31 @@ pub(crate) fn collect(decided: Vec<Decided>, results: &mut Results) {
             signal,
             level,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_order;
+
+    #[test]
+    fn text_order_is_the_order_of_the_texts() {
+        let texts = [
+            "11010119900307001X",
+            "110101199003070011",
+            "",
+            "1101011990030700",
+            "a text longer than twenty-four bytes, 2",
+            "a text longer than twenty-four bytes, 1",
+            "110101199003070011",
+            "王伟",
+            "~",
+            "11010119900307001",
+        ];
+        let order = text_order(&texts);
+        let mut expected: Vec<u32> = (0..texts.len() as u32).collect();
+        // a stable sort: equal texts stay in position order
+        expected.sort_by_key(|&k| texts[k as usize]);
+        assert_eq!(order, expected);
     }
 }
