@@ -284,6 +284,20 @@ impl ShortText {
     }
 }
 
+// Hashed and compared as the text it holds, so that a table keyed by short texts is searched
+// with a `&str`.
+impl std::hash::Hash for ShortText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for ShortText {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl fmt::Debug for ShortText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
@@ -328,11 +342,13 @@ fn clean(v: &Option<String>) -> String {
 
 impl Prepared {
     pub(crate) fn new(r: &Record) -> Prepared {
-        Prepared::with_names(r, NameParts::of(r))
+        let names = NameParts::of(r);
+        let hashes = names.pinyin_hashes();
+        Prepared::with_names(r, names, hashes)
     }
 
     /// The prepared record of `r` whose name parts are `names`.
-    fn with_names(r: &Record, names: Arc<NameParts>) -> Prepared {
+    fn with_names(r: &Record, names: Arc<NameParts>, name_hashes: [u64; 2]) -> Prepared {
         let birth = r.birth_date;
         let id = r.id_number.as_deref().map(normalize_id).unwrap_or_default();
         let id_valid = id.len() == 18 && domain::ResidentId::parse(&id).is_ok();
@@ -351,7 +367,7 @@ impl Prepared {
             birth_digits,
             birth_symbols: crate::similarity::symbol_counts(&birth_digits),
             id_symbols: crate::similarity::symbol_counts(id.as_bytes()),
-            name_hashes: [names.surname_pinyin.hash(), names.given_pinyin.hash()],
+            name_hashes,
             names,
             id: ShortText::new(&id),
             id_valid,
@@ -385,6 +401,11 @@ impl Place {
 }
 
 impl NameParts {
+    /// The hashes of the surname and the given name in pinyin.
+    fn pinyin_hashes(&self) -> [u64; 2] {
+        [self.surname_pinyin.hash(), self.given_pinyin.hash()]
+    }
+
     fn of(r: &Record) -> Arc<NameParts> {
         let (surname, given) = match r.full_name.as_deref().map(domain::text::normalize) {
             Some(full) if !full.is_empty() && full.chars().next().is_some_and(is_han) => {
@@ -426,7 +447,10 @@ const NAME_CACHE: usize = 1 << 20;
 /// one name share its parts instead of holding six strings each.
 #[derive(Default)]
 pub struct Preparer {
-    names: HashMap<String, Arc<NameParts>, crate::blocking::FxBuild>,
+    /// Full name → its parts and their pinyin hashes. A short name is held in the table
+    /// itself, and the hashes beside the parts: finding a name and its hashes reads no other
+    /// memory (a heap copy of each name and the parts' own hashes were cache misses).
+    names: HashMap<ShortText, (Arc<NameParts>, [u64; 2]), crate::blocking::FxBuild>,
     out: Vec<Prepared>,
 }
 
@@ -450,17 +474,19 @@ impl Preparer {
         let (Some(full), None, None) = (&r.full_name, &r.surname, &r.given_name) else {
             return Prepared::new(r);
         };
-        let names = match self.names.get(full.as_str()) {
-            Some(parts) => Arc::clone(parts),
+        let (names, hashes) = match self.names.get(full.as_str()) {
+            Some((parts, hashes)) => (Arc::clone(parts), *hashes),
             None => {
                 let parts = NameParts::of(r);
+                let hashes = parts.pinyin_hashes();
                 if self.names.len() < NAME_CACHE {
-                    self.names.insert(full.clone(), Arc::clone(&parts));
+                    self.names
+                        .insert(ShortText::new(full), (Arc::clone(&parts), hashes));
                 }
-                parts
+                (parts, hashes)
             }
         };
-        Prepared::with_names(r, names)
+        Prepared::with_names(r, names, hashes)
     }
 
     /// The records prepared so far, in the order they were pushed; the names seen are kept

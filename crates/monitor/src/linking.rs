@@ -160,9 +160,9 @@ impl LakeLinks {
     }
 
     /// Keeps only the persons a row was linked to or has as its best candidate (whose IDs go
-    /// into the results and whose records explain the rows): the register of millions is not
-    /// held through the rest of the run.
-    fn keep_referenced(&mut self) {
+    /// into the results and whose records explain the rows), and copies their IDs out of the
+    /// register's columns: the register of millions is not held through the rest of the run.
+    fn keep_referenced(&mut self, ids: &RegisterIds) {
         let mut used: Vec<usize> = self
             .best
             .iter()
@@ -182,8 +182,7 @@ impl LakeLinks {
                 *p = new_index(*p);
             }
         }
-        let mut ids = std::mem::take(&mut self.person_ids);
-        self.person_ids = used.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
+        self.person_ids = used.iter().map(|&i| ids.get(i).to_string()).collect();
         self.persons = std::mem::take(&mut self.persons).keep(&used);
     }
 }
@@ -313,6 +312,25 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
     batch.schema().index_of(name).ok().map(|i| batch.column(i))
 }
 
+/// The IDs of the register in ID order, left in the columns they were read in: only the few
+/// persons linking refers to get a copy (ten million copies cost a second and half a gigabyte).
+struct RegisterIds {
+    /// The `person_id` column of each batch read.
+    columns: Vec<Option<ArrayRef>>,
+    /// (column, row) of each person, in ID order.
+    at: Vec<(u32, u32)>,
+}
+
+impl RegisterIds {
+    /// The ID of the `k`th person in ID order.
+    fn get(&self, k: usize) -> &str {
+        let (b, i) = self.at[k];
+        Text::of(self.columns[b as usize].as_deref())
+            .trimmed(i as usize)
+            .unwrap_or_default()
+    }
+}
+
 /// The persons of the population snapshot prepared for linkage, with their IDs, in ID order.
 ///
 /// Only what the rows to link can be compared on is read: they carry a name, a birth date and
@@ -329,7 +347,7 @@ async fn persons(
     ctx: &SessionContext,
     lake: &LakeFiles,
     threads: usize,
-) -> Result<(Vec<String>, PreparedRecords), MonitorError> {
+) -> Result<(RegisterIds, PreparedRecords), MonitorError> {
     let wanted = [
         ("person_id", DataType::Utf8),
         ("name", DataType::Utf8),
@@ -363,11 +381,14 @@ async fn persons(
         }
     }
     let order = crate::screen::text_order(&texts);
-    let ids: Vec<String> = order
-        .iter()
-        .map(|&k| texts[k as usize].to_string())
-        .collect();
     drop(texts);
+    let ids = RegisterIds {
+        columns: batches
+            .iter()
+            .map(|b| column(b, "person_id").cloned())
+            .collect(),
+        at: order.iter().map(|&k| at[k as usize]).collect(),
+    };
 
     // Prepared in file order, each thread a contiguous part, then put in ID order: reading the
     // rows in ID order jumped between batches for every value (a third of this stage at ten
@@ -473,7 +494,6 @@ pub(crate) async fn link_lake(
     progress.stage("reading the registry", 0);
     let (ids, persons) = persons(ctx, lake, threads).await?;
     progress.finish();
-    out.person_ids = ids;
     out.persons = persons;
     if out.persons.is_empty() {
         return Ok(out);
@@ -483,7 +503,7 @@ pub(crate) async fn link_lake(
         Ok(l) => l,
         // Nothing to compare (e.g. rows without names): every row stays unmatched.
         Err(linkage::LinkageError::NoComparableFields) => {
-            out.keep_referenced();
+            out.keep_referenced(&ids);
             return Ok(out);
         }
         Err(e) => return Err(MonitorError::Linkage(e.to_string())),
@@ -514,7 +534,7 @@ pub(crate) async fn link_lake(
         out.decided[l] = ((probability >= THRESHOLD).then_some(*person), probability);
     }
     out.model = Some(linked.model);
-    out.keep_referenced();
+    out.keep_referenced(&ids);
     Ok(out)
 }
 
