@@ -374,12 +374,15 @@ pub(crate) fn apply(
     let columns = columns(batch);
     let key = Text::of(columns.get(part.key()).copied());
     let set = setter(part, &columns, bounds);
-    for i in 0..batch.num_rows() {
-        let Some(id) = key.get(i) else {
-            continue;
-        };
-        let Some(k) = index.first(persons, id) else {
-            continue; // not in the population
+    // The rows' persons are found first, then their facts set: the look-ups of a batch do not
+    // wait for each other, so the processor has many of them in flight — each is a miss in a
+    // table of millions — where setting a row's facts between two look-ups held it up.
+    let found: Vec<Option<usize>> = (0..batch.num_rows())
+        .map(|i| key.get(i).and_then(|id| index.first(persons, id)))
+        .collect();
+    for (i, k) in found.into_iter().enumerate() {
+        let Some(k) = k else {
+            continue; // no ID, or not in the population
         };
         set(i, &mut persons[k]);
         for k in index.after(k) {
