@@ -121,10 +121,12 @@ impl Hasher for FxHasher {
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// FNV-1a over bytes, continuing from `h`.
-pub(crate) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h ^= u64::from(*b);
+pub(crate) const fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut k = 0;
+    while k < bytes.len() {
+        h ^= bytes[k] as u64;
         h = h.wrapping_mul(0x100_0000_01b3);
+        k += 1;
     }
     // separator so that ("ab","c") and ("a","bc") differ
     (h ^ 0xff).wrapping_mul(0x100_0000_01b3)
@@ -133,7 +135,7 @@ pub(crate) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 pub(crate) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// [`fnv`] of the empty text: the hash an absent name part carries.
-const EMPTY_HASH: u64 = (FNV_START ^ 0xff).wrapping_mul(0x100_0000_01b3);
+const EMPTY_HASH: u64 = fnv(FNV_START, b"");
 
 /// The finaliser of SplitMix64: spreads a combined hash over all bits.
 fn mix(mut x: u64) -> u64 {

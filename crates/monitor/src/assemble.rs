@@ -310,6 +310,16 @@ fn code_hash(code: u64) -> u64 {
     code.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26)
 }
 
+/// Whether an entry of the index is the person with `id`, whose code is `code`: the code
+/// alone tells for a canonical ID, a hashed one is confirmed by the person's own ID.
+fn same_id<'a>(
+    persons: &'a [PersonFacts],
+    id: &'a str,
+    code: u64,
+) -> impl Fn(&(u64, u32)) -> bool + 'a {
+    move |&(c, k)| c == code && (code & HASHED == 0 || persons[k as usize].id.0 == id)
+}
+
 impl PersonIndex {
     /// Indexes the persons by ID.
     pub(crate) fn new(persons: &[PersonFacts]) -> PersonIndex {
@@ -318,10 +328,7 @@ impl PersonIndex {
         for (i, p) in persons.iter().enumerate() {
             let id = p.id.0.as_str();
             let code = id_code(id);
-            let same = |&(c, k): &(u64, u32)| {
-                c == code && (code & HASHED == 0 || persons[k as usize].id.0 == id)
-            };
-            match first.find(code_hash(code), same) {
+            match first.find(code_hash(code), same_id(persons, id, code)) {
                 Some(&(_, head)) => {
                     // a repeated ID (rare): the position joins the end of its chain
                     let mut tail = head as usize;
@@ -342,9 +349,7 @@ impl PersonIndex {
     pub(crate) fn first(&self, persons: &[PersonFacts], id: &str) -> Option<usize> {
         let code = id_code(id);
         self.first
-            .find(code_hash(code), |&(c, k)| {
-                c == code && (code & HASHED == 0 || persons[k as usize].id.0 == id)
-            })
+            .find(code_hash(code), same_id(persons, id, code))
             .map(|&(_, k)| k as usize)
     }
 
