@@ -8,6 +8,23 @@ use domain::ResidentId;
 /// Normalises an identity number for comparison: keeps letters and digits, upper-cases, and
 /// converts a valid 15-digit legacy resident ID to its 18-digit form.
 pub fn normalize_id(raw: &str) -> String {
+    normalized_id(raw).into_owned()
+}
+
+/// [`normalize_id`] without a copy when the text is already in its normal form (upper-case
+/// letters and digits, not 15 long): a register's IDs are.
+pub(crate) fn normalized_id(raw: &str) -> std::borrow::Cow<'_, str> {
+    let b = raw.as_bytes();
+    if b.len() != 15
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    std::borrow::Cow::Owned(normalized_copy(raw))
+}
+
+fn normalized_copy(raw: &str) -> String {
     let cleaned: String = raw
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())

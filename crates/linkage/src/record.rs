@@ -1,6 +1,6 @@
 //! The record a caller hands to linkage, and its prepared form (normalised keys computed once).
 
-use crate::idnumber::normalize_id;
+use crate::idnumber::normalized_id;
 use crate::name::{is_han, pinyin, simplify, split_full_name, surname_pinyin};
 use std::collections::HashMap;
 use std::fmt;
@@ -349,10 +349,6 @@ impl Prepared {
 
     /// The prepared record of `r` whose name parts are `names`.
     fn with_names(r: &Record, names: Arc<NameParts>, name_hashes: [u64; 2]) -> Prepared {
-        let birth = r.birth_date;
-        let id = r.id_number.as_deref().map(normalize_id).unwrap_or_default();
-        let id_valid = id.len() == 18 && domain::ResidentId::parse(&id).is_ok();
-        let birth_digits = birth.map(|b| b.digits()).unwrap_or([0; 8]);
         let place = Place {
             middle: clean(&r.middle_initial),
             region: clean(&r.region),
@@ -362,6 +358,24 @@ impl Prepared {
             postcode: clean(&r.postcode),
         }
         .with_region_in_address();
+        let place = (place != NO_PLACE).then(|| Box::new(place));
+        let id = r.id_number.as_deref();
+        Prepared::of_parts(id, r.birth_date, r.gender, place, names, name_hashes)
+    }
+
+    /// The prepared record of an ID number, birth date, gender and place whose name parts
+    /// are `names`.
+    fn of_parts(
+        id_number: Option<&str>,
+        birth: Option<BirthDate>,
+        gender: Option<domain::Gender>,
+        place: Option<Box<Place>>,
+        names: Arc<NameParts>,
+        name_hashes: [u64; 2],
+    ) -> Prepared {
+        let id = id_number.map(normalized_id).unwrap_or_default();
+        let id_valid = id.len() == 18 && domain::ResidentId::parse(&id).is_ok();
+        let birth_digits = birth.map(|b| b.digits()).unwrap_or([0; 8]);
         Prepared {
             birth,
             birth_digits,
@@ -371,8 +385,8 @@ impl Prepared {
             names,
             id: ShortText::new(&id),
             id_valid,
-            gender: r.gender,
-            place: (place != NO_PLACE).then(|| Box::new(place)),
+            gender,
+            place,
         }
     }
 
@@ -469,15 +483,45 @@ impl Preparer {
         self.out.push(p);
     }
 
+    /// Prepares the record of a full name, a birth date and an ID number alone (a person of
+    /// a register) and appends it: the same as [`Preparer::push`] of such a record, without
+    /// copying the texts into one.
+    pub fn push_person(
+        &mut self,
+        full_name: Option<&str>,
+        birth_date: Option<BirthDate>,
+        id_number: Option<&str>,
+    ) {
+        let (names, hashes) = match full_name {
+            Some(full) => self.names_of(full),
+            None => {
+                let parts = NameParts::of(&Record::default());
+                let hashes = parts.pinyin_hashes();
+                (parts, hashes)
+            }
+        };
+        let p = Prepared::of_parts(id_number, birth_date, None, None, names, hashes);
+        self.out.push(p);
+    }
+
     fn prepare(&mut self, r: &Record) -> Prepared {
         // the name parts depend on the full name alone when no separate parts are given
         let (Some(full), None, None) = (&r.full_name, &r.surname, &r.given_name) else {
             return Prepared::new(r);
         };
-        let (names, hashes) = match self.names.get(full.as_str()) {
+        let (names, hashes) = self.names_of(full);
+        Prepared::with_names(r, names, hashes)
+    }
+
+    /// The parts of a full name and their pinyin hashes, from the names seen before.
+    fn names_of(&mut self, full: &str) -> (Arc<NameParts>, [u64; 2]) {
+        match self.names.get(full) {
             Some((parts, hashes)) => (Arc::clone(parts), *hashes),
             None => {
-                let parts = NameParts::of(r);
+                let parts = NameParts::of(&Record {
+                    full_name: Some(full.to_string()),
+                    ..Record::default()
+                });
                 let hashes = parts.pinyin_hashes();
                 if self.names.len() < NAME_CACHE {
                     self.names
@@ -485,8 +529,7 @@ impl Preparer {
                 }
                 (parts, hashes)
             }
-        };
-        Prepared::with_names(r, names, hashes)
+        }
     }
 
     /// The records prepared so far, in the order they were pushed; the names seen are kept
@@ -616,6 +659,36 @@ mod tests {
         assert_eq!(kept.len(), 3);
         assert_eq!(kept.get(1), Some(&Prepared::new(&records[4])));
         assert_eq!(kept.get(2), Some(&Prepared::new(&records[5])));
+    }
+
+    #[test]
+    fn a_register_person_is_prepared_as_its_record() {
+        let born = BirthDate::parse_loose("1990-01-01");
+        let persons = [
+            (Some("张伟"), born, Some("110105199001011234")),
+            (Some("張偉"), None, Some("11010519900101123x")),
+            (Some("张伟"), born, Some("110105900101123")),
+            (Some("John Smith"), born, Some(" 1101-0519 9001011234 ")),
+            (None, born, Some("110105199001011234")),
+            (Some("欧阳小明"), None, None),
+        ];
+        let mut preparer = Preparer::default();
+        for (name, birth, id) in persons {
+            preparer.push_person(name, birth, id);
+        }
+        let prepared = preparer.finish();
+        for (k, (name, birth, id)) in persons.into_iter().enumerate() {
+            let record = Record {
+                full_name: name.map(Into::into),
+                birth_date: birth,
+                id_number: id.map(Into::into),
+                ..Record::default()
+            };
+            assert_eq!(prepared.get(k), Some(&Prepared::new(&record)), "person {k}");
+        }
+        // a lower-case check character and a 15-digit number are put in their normal form
+        assert_eq!(prepared.get(1).unwrap().id.as_str(), "11010519900101123X");
+        assert_eq!(prepared.get(2).unwrap().id.len(), 18);
     }
 
     #[test]

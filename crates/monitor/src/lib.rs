@@ -303,7 +303,13 @@ pub(crate) fn prepare(
         let (linked_lake, links) = linked(&ctx, lake, options.threads, spill, progress).await?;
         let persons = facts_of_everyone(&ctx, &linked_lake, as_of, windows, true, progress).await?;
         progress.stage("checking the registry", 0);
-        let mut check = registry::check(&ctx, lake).await?;
+        // A cluster checks every feed's rows where they are; a local run looks them up in the
+        // index the facts were read with.
+        let mut check = if options.cluster.is_some() {
+            registry::check(&ctx, lake).await?
+        } else {
+            registry::check_indexed(&ctx, lake, &persons.0, &persons.1, options.threads).await?
+        };
         check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
         check.links = links;
         progress.finish();

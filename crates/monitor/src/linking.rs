@@ -405,12 +405,7 @@ async fn persons(
                     for &(b, i) in rows {
                         let (pid, name, birth) = columns[b as usize];
                         let i = i as usize;
-                        preparer.push(&Record {
-                            full_name: owned(name, i),
-                            birth_date: birth_at(birth, i),
-                            id_number: owned(pid, i),
-                            ..Record::default()
-                        });
+                        preparer.push_person(name.trimmed(i), birth_at(birth, i), pid.trimmed(i));
                     }
                     preparer.finish()
                 })

@@ -131,6 +131,9 @@ fn every_feed_missing_in_turn_still_completes_and_is_reported() {
             );
             assert_eq!(r.summary.unlinked.len(), 11);
             assert!(!r.summary.unlinked.contains_key(missing.name()));
+            // one stranger's row and one row without an ID in each feed, not those of a and b
+            assert!(r.summary.not_in_registry.values().all(|n| *n == 1));
+            assert!(r.summary.unlinked.values().all(|n| *n == 1));
             assert_eq!(r.linkage.len(), 11);
             assert!(
                 r.linkage
