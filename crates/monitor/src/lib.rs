@@ -410,7 +410,7 @@ pub fn explain(
 ) -> Result<Option<Evaluation>, MonitorError> {
     let persons = person_facts(lake, as_of, windows(pack))?;
     let registry = screen::Registry::new(persons);
-    if !registry.household_ids().contains(&household_id) {
+    if !registry.has_household(household_id) {
         return Ok(None);
     }
     let input = registry.input(household_id);

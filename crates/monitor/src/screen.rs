@@ -2,7 +2,6 @@
 //! spell holders each evaluation reads (`policy::eval::HouseholdInput`), the pack is evaluated on
 //! every household on all cores, and the outcomes become the rows of the result files.
 
-use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 use domain::{Date, PersonStatus, Progress};
@@ -13,26 +12,24 @@ use policy::pack::Pack;
 use crate::assemble::PersonIndex;
 use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Results, WarningRow};
 
-/// Positions of persons by a text key (a household ID).
-type ByKey = FxHashMap<String, Vec<u32>>;
 /// No person: a link that names nobody in the registry.
 const NOBODY: u32 = u32::MAX;
 
-/// Positions of persons by the position of another person, in one array: the persons of
-/// position `k` are `list[start[k]..start[k + 1]]`.
+/// Positions of persons by a number (another person's position, a household's number), in
+/// one array: the persons of number `k` are `list[start[k]..start[k + 1]]`.
 struct ByPerson {
     start: Vec<u32>,
     list: Vec<u32>,
 }
 
 impl ByPerson {
-    /// From (person, other) pairs, each person's others in the order given.
-    fn of(persons: usize, pairs: &[(u32, u32)]) -> ByPerson {
-        let mut start = vec![0u32; persons + 1];
+    /// From (number, person) pairs below `numbers`, each number's persons in the order given.
+    fn of(numbers: usize, pairs: &[(u32, u32)]) -> ByPerson {
+        let mut start = vec![0u32; numbers + 1];
         for &(k, _) in pairs {
             start[k as usize + 1] += 1;
         }
-        for k in 0..persons {
+        for k in 0..numbers {
             start[k + 1] += start[k];
         }
         let mut next = start.clone();
@@ -60,14 +57,118 @@ pub(crate) struct Registry {
     /// Each person's spouse, father and mother as positions ([`NOBODY`] when not in the
     /// registry), looked up once.
     links: Vec<[u32; 3]>,
-    /// Household id → persons whose population household is it (every status).
-    households: ByKey,
+    /// The households: population households and households only named by spells.
+    households: Households,
     /// Person → persons who name them as father or mother.
     children: ByPerson,
     /// Person → persons who name them as spouse.
     spouses_of: ByPerson,
-    /// Household id → holders of running spells naming it who live elsewhere.
-    spell_holders: ByKey,
+}
+
+/// Every household ID, numbered in text order (the order of the results), with its members
+/// and the holders of spells naming it: arrays read in order while the households are
+/// evaluated in order, where a hash map per ID and a vector per household were a cache miss
+/// each, and four million allocations.
+struct Households {
+    /// Where each household's ID is written, by number: (person, [`NOBODY`]) for a
+    /// population household, (person, spell) for one named by a spell.
+    at: Vec<(u32, u32)>,
+    /// Household number → the positions of its members, ascending.
+    members: ByPerson,
+    /// Household number → holders of running spells naming it who live elsewhere.
+    spell_holders: ByPerson,
+    /// Household ID → number.
+    numbers: hashbrown::HashTable<u32>,
+}
+
+/// Where a household ID goes in [`Households::numbers`].
+fn text_hash(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(text)
+}
+
+impl Households {
+    /// The ID written at `(person, spell)`.
+    fn id_at<'a>(persons: &'a [PersonFacts], (person, spell): (u32, u32)) -> &'a str {
+        let p = &persons[person as usize];
+        if spell == NOBODY {
+            &p.household_id
+        } else {
+            &p.running[spell as usize].household_id
+        }
+    }
+
+    /// The households of the persons: numbered as first seen, then renumbered in ID order.
+    fn of(persons: &[PersonFacts]) -> Households {
+        let mut at: Vec<(u32, u32)> = Vec::new();
+        let mut numbers: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+        let mut number = |id: &str, here: (u32, u32), at: &mut Vec<(u32, u32)>| -> u32 {
+            let hash = text_hash(id);
+            if let Some(&n) = numbers.find(hash, |&n| Self::id_at(persons, at[n as usize]) == id) {
+                return n;
+            }
+            let n = at.len() as u32;
+            at.push(here);
+            numbers.insert_unique(hash, n, |&n| {
+                text_hash(Self::id_at(persons, at[n as usize]))
+            });
+            n
+        };
+        let mut member_of: Vec<(u32, u32)> = Vec::with_capacity(persons.len());
+        let mut holders: Vec<(u32, u32)> = Vec::new();
+        let mut named: Vec<u32> = Vec::new();
+        // a household's members are usually listed together: the previous person's
+        // household is compared first, and only a new one is looked up
+        let mut previous: Option<(&str, u32)> = None;
+        for (i, p) in persons.iter().enumerate() {
+            let i = i as u32;
+            let own = match previous {
+                Some((id, n)) if id == p.household_id => n,
+                _ => number(&p.household_id, (i, NOBODY), &mut at),
+            };
+            previous = Some((&p.household_id, own));
+            member_of.push((own, i));
+            named.clear();
+            for (j, spell) in p.running.iter().enumerate() {
+                if spell.household_id != p.household_id {
+                    named.push(number(&spell.household_id, (i, j as u32), &mut at));
+                }
+            }
+            named.sort_unstable();
+            named.dedup();
+            holders.extend(named.iter().map(|&h| (h, i)));
+        }
+        // renumbered in ID order
+        let texts: Vec<&str> = at.iter().map(|&a| Self::id_at(persons, a)).collect();
+        let order = text_order(&texts);
+        drop(texts);
+        let mut rank = vec![0u32; order.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        for pair in member_of.iter_mut().chain(holders.iter_mut()) {
+            pair.0 = rank[pair.0 as usize];
+        }
+        for n in numbers.iter_mut() {
+            *n = rank[*n as usize];
+        }
+        let at: Vec<(u32, u32)> = order.iter().map(|&k| at[k as usize]).collect();
+        Households {
+            members: ByPerson::of(at.len(), &member_of),
+            spell_holders: ByPerson::of(at.len(), &holders),
+            at,
+            numbers,
+        }
+    }
+
+    /// The number of the household with this ID.
+    fn number(&self, persons: &[PersonFacts], id: &str) -> Option<u32> {
+        self.numbers
+            .find(text_hash(id), |&n| {
+                Self::id_at(persons, self.at[n as usize]) == id
+            })
+            .copied()
+    }
 }
 
 impl Registry {
@@ -79,58 +180,23 @@ impl Registry {
 
     /// Indexes the persons, given their index by ID.
     pub fn with_ids(persons: Vec<PersonFacts>, by_id: PersonIndex) -> Registry {
-        // Hash maps with a fast hash (the keys are the registry's own IDs; the order of the
-        // results comes from `household_ids`): ordered maps and SipHash took most of this stage.
-        // A key is copied only when it is first seen. The households (with the holders of
-        // spells naming others) and the relatives are indexed on two threads: nothing else
-        // runs in this stage.
-        let ((households, spell_holders), (links, children, spouses_of)) =
-            std::thread::scope(|s| {
-                let households = s.spawn(|| Self::households(&persons));
-                let relatives = Self::relatives(&persons, &by_id);
-                let households = households
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
-                (households, relatives)
-            });
+        // The households (with the holders of spells naming others) and the relatives are
+        // indexed on two threads: nothing else runs in this stage.
+        let (households, (links, children, spouses_of)) = std::thread::scope(|s| {
+            let households = s.spawn(|| Households::of(&persons));
+            let relatives = Self::relatives(&persons, &by_id);
+            let households = households
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (households, relatives)
+        });
         Registry {
             persons,
             links,
             households,
             children,
             spouses_of,
-            spell_holders,
         }
-    }
-
-    /// The members of every household, and the persons with spells naming other households.
-    fn households(persons: &[PersonFacts]) -> (ByKey, ByKey) {
-        let mut households = ByKey::default();
-        let mut spell_holders = ByKey::default();
-        for (i, p) in persons.iter().enumerate() {
-            let i = i as u32;
-            match households.get_mut(&p.household_id) {
-                Some(members) => members.push(i),
-                None => {
-                    households.insert(p.household_id.clone(), vec![i]);
-                }
-            }
-            let named: BTreeSet<&str> = p
-                .running
-                .iter()
-                .map(|s| s.household_id.as_str())
-                .filter(|h| *h != p.household_id)
-                .collect();
-            for h in named {
-                match spell_holders.get_mut(h) {
-                    Some(holders) => holders.push(i),
-                    None => {
-                        spell_holders.insert(h.to_string(), vec![i]);
-                    }
-                }
-            }
-        }
-        (households, spell_holders)
     }
 
     /// Each person's links as positions, and the children and the spouses naming each person.
@@ -174,35 +240,50 @@ impl Registry {
         )
     }
 
-    /// Every household id: population households and households only named by spells.
-    pub fn household_ids(&self) -> Vec<&str> {
-        let ids: Vec<&str> = self
-            .households
-            .keys()
-            .chain(self.spell_holders.keys())
-            .map(String::as_str)
-            .collect();
-        let mut sorted: Vec<&str> = text_order(&ids)
-            .into_iter()
-            .map(|k| ids[k as usize])
-            .collect();
-        sorted.dedup();
-        sorted
+    /// Every household id, in text order: population households and households only named
+    /// by spells.
+    #[cfg(test)]
+    fn household_ids(&self) -> Vec<&str> {
+        (0..self.household_count())
+            .map(|n| self.household_id(n))
+            .collect()
     }
 
-    /// Living members of a household.
-    pub fn living_members(&self, household_id: &str) -> usize {
-        self.households.get(household_id).map_or(0, |m| {
-            m.iter()
-                .filter(|&&i| self.persons[i as usize].status == PersonStatus::Normal)
-                .count()
-        })
+    /// Whether a household of this ID is in the registry (as a population household or one
+    /// named by a spell).
+    pub fn has_household(&self, household_id: &str) -> bool {
+        self.households
+            .number(&self.persons, household_id)
+            .is_some()
+    }
+
+    /// The number of households.
+    fn household_count(&self) -> u32 {
+        self.households.at.len() as u32
+    }
+
+    /// The ID of household number `n`.
+    fn household_id(&self, n: u32) -> &str {
+        Households::id_at(&self.persons, self.households.at[n as usize])
+    }
+
+    /// Living members of household number `n`.
+    fn living_members(&self, n: u32) -> usize {
+        self.households
+            .members
+            .get(n)
+            .iter()
+            .filter(|&&i| self.persons[i as usize].status == PersonStatus::Normal)
+            .count()
     }
 
     /// The evaluator's input for one household (its persons copied).
     pub fn input(&self, household_id: &str) -> HouseholdInput {
         let mut others = Vec::new();
-        let members = self.related(household_id, &mut others);
+        let members = match self.households.number(&self.persons, household_id) {
+            Some(n) => self.related(n, &mut others),
+            None => &[],
+        };
         HouseholdInput {
             household_id: household_id.to_string(),
             members: members
@@ -216,37 +297,35 @@ impl Registry {
         }
     }
 
-    /// Fills `members` and `others` with one household's persons, borrowed (`positions` is
-    /// room for the others' positions, reused from household to household).
-    pub fn view<'a>(
+    /// Fills `members` and `others` with the persons of household number `n`, borrowed
+    /// (`positions` is room for the others' positions, reused from household to household).
+    fn view<'a>(
         &'a self,
-        household_id: &str,
+        n: u32,
         members: &mut Vec<&'a PersonFacts>,
         others: &mut Vec<&'a PersonFacts>,
         positions: &mut Vec<u32>,
     ) {
-        let m = self.related(household_id, positions);
+        let m = self.related(n, positions);
         members.clear();
         members.extend(m.iter().map(|&i| &self.persons[i as usize]));
         others.clear();
         others.extend(positions.iter().map(|&i| &self.persons[i as usize]));
     }
 
-    /// A household's members, and into `others` its others in registry order, each once:
-    /// relatives in other households and holders of spells naming it. (The members are in
-    /// registry order, as the registry was read; sorted arrays rather than sets, since a
-    /// household has a handful of persons and three million of them are evaluated.)
-    fn related(&self, household_id: &str, others: &mut Vec<u32>) -> &[u32] {
-        let members: &[u32] = self.households.get(household_id).map_or(&[], Vec::as_slice);
+    /// The members of household number `n`, and into `others` its others in registry order,
+    /// each once: relatives in other households and holders of spells naming it. (The members
+    /// are in registry order, as the registry was read; sorted arrays rather than sets, since
+    /// a household has a handful of persons and three million of them are evaluated.)
+    fn related(&self, n: u32, others: &mut Vec<u32>) -> &[u32] {
+        let members = self.households.members.get(n);
         others.clear();
         for &m in members {
             others.extend(self.links[m as usize].iter().filter(|&&j| j != NOBODY));
             others.extend_from_slice(self.children.get(m));
             others.extend_from_slice(self.spouses_of.get(m));
         }
-        if let Some(holders) = self.spell_holders.get(household_id) {
-            others.extend_from_slice(holders);
-        }
+        others.extend_from_slice(self.households.spell_holders.get(n));
         others.sort_unstable();
         others.dedup();
         others.retain(|j| members.binary_search(j).is_err());
@@ -302,21 +381,23 @@ pub(crate) fn evaluate_all(
     threads: usize,
     progress: &dyn Progress,
 ) -> Vec<Decided> {
-    let ids = registry.household_ids();
-    progress.stage("screening households", ids.len() as u64);
-    let threads = threads.max(1);
-    let chunk = ids.len().div_ceil(threads).max(1);
+    let count = registry.household_count();
+    progress.stage("screening households", u64::from(count));
+    let threads = threads.max(1) as u32;
+    let chunk = count.div_ceil(threads).max(1);
     let mut out: Vec<Vec<Decided>> = Vec::new();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = ids
-            .chunks(chunk)
+        let handles: Vec<_> = (0..count)
+            .step_by(chunk as usize)
+            .map(|from| from..(from + chunk).min(count))
             .map(|part| {
                 scope.spawn(move || {
                     let mut decided = Vec::with_capacity(part.len());
                     let (mut members, mut others, mut positions) =
                         (Vec::new(), Vec::new(), Vec::new());
-                    for (k, id) in part.iter().enumerate() {
-                        registry.view(id, &mut members, &mut others, &mut positions);
+                    for (k, n) in part.enumerate() {
+                        let id = registry.household_id(n);
+                        registry.view(n, &mut members, &mut others, &mut positions);
                         let view = HouseholdView {
                             household_id: id,
                             members: &members,
@@ -325,7 +406,7 @@ pub(crate) fn evaluate_all(
                         let d = match evaluate_view(pack, view, as_of, Options { explain: false }) {
                             Evaluation::Done(o) => Decided::Done(o),
                             Evaluation::Uncovered { .. } => {
-                                if registry.living_members(id) > 0 {
+                                if registry.living_members(n) > 0 {
                                     Decided::Uncovered
                                 } else {
                                     Decided::Nothing
@@ -444,7 +525,65 @@ pub(crate) fn collect(decided: Vec<Decided>, results: &mut Results) {
 
 #[cfg(test)]
 mod tests {
-    use super::text_order;
+    use super::{Registry, text_order};
+    use domain::Program;
+    use policy::facts::{PersonFacts, PersonKey, RunningSpell};
+
+    fn person(id: &str, household: &str) -> PersonFacts {
+        PersonFacts {
+            id: PersonKey(id.into()),
+            household_id: household.into(),
+            ..PersonFacts::default()
+        }
+    }
+
+    fn spell(program: Program, household: &str) -> RunningSpell {
+        RunningSpell {
+            program,
+            household_id: household.into(),
+        }
+    }
+
+    #[test]
+    fn households_with_their_relatives_and_the_holders_of_spells_naming_them() {
+        let mut p2 = person("p2", "H1");
+        p2.spouse = Some(PersonKey("p1".into()));
+        let mut p3 = person("p3", "H2");
+        // a household known only from a spell, and another named by two spells
+        p3.running = vec![
+            spell(Program::Dibao, "H0"),
+            spell(Program::Dibao, "H1"),
+            spell(Program::Tekun, "H1"),
+            spell(Program::Medical, "H2"),
+        ];
+        let mut p4 = person("p4", "H1");
+        p4.father = Some(PersonKey("p3".into()));
+        let registry = Registry::new(vec![person("p1", "H2"), p2, p3, p4]);
+        assert_eq!(registry.household_ids(), ["H0", "H1", "H2"]);
+        let ids = |persons: &[PersonFacts]| -> Vec<String> {
+            persons.iter().map(|p| p.id.0.clone()).collect()
+        };
+        let h0 = registry.input("H0");
+        assert!(h0.members.is_empty());
+        assert_eq!(ids(&h0.others), ["p3"]);
+        let h1 = registry.input("H1");
+        assert_eq!(ids(&h1.members), ["p2", "p4"]);
+        assert_eq!(
+            ids(&h1.others),
+            ["p1", "p3"],
+            "a spouse, a father, a spell holder"
+        );
+        let h2 = registry.input("H2");
+        assert_eq!(ids(&h2.members), ["p1", "p3"]);
+        assert_eq!(
+            ids(&h2.others),
+            ["p2", "p4"],
+            "the one naming a spouse, a child"
+        );
+        assert!(registry.has_household("H0"));
+        assert!(!registry.has_household("H9"));
+        assert!(registry.input("H9").members.is_empty());
+    }
 
     #[test]
     fn text_order_is_the_order_of_the_texts() {
