@@ -86,105 +86,94 @@ impl<'a> Ints<'a> {
     }
 }
 
-/// Typed access to the columns of one facts batch.
-struct Row<'a> {
-    columns: &'a Columns<'a>,
-    i: usize,
+/// A list column of a batch (an `array_agg`), found and typed once per batch.
+#[derive(Clone, Copy)]
+struct List<'a>(Option<&'a arrow::array::ListArray>);
+
+impl<'a> List<'a> {
+    fn of(column: Option<&'a dyn Array>) -> List<'a> {
+        List(column.and_then(|c| c.as_list_opt::<i32>()))
+    }
+
+    /// Where the values of row `i` are among the list's values (none when the list is null).
+    fn range(self, i: usize) -> std::ops::Range<usize> {
+        match self.0 {
+            Some(l) if !l.is_null(i) => {
+                let offsets = l.value_offsets();
+                offsets[i] as usize..offsets[i + 1] as usize
+            }
+            _ => 0..0,
+        }
+    }
+
+    /// The values as text.
+    fn texts(self) -> Text<'a> {
+        Text::of(self.0.map(|l| l.values().as_ref()))
+    }
+
+    /// The values as integers.
+    fn ints(self) -> Ints<'a> {
+        Ints::of(self.0.map(|l| l.values().as_ref()))
+    }
+
+    /// The non-null texts of row `i` in the order of the positions `order`.
+    fn texts_in<'o>(self, i: usize, order: &'o [usize]) -> impl Iterator<Item = &'a str> + 'o
+    where
+        'a: 'o,
+    {
+        let (range, texts) = (self.range(i), self.texts());
+        order.iter().filter_map(move |&k| {
+            (k < range.len())
+                .then(|| texts.get(range.start + k))
+                .flatten()
+        })
+    }
+
+    /// The non-null integers of row `i` in the order of the positions `order`.
+    fn ints_in<'o>(self, i: usize, order: &'o [usize]) -> impl Iterator<Item = i64> + 'o
+    where
+        'a: 'o,
+    {
+        let (range, ints) = (self.range(i), self.ints());
+        order.iter().filter_map(move |&k| {
+            (k < range.len())
+                .then(|| ints.get(range.start + k))
+                .flatten()
+        })
+    }
 }
 
-impl Row<'_> {
-    fn column(&self, name: &str) -> Option<&dyn Array> {
-        self.columns.get(name).copied()
-    }
+/// The lists of one `array_agg` with the file order of their values beside them
+/// (`{key}_seqs`, `{key}_rows`: commit order, then row), found once per batch.
+#[derive(Clone, Copy)]
+struct Ordered<'a> {
+    seqs: List<'a>,
+    rows: List<'a>,
+}
 
-    fn flag(&self, name: &str) -> bool {
-        match self.column(name) {
-            Some(c) if !c.is_null(self.i) => c.as_boolean_opt().is_some_and(|a| a.value(self.i)),
-            _ => false,
+impl<'a> Ordered<'a> {
+    fn of(columns: &Columns<'a>, key: &str) -> Ordered<'a> {
+        let list =
+            |suffix: &str| List::of(columns.get(format!("{key}_{suffix}").as_str()).copied());
+        Ordered {
+            seqs: list("seqs"),
+            rows: list("rows"),
         }
     }
 
-    /// The values of a list column, nulls kept in their places.
-    fn texts_all(&self, name: &str) -> Vec<Option<String>> {
-        let Some(c) = self.column(name) else {
-            return Vec::new();
-        };
-        if c.is_null(self.i) {
-            return Vec::new();
-        }
-        let Some(list) = c.as_list_opt::<i32>() else {
-            return Vec::new();
-        };
-        let values = list.value(self.i);
-        (0..values.len())
-            .map(|j| {
-                if values.is_null(j) {
-                    return None;
-                }
-                match values.data_type() {
-                    DataType::Utf8 => Some(values.as_string::<i32>().value(j).to_string()),
-                    DataType::LargeUtf8 => Some(values.as_string::<i64>().value(j).to_string()),
-                    DataType::Utf8View => Some(values.as_string_view().value(j).to_string()),
-                    _ => None,
-                }
-            })
-            .collect()
-    }
-
-    /// The values of a list column of integers, nulls kept in their places.
-    fn ints_all(&self, name: &str) -> Vec<Option<i64>> {
-        let Some(c) = self.column(name) else {
-            return Vec::new();
-        };
-        if c.is_null(self.i) {
-            return Vec::new();
-        }
-        let Some(list) = c.as_list_opt::<i32>() else {
-            return Vec::new();
-        };
-        let values = list.value(self.i);
-        let Some(ints) = values.as_primitive_opt::<Int64Type>() else {
-            return Vec::new();
-        };
-        (0..ints.len())
-            .map(|j| (!ints.is_null(j)).then(|| ints.value(j)))
-            .collect()
-    }
-
-    fn texts(&self, name: &str) -> Vec<String> {
-        self.texts_all(name).into_iter().flatten().collect()
-    }
-
-    fn ints(&self, name: &str) -> Vec<i64> {
-        self.ints_all(name).into_iter().flatten().collect()
-    }
-
-    /// The positions of the lists aggregated with `{key}_seqs` and `{key}_rows` in file order
-    /// (commit order, then row): the plan's lists come in no particular order.
-    fn file_order(&self, key: &str) -> Vec<usize> {
-        let seqs = self.ints_all(&format!("{key}_seqs"));
-        let rows = self.ints_all(&format!("{key}_rows"));
+    /// The positions of row `i`'s values in file order (the plan's lists come in no
+    /// particular order).
+    fn order(self, i: usize) -> Vec<usize> {
+        let (seqs, rows) = (self.seqs.range(i), self.rows.range(i));
         let mut order: Vec<usize> = (0..seqs.len()).collect();
-        order.sort_by_key(|&k| (seqs[k], rows.get(k).copied().flatten()));
+        if order.len() > 1 {
+            let (s, r) = (self.seqs.ints(), self.rows.ints());
+            order.sort_by_key(|&k| {
+                let row = (k < rows.len()).then(|| r.get(rows.start + k)).flatten();
+                (s.get(seqs.start + k), row)
+            });
+        }
         order
-    }
-
-    /// A list column's non-null texts in the given order of positions.
-    fn texts_in(&self, name: &str, order: &[usize]) -> Vec<String> {
-        let all = self.texts_all(name);
-        order
-            .iter()
-            .filter_map(|&k| all.get(k).cloned().flatten())
-            .collect()
-    }
-
-    /// A list column's non-null integers in the given order of positions.
-    fn ints_in(&self, name: &str, order: &[usize]) -> Vec<i64> {
-        let all = self.ints_all(name);
-        order
-            .iter()
-            .filter_map(|&k| all.get(k).copied().flatten())
-            .collect()
     }
 }
 
@@ -213,11 +202,13 @@ fn columns(batch: &RecordBatch) -> Columns<'_> {
 }
 
 /// Reads every row of a population batch into person facts: the population's own facts, and
-/// for every other fact what a person without rows in its feed has.
+/// for every other fact what a person without rows in its feed has; the [`id_code`] of each
+/// person's ID into `codes`.
 pub(crate) fn population(
     batch: &RecordBatch,
     bounds: &Bounds,
     out: &mut Vec<PersonFacts>,
+    codes: &mut Vec<u64>,
 ) -> Result<(), MonitorError> {
     let columns = columns(batch);
     // every column found and typed once per batch, not per value: ten million persons
@@ -242,6 +233,7 @@ pub(crate) fn population(
             .get(i)
             .map_or(0, |b| i64::from(age_on(b, bounds.as_of)));
         let status_date = status_date.get(i);
+        codes.push(id_code(id));
         out.push(PersonFacts {
             id: PersonKey(id.to_string()),
             household_id: household_id.get(i).unwrap_or_default().to_string(),
@@ -323,11 +315,17 @@ fn same_id<'a>(
 impl PersonIndex {
     /// Indexes the persons by ID.
     pub(crate) fn new(persons: &[PersonFacts]) -> PersonIndex {
+        let codes: Vec<u64> = persons.iter().map(|p| id_code(&p.id.0)).collect();
+        PersonIndex::with_codes(persons, &codes)
+    }
+
+    /// Indexes the persons by ID, given the [`id_code`] of each (computed while the IDs were
+    /// at hand: reading ten million IDs again from the facts is a cache miss each).
+    pub(crate) fn with_codes(persons: &[PersonFacts], codes: &[u64]) -> PersonIndex {
         let mut first = hashbrown::HashTable::with_capacity(persons.len());
         let mut next = vec![u32::MAX; persons.len()];
-        for (i, p) in persons.iter().enumerate() {
+        for (i, (p, &code)) in persons.iter().zip(codes).enumerate() {
             let id = p.id.0.as_str();
-            let code = id_code(id);
             match first.find(code_hash(code), same_id(persons, id, code)) {
                 Some(&(_, head)) => {
                     // a repeated ID (rare): the position joins the end of its chain
@@ -367,33 +365,81 @@ impl PersonIndex {
     }
 }
 
-/// Puts the rows of one reduction batch into the facts of their persons (rows of persons not
-/// in the population are left out, as a join onto it would).
+/// Puts the rows of one reduction into the facts of their persons (rows of persons not in the
+/// population are left out, as a join onto it would), on `threads` threads: the rows'
+/// persons are found first, the batches spread over the threads — the look-ups of a batch do
+/// not wait for each other, so the processor has many in flight, each a miss in a table of
+/// millions — then each thread sets the facts of the persons in its part of the registry.
+/// (On one thread, putting the reductions into the facts took as long as the plans that
+/// computed them on two.)
 pub(crate) fn apply(
     part: Part,
-    batch: &RecordBatch,
+    batches: &[RecordBatch],
     bounds: &Bounds,
     index: &PersonIndex,
     persons: &mut [PersonFacts],
+    threads: usize,
 ) {
-    let columns = columns(batch);
-    let key = Text::of(columns.get(part.key()).copied());
-    let set = setter(part, &columns, bounds);
-    // The rows' persons are found first, then their facts set: the look-ups of a batch do not
-    // wait for each other, so the processor has many of them in flight — each is a miss in a
-    // table of millions — where setting a row's facts between two look-ups held it up.
-    let found: Vec<Option<usize>> = (0..batch.num_rows())
-        .map(|i| key.get(i).and_then(|id| index.first(persons, id)))
-        .collect();
-    for (i, k) in found.into_iter().enumerate() {
-        let Some(k) = k else {
-            continue; // no ID, or not in the population
+    let threads = threads.max(1);
+    let columns: Vec<Columns> = batches.iter().map(columns).collect();
+    // (person, row) of every row with a person in the population, per batch
+    let targets: Vec<Vec<(u32, u32)>> = {
+        let persons: &[PersonFacts] = persons;
+        let find = |c: &Columns, rows: usize| {
+            let key = Text::of(c.get(part.key()).copied());
+            let found: Vec<Option<usize>> = (0..rows)
+                .map(|i| key.get(i).and_then(|id| index.first(persons, id)))
+                .collect();
+            let mut out = Vec::with_capacity(rows);
+            for (i, k) in found.into_iter().enumerate() {
+                let Some(k) = k else {
+                    continue; // no ID, or not in the population
+                };
+                out.push((k as u32, i as u32));
+                out.extend(index.after(k).map(|k| (k as u32, i as u32)));
+            }
+            out
         };
-        set(i, &mut persons[k]);
-        for k in index.after(k) {
-            set(i, &mut persons[k]);
+        let per_thread = batches.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = columns
+                .chunks(per_thread)
+                .zip(batches.chunks(per_thread))
+                .map(|(c, b)| {
+                    let find = &find;
+                    s.spawn(move || {
+                        c.iter()
+                            .zip(b)
+                            .map(|(c, b)| find(c, b.num_rows()))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let per_thread = persons.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for (t, mine) in persons.chunks_mut(per_thread).enumerate() {
+            let (columns, targets) = (&columns, &targets);
+            let from = t * per_thread;
+            s.spawn(move || {
+                for (c, rows) in columns.iter().zip(targets) {
+                    let set = setter(part, c, bounds);
+                    for &(k, i) in rows {
+                        if let Some(f) =
+                            (k as usize).checked_sub(from).and_then(|k| mine.get_mut(k))
+                        {
+                            set(i as usize, f);
+                        }
+                    }
+                }
+            });
         }
-    }
+    });
 }
 
 /// A boolean column of a batch, found once per batch (null reads as false).
@@ -409,14 +455,16 @@ impl Flags<'_> {
 /// Sets the facts of one row (by its number in the batch) on a person.
 type Setter<'a> = Box<dyn Fn(usize, &mut PersonFacts) + 'a>;
 
-/// What sets the facts one row of a reduction batch gives: the columns of the parts with one
-/// value per fact are found and typed once per batch, not per value (ten million rows); the
-/// parts with lists read their rows as [`Row`]s.
+/// What sets the facts one row of a reduction batch gives: the columns are found and typed
+/// once per batch, not per value (ten million rows), and a list's values are read where the
+/// column holds them (a list copied into a vector of texts per row, and its column found by
+/// name per row, made lists three times as slow to read as single values).
 fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Setter<'a> {
     let ints = |name: &str| Ints::of(columns.get(name).copied());
     let dates = |name: &str| Dates::of(columns.get(name).copied());
     let texts = |name: &str| Text::of(columns.get(name).copied());
     let flags = |name: &str| Flags(columns.get(name).and_then(|c| c.as_boolean_opt()));
+    let list = |name: &str| List::of(columns.get(name).copied());
     match part {
         Part::Income => {
             let declared = ints("declared");
@@ -483,12 +531,82 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
                 f.electricity_months_ago = months_ago(power_period.get(i), bounds);
             })
         }
-        Part::Employment
-        | Part::Business
-        | Part::Running
-        | Part::AtDeath
-        | Part::Vehicles
-        | Part::Estate => Box::new(move |i, f| fill_lists(part, &Row { columns, i }, f)),
+        Part::Business => {
+            let (capitals, recent) = (list("business_capitals"), flags("business_recent"));
+            Box::new(move |i, f| {
+                let (range, values) = (capitals.range(i), capitals.ints());
+                let mut capitals: Vec<Fen> = range.filter_map(|j| values.get(j)).map(Fen).collect();
+                capitals.sort();
+                f.business_capitals = capitals;
+                f.business_recent = recent.get(i);
+            })
+        }
+        Part::Running => {
+            let spells = Ordered::of(columns, "running");
+            let (programs, households) = (list("running_programs"), list("running_households"));
+            Box::new(move |i, f| {
+                let order = spells.order(i);
+                f.running = programs
+                    .texts_in(i, &order)
+                    .zip(households.texts_in(i, &order))
+                    .filter_map(|(p, household_id)| {
+                        Program::parse(p).map(|program| RunningSpell {
+                            program,
+                            household_id: household_id.to_string(),
+                        })
+                    })
+                    .collect();
+            })
+        }
+        Part::AtDeath => {
+            let programs = list("running_at_death");
+            Box::new(move |i, f| {
+                let (range, texts) = (programs.range(i), programs.texts());
+                f.running_at_death = range
+                    .filter_map(|j| texts.get(j))
+                    .filter_map(Program::parse)
+                    .collect();
+            })
+        }
+        Part::Vehicles => {
+            let (active, recent) = (
+                Ordered::of(columns, "active_vehicle"),
+                Ordered::of(columns, "recent_vehicle"),
+            );
+            let (active_types, recent_types) =
+                (list("active_vehicle_types"), list("recent_vehicle_types"));
+            Box::new(move |i, f| {
+                f.active_vehicle_types = active_types
+                    .texts_in(i, &active.order(i))
+                    .filter_map(VehicleType::parse)
+                    .collect();
+                f.recent_vehicle_types = recent_types
+                    .texts_in(i, &recent.order(i))
+                    .filter_map(VehicleType::parse)
+                    .collect();
+            })
+        }
+        Part::Estate => {
+            let (nonresidential, recent) =
+                (flags("nonresidential_property"), flags("property_recent"));
+            let homes = Ordered::of(columns, "home");
+            let (ids, areas) = (list("home_ids"), list("home_areas"));
+            Box::new(move |i, f| {
+                f.nonresidential_property = nonresidential.get(i);
+                f.property_recent = recent.get(i);
+                let order = homes.order(i);
+                f.homes = ids
+                    .texts_in(i, &order)
+                    .zip(areas.ints_in(i, &order))
+                    .map(|(property, area_centi_m2)| Home {
+                        property: property.to_string(),
+                        area_centi_m2,
+                    })
+                    .collect();
+            })
+        }
+        // employment is read by `employment` from its records per person and period
+        Part::Employment => Box::new(|_, _| {}),
     }
 }
 
@@ -564,74 +682,6 @@ pub(crate) fn employment(
 }
 
 /// Sets the facts of the parts whose reduction rows carry lists ([`setter`] sets the others).
-fn fill_lists(part: Part, r: &Row<'_>, f: &mut PersonFacts) {
-    match part {
-        Part::Business => {
-            let mut capitals: Vec<Fen> = r.ints("business_capitals").into_iter().map(Fen).collect();
-            capitals.sort();
-            f.business_capitals = capitals;
-            f.business_recent = r.flag("business_recent");
-        }
-        Part::Running => {
-            let spells = r.file_order("running");
-            f.running = r
-                .texts_in("running_programs", &spells)
-                .into_iter()
-                .zip(r.texts_in("running_households", &spells))
-                .filter_map(|(p, household_id)| {
-                    Program::parse(&p).map(|program| RunningSpell {
-                        program,
-                        household_id,
-                    })
-                })
-                .collect();
-        }
-        Part::AtDeath => {
-            f.running_at_death = r
-                .texts("running_at_death")
-                .iter()
-                .filter_map(|p| Program::parse(p))
-                .collect();
-        }
-        Part::Vehicles => {
-            f.active_vehicle_types = r
-                .texts_in("active_vehicle_types", &r.file_order("active_vehicle"))
-                .iter()
-                .filter_map(|t| VehicleType::parse(t))
-                .collect();
-            f.recent_vehicle_types = r
-                .texts_in("recent_vehicle_types", &r.file_order("recent_vehicle"))
-                .iter()
-                .filter_map(|t| VehicleType::parse(t))
-                .collect();
-        }
-        Part::Estate => {
-            f.nonresidential_property = r.flag("nonresidential_property");
-            f.property_recent = r.flag("property_recent");
-            let order = r.file_order("home");
-            f.homes = r
-                .texts_in("home_ids", &order)
-                .into_iter()
-                .zip(r.ints_in("home_areas", &order))
-                .map(|(property, area_centi_m2)| Home {
-                    property,
-                    area_centi_m2,
-                })
-                .collect();
-        }
-        // employment is read by `employment` from its records per person and period; the
-        // parts with one value per fact are set by `setter`
-        Part::Employment
-        | Part::Income
-        | Part::Finance
-        | Part::Disability
-        | Part::Education
-        | Part::Medical
-        | Part::Care
-        | Part::Utilities => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

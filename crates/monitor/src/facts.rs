@@ -422,6 +422,7 @@ pub(crate) struct Facts {
 /// Builds the plans of person facts at the bounds' as-of date.
 pub(crate) async fn person_facts(
     ctx: &SessionContext,
+    parts_ctx: &SessionContext,
     lake: &LakeFiles,
     bounds: &Bounds,
     packed: bool,
@@ -455,7 +456,7 @@ pub(crate) async fn person_facts(
     // lookback are found per person when the rows are read ([`crate::assemble::employment`]):
     // as a window (`lag` over each person's periods) and a second aggregate, they took a fifth
     // of the facts plans' time, most of it sorting and copying the rows for the window.
-    let employment = read_feed(ctx, lake, Feed::Employment).await?.filter(
+    let employment = read_feed(parts_ctx, lake, Feed::Employment).await?.filter(
         col("person_id")
             .is_not_null()
             .and(col("period").lt_eq(date_lit(b.month_first))),
@@ -476,7 +477,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Employment, employment));
 
     // Declared income: the latest row of each counted kind in the lookback.
-    let income = read_feed(ctx, lake, Feed::Income).await?.filter(
+    let income = read_feed(parts_ctx, lake, Feed::Income).await?.filter(
         col("person_id")
             .is_not_null()
             .and(in_range("period", b.lookback_first, b.month_first))
@@ -498,7 +499,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Income, income));
 
     // Finance: the latest row not after A.
-    let finance = read_feed(ctx, lake, Feed::Finance).await?.filter(
+    let finance = read_feed(parts_ctx, lake, Feed::Finance).await?.filter(
         col("person_id")
             .is_not_null()
             .and(col("as_of").lt_eq(date_lit(a))),
@@ -515,7 +516,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Finance, finance));
 
     // Business: capital of each active business registered on or before A.
-    let business = read_feed(ctx, lake, Feed::Business)
+    let business = read_feed(parts_ctx, lake, Feed::Business)
         .await?
         .filter(
             col("person_id")
@@ -541,7 +542,7 @@ pub(crate) async fn person_facts(
     let categories: Vec<&str> = DisabilityCategory::ALL.iter().map(|c| c.as_str()).collect();
     let category = || code_of("category", &categories);
     let category_text = |e: Expr| text_of(e, &categories);
-    let disability = read_feed(ctx, lake, Feed::Disability).await?.filter(
+    let disability = read_feed(parts_ctx, lake, Feed::Disability).await?.filter(
         col("person_id")
             .is_not_null()
             .and(col("certified_date").lt_eq(date_lit(a))),
@@ -573,7 +574,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Disability, disability));
 
     // Education: a row of the school year containing A.
-    let education = read_feed(ctx, lake, Feed::Education).await?.filter(
+    let education = read_feed(parts_ctx, lake, Feed::Education).await?.filter(
         col("person_id")
             .is_not_null()
             .and(col("school_year").eq(lit(b.school_year.clone()))),
@@ -593,7 +594,7 @@ pub(crate) async fn person_facts(
     );
     let recent = in_range("settled_date", b.recent_from, a);
     let major = col("kind").eq(lit("major"));
-    let medical = read_feed(ctx, lake, Feed::Medical)
+    let medical = read_feed(parts_ctx, lake, Feed::Medical)
         .await?
         .filter(
             col("person_id")
@@ -615,7 +616,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Medical, medical));
 
     // Care: the latest assessment not after A.
-    let care = read_feed(ctx, lake, Feed::Care).await?.filter(
+    let care = read_feed(parts_ctx, lake, Feed::Care).await?.filter(
         col("person_id")
             .is_not_null()
             .and(col("assessed_date").lt_eq(date_lit(a))),
@@ -634,7 +635,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Care, care));
 
     // Assistance: spells running at A, and spells running on the person's status date.
-    let spells = read_feed(ctx, lake, Feed::Assistance)
+    let spells = read_feed(parts_ctx, lake, Feed::Assistance)
         .await?
         .filter(col("person_id").is_not_null())?;
     let running_at = |d: Expr| {
@@ -652,7 +653,7 @@ pub(crate) async fn person_facts(
         )?,
     )?;
     parts.push((Part::Running, running));
-    let deaths = read_feed(ctx, lake, Feed::Population)
+    let deaths = read_feed(parts_ctx, lake, Feed::Population)
         .await?
         .filter(col("status_date").is_not_null())?
         .select(vec![
@@ -676,7 +677,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::AtDeath, at_death));
 
     // Vehicles: types active at A, types registered recently.
-    let vehicles = read_feed(ctx, lake, Feed::Vehicles).await?.filter(
+    let vehicles = read_feed(parts_ctx, lake, Feed::Vehicles).await?.filter(
         col("person_id")
             .is_not_null()
             .and(col("registered_date").lt_eq(date_lit(a))),
@@ -701,7 +702,7 @@ pub(crate) async fn person_facts(
 
     // Real estate: active non-residential property, active homes, recent registrations.
     let homes = col("usage").eq(lit("residential")).and(active.clone());
-    let estate = read_feed(ctx, lake, Feed::RealEstate)
+    let estate = read_feed(parts_ctx, lake, Feed::RealEstate)
         .await?
         .filter(
             col("person_id")
@@ -728,7 +729,7 @@ pub(crate) async fn person_facts(
     parts.push((Part::Estate, estate));
 
     // Utilities: the latest row in the lookback; the latest row with an electricity value.
-    let utilities = read_feed(ctx, lake, Feed::Utilities).await?.filter(
+    let utilities = read_feed(parts_ctx, lake, Feed::Utilities).await?.filter(
         col("person_id")
             .is_not_null()
             .and(in_range("period", b.lookback_first, b.month_first)),

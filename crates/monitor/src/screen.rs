@@ -89,7 +89,7 @@ fn text_hash(text: &str) -> u64 {
 
 impl Households {
     /// The ID written at `(person, spell)`.
-    fn id_at<'a>(persons: &'a [PersonFacts], (person, spell): (u32, u32)) -> &'a str {
+    fn id_at(persons: &[PersonFacts], (person, spell): (u32, u32)) -> &str {
         let p = &persons[person as usize];
         if spell == NOBODY {
             &p.household_id
