@@ -419,7 +419,8 @@ pub(crate) struct Facts {
     pub parts: Vec<(Part, DataFrame)>,
 }
 
-/// Builds the plans of person facts at the bounds' as-of date.
+/// Builds the plans of person facts at the bounds' as-of date: the population's on `ctx`, the
+/// reductions on `parts_ctx` (a local run plans them on one partition each).
 pub(crate) async fn person_facts(
     ctx: &SessionContext,
     parts_ctx: &SessionContext,
