@@ -250,6 +250,30 @@ async fn facts_of_everyone(
     Ok((persons, index))
 }
 
+/// Rows without an ID and rows whose ID is no person's, per feed, counted both ways: by the
+/// plan a cluster runs and by the look-ups of a local run in the population index (blocking;
+/// for the test that keeps them equal).
+#[doc(hidden)]
+pub fn registry_counts_both_ways(lake: &LakeFiles) -> Result<[RegistryCounts; 2], MonitorError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let threads = RunOptions::default().threads;
+        let ctx = session(threads);
+        let bounds = facts::Bounds::new(Date::from_days(0), Windows::default());
+        let (persons, index) =
+            facts_of_everyone(&ctx, true, threads, lake, bounds, true, &domain::NoProgress).await?;
+        let plan = registry::check(&ctx, lake).await?;
+        let indexed = registry::check_indexed(&ctx, lake, &persons, &index, threads).await?;
+        Ok([plan, indexed].map(|c| (c.unlinked_per_feed, c.not_in_registry)))
+    })
+}
+
+/// Rows without an ID and rows of persons not in the registry, per feed.
+pub type RegistryCounts = (
+    std::collections::BTreeMap<String, u64>,
+    std::collections::BTreeMap<String, u64>,
+);
+
 /// The base facts of every person of the population snapshot at `as_of` (blocking).
 pub fn person_facts(
     lake: &LakeFiles,

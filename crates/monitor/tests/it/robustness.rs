@@ -134,6 +134,10 @@ fn every_feed_missing_in_turn_still_completes_and_is_reported() {
             // one stranger's row and one row without an ID in each feed, not those of a and b
             assert!(r.summary.not_in_registry.values().all(|n| *n == 1));
             assert!(r.summary.unlinked.values().all(|n| *n == 1));
+            // a cluster counts them with a plan: the same counts
+            let [plan, indexed] = monitor::registry_counts_both_ways(&lake).expect("counts");
+            assert_eq!(plan, indexed, "without {}", missing.name());
+            assert_eq!(indexed.1, r.summary.not_in_registry);
             assert_eq!(r.linkage.len(), 11);
             assert!(
                 r.linkage
