@@ -116,30 +116,18 @@ impl<'a> List<'a> {
         Ints::of(self.0.map(|l| l.values().as_ref()))
     }
 
-    /// The non-null texts of row `i` in the order of the positions `order`.
-    fn texts_in<'o>(self, i: usize, order: &'o [usize]) -> impl Iterator<Item = &'a str> + 'o
-    where
-        'a: 'o,
-    {
-        let (range, texts) = (self.range(i), self.texts());
-        order.iter().filter_map(move |&k| {
-            (k < range.len())
-                .then(|| texts.get(range.start + k))
-                .flatten()
-        })
-    }
-
-    /// The non-null integers of row `i` in the order of the positions `order`.
-    fn ints_in<'o>(self, i: usize, order: &'o [usize]) -> impl Iterator<Item = i64> + 'o
-    where
-        'a: 'o,
-    {
-        let (range, ints) = (self.range(i), self.ints());
-        order.iter().filter_map(move |&k| {
-            (k < range.len())
-                .then(|| ints.get(range.start + k))
-                .flatten()
-        })
+    /// The non-null values of row `i` (read by `get` from the list's values) in the order of
+    /// the positions `order`.
+    fn in_order<'o, T>(
+        self,
+        i: usize,
+        order: &'o [usize],
+        get: impl Fn(usize) -> Option<T> + 'o,
+    ) -> impl Iterator<Item = T> + 'o {
+        let range = self.range(i);
+        order
+            .iter()
+            .filter_map(move |&k| (k < range.len()).then(|| get(range.start + k)).flatten())
     }
 }
 
@@ -385,12 +373,12 @@ pub(crate) fn apply(
     // (person, row) of every row with a person in the population, per batch
     let targets: Vec<Vec<(u32, u32)>> = {
         let persons: &[PersonFacts] = persons;
-        let find = |c: &Columns, rows: usize| {
-            let key = Text::of(c.get(part.key()).copied());
-            let found: Vec<Option<usize>> = (0..rows)
+        let find = |batch: &RecordBatch| {
+            let key = Text::of(batch.column_by_name(part.key()).map(|c| c.as_ref()));
+            let found: Vec<Option<usize>> = (0..batch.num_rows())
                 .map(|i| key.get(i).and_then(|id| index.first(persons, id)))
                 .collect();
-            let mut out = Vec::with_capacity(rows);
+            let mut out = Vec::with_capacity(found.len());
             for (i, k) in found.into_iter().enumerate() {
                 let Some(k) = k else {
                     continue; // no ID, or not in the population
@@ -400,26 +388,12 @@ pub(crate) fn apply(
             }
             out
         };
-        let per_thread = batches.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = columns
-                .chunks(per_thread)
-                .zip(batches.chunks(per_thread))
-                .map(|(c, b)| {
-                    let find = &find;
-                    s.spawn(move || {
-                        c.iter()
-                            .zip(b)
-                            .map(|(c, b)| find(c, b.num_rows()))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        crate::on_parts(batches, threads, |part| {
+            part.iter().map(find).collect::<Vec<_>>()
         })
+        .into_iter()
+        .flatten()
+        .collect()
     };
     let per_thread = persons.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
@@ -546,9 +520,10 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
             let (programs, households) = (list("running_programs"), list("running_households"));
             Box::new(move |i, f| {
                 let order = spells.order(i);
+                let (p, h) = (programs.texts(), households.texts());
                 f.running = programs
-                    .texts_in(i, &order)
-                    .zip(households.texts_in(i, &order))
+                    .in_order(i, &order, |j| p.get(j))
+                    .zip(households.in_order(i, &order, |j| h.get(j)))
                     .filter_map(|(p, household_id)| {
                         Program::parse(p).map(|program| RunningSpell {
                             program,
@@ -576,12 +551,13 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
             let (active_types, recent_types) =
                 (list("active_vehicle_types"), list("recent_vehicle_types"));
             Box::new(move |i, f| {
+                let (a, r) = (active_types.texts(), recent_types.texts());
                 f.active_vehicle_types = active_types
-                    .texts_in(i, &active.order(i))
+                    .in_order(i, &active.order(i), |j| a.get(j))
                     .filter_map(VehicleType::parse)
                     .collect();
                 f.recent_vehicle_types = recent_types
-                    .texts_in(i, &recent.order(i))
+                    .in_order(i, &recent.order(i), |j| r.get(j))
                     .filter_map(VehicleType::parse)
                     .collect();
             })
@@ -595,9 +571,10 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
                 f.nonresidential_property = nonresidential.get(i);
                 f.property_recent = recent.get(i);
                 let order = homes.order(i);
+                let (property, area) = (ids.texts(), areas.ints());
                 f.homes = ids
-                    .texts_in(i, &order)
-                    .zip(areas.ints_in(i, &order))
+                    .in_order(i, &order, |j| property.get(j))
+                    .zip(areas.in_order(i, &order, |j| area.get(j)))
                     .map(|(property, area_centi_m2)| Home {
                         property: property.to_string(),
                         area_centi_m2,

@@ -83,6 +83,28 @@ pub(crate) fn configured(config: SessionConfig, partitions: usize) -> SessionCon
         )
 }
 
+/// `f` of each of `threads` contiguous parts of `items`, each part on its own thread, the
+/// results in the order of the parts (a panic on one is passed on: a lost part would shift
+/// everything after it).
+pub(crate) fn on_parts<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let per_thread = items.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(per_thread)
+            .map(|part| s.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// A Tokio runtime owned by the caller of the blocking API.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, MonitorError> {
     // Deep plans (a union per feed file, joins per feed) recurse while they are planned and,

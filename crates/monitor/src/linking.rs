@@ -393,29 +393,14 @@ async fn persons(
     // Prepared in file order, each thread a contiguous part, then put in ID order: reading the
     // rows in ID order jumped between batches for every value (a third of this stage at ten
     // million persons), moving the prepared records jumps once per record.
-    let threads = threads.max(1);
-    let per_thread = at.len().div_ceil(threads).max(1);
-    let parts: Vec<PreparedRecords> = std::thread::scope(|s| {
-        let columns = &columns;
-        let handles: Vec<_> = at
-            .chunks(per_thread)
-            .map(|rows| {
-                s.spawn(move || {
-                    let mut preparer = Preparer::with_capacity(rows.len());
-                    for &(b, i) in rows {
-                        let (pid, name, birth) = columns[b as usize];
-                        let i = i as usize;
-                        preparer.push_person(name.trimmed(i), birth_at(birth, i), pid.trimmed(i));
-                    }
-                    preparer.finish()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            // a lost part would shift every later person's index: pass a panic on
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let parts: Vec<PreparedRecords> = crate::on_parts(&at, threads, |rows| {
+        let mut preparer = Preparer::with_capacity(rows.len());
+        for &(b, i) in rows {
+            let (pid, name, birth) = columns[b as usize];
+            let i = i as usize;
+            preparer.push_person(name.trimmed(i), birth_at(birth, i), pid.trimmed(i));
+        }
+        preparer.finish()
     });
     let mut prepared = PreparedRecords::with_capacity(at.len());
     for part in parts {

@@ -98,33 +98,22 @@ pub(crate) async fn check_indexed(
     threads: usize,
 ) -> Result<RegistryCheck, MonitorError> {
     let mut out = RegistryCheck::default();
-    let threads = threads.max(1);
     // (rows without an ID, rows whose ID is not a person's) of a chunk of batches
     let count = |chunk: &[RecordBatch]| -> (u64, u64) {
-        let per_thread = chunk.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .chunks(per_thread)
-                .map(|part| {
-                    s.spawn(move || {
-                        let (mut unlinked, mut missing) = (0u64, 0u64);
-                        for batch in part {
-                            let ids = Text::of(Some(batch.column(0).as_ref()));
-                            unlinked += batch.column(0).null_count() as u64;
-                            missing += (0..batch.num_rows())
-                                .filter_map(|i| ids.get(i))
-                                .filter(|id| index.first(persons, id).is_none())
-                                .count() as u64;
-                        }
-                        (unlinked, missing)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        crate::on_parts(chunk, threads, |part| {
+            let (mut unlinked, mut missing) = (0u64, 0u64);
+            for batch in part {
+                let ids = Text::of(Some(batch.column(0).as_ref()));
+                unlinked += batch.column(0).null_count() as u64;
+                missing += (0..batch.num_rows())
+                    .filter_map(|i| ids.get(i))
+                    .filter(|id| index.first(persons, id).is_none())
+                    .count() as u64;
+            }
+            (unlinked, missing)
         })
+        .into_iter()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     };
     for feed in Feed::ALL.into_iter().filter(|f| *f != Feed::Population) {
         if lake.files(feed).is_empty() {
