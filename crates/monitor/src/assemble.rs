@@ -396,22 +396,25 @@ pub(crate) fn apply(
         .collect()
     };
     let per_thread = persons.len().div_ceil(threads).max(1);
+    // the persons from position `from` on, in `mine`
+    let set_part = |from: usize, mine: &mut [PersonFacts]| {
+        for (c, rows) in columns.iter().zip(&targets) {
+            let set = setter(part, c, bounds);
+            for &(k, i) in rows {
+                if let Some(f) = (k as usize).checked_sub(from).and_then(|k| mine.get_mut(k)) {
+                    set(i as usize, f);
+                }
+            }
+        }
+    };
+    if threads == 1 {
+        set_part(0, persons);
+        return;
+    }
     std::thread::scope(|s| {
         for (t, mine) in persons.chunks_mut(per_thread).enumerate() {
-            let (columns, targets) = (&columns, &targets);
-            let from = t * per_thread;
-            s.spawn(move || {
-                for (c, rows) in columns.iter().zip(targets) {
-                    let set = setter(part, c, bounds);
-                    for &(k, i) in rows {
-                        if let Some(f) =
-                            (k as usize).checked_sub(from).and_then(|k| mine.get_mut(k))
-                        {
-                            set(i as usize, f);
-                        }
-                    }
-                }
-            });
+            let set_part = &set_part;
+            s.spawn(move || set_part(t * per_thread, mine));
         }
     });
 }

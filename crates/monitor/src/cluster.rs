@@ -1,19 +1,21 @@
 //! Screening on an Apache DataFusion Ballista cluster (the `cluster` feature).
 //!
-//! The plans of a run — record linkage's candidate reads, the facts of every person, the
-//! registry checks — are plain DataFusion plans over the Parquet lake with built-in functions
-//! only, so stock Ballista executors run them; this module gives the binary the two roles so
-//! that a bureau needs no other program. The executors read the lake by path: every executor
-//! must see the lake at the same path as the client (one machine, a shared file system), or the
-//! lake must live in an object store they all reach. The client evaluates the policy pack on
-//! the facts the cluster returns, household by household, exactly as a local run does, so the
-//! result files are the same.
+//! The plans of a run — record linkage's candidate reads, the registry checks, and the
+//! screening ([`crate::plan`]: the facts of every person, each household's persons gathered,
+//! and the pack evaluated on each household by [`crate::plan::FUNCTION`]) — are DataFusion
+//! plans over the Parquet lake. The pack's function is the project's own, so the scheduler
+//! and the executors are this binary's two roles, which register it: stock Ballista
+//! executors would not know it. The executors read the lake by path: every executor must see
+//! the lake at the same path as the client (one machine, a shared file system), or the lake
+//! must live in an object store they all reach. The client receives each household's result
+//! rows, and writes the same files as a local run.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt as _, SessionContextExt as _};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::registry::FunctionRegistry as _;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::MonitorError;
@@ -25,10 +27,13 @@ fn cluster_error(e: impl std::fmt::Display) -> MonitorError {
 /// A session whose plans run on the cluster whose scheduler is at `url` (`df://HOST:PORT`).
 pub(crate) async fn client(url: &str, partitions: usize) -> Result<SessionContext, MonitorError> {
     let config = crate::configured(SessionConfig::new_with_ballista(), partitions);
-    let state = SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
         .build();
+    state
+        .register_udf(Arc::new(crate::plan::udf()))
+        .map_err(cluster_error)?;
     SessionContext::remote_with_state(url, state)
         .await
         .map_err(cluster_error)
@@ -42,6 +47,12 @@ pub async fn scheduler(listen: SocketAddr) -> Result<(), MonitorError> {
         bind_host: listen.ip().to_string(),
         external_host: listen.ip().to_string(),
         bind_port: listen.port(),
+        // the plans it receives call the pack's function
+        override_session_builder: Some(Arc::new(|config| {
+            let mut state = ballista_core::utils::default_session_builder(config)?;
+            state.register_udf(Arc::new(crate::plan::udf()))?;
+            Ok(state)
+        })),
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
@@ -74,6 +85,12 @@ pub struct ExecutorOptions {
 /// Runs an executor until the process ends.
 pub async fn executor(options: ExecutorOptions) -> Result<(), MonitorError> {
     use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+    // DataFusion's functions and the pack's, which the screening plan calls
+    let mut registry = ballista_core::registry::BallistaFunctionRegistry::default();
+    let udf = crate::plan::udf();
+    registry
+        .scalar_functions
+        .insert(udf.name().to_string(), Arc::new(udf));
     let config = ExecutorProcessConfig {
         bind_host: options.bind_host.clone(),
         external_host: Some(options.bind_host),
@@ -85,6 +102,7 @@ pub async fn executor(options: ExecutorOptions) -> Result<(), MonitorError> {
         vcores: options.slots.max(1),
         work_dir: options.work_dir,
         executor_heartbeat_interval_seconds: 5,
+        override_function_registry: Some(Arc::new(registry)),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))

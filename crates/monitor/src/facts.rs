@@ -3,8 +3,8 @@
 //!
 //! The plans yield exactly the base facts of `policy::PersonFacts` (some still as raw dates,
 //! turned into ages and month counts when the rows are read, see [`crate::assemble`]). Only
-//! plain DataFusion expressions and built-in aggregates are used, so that stock Ballista
-//! executors can run the plan.
+//! plain DataFusion expressions and built-in aggregates are used; a cluster's screening plan
+//! joins them and adds the pack's function ([`crate::plan`]).
 
 use arrow::datatypes::DataType;
 use datafusion::functions_aggregate::expr_fn::{array_agg, bool_or, count, last_value, max, sum};
@@ -387,6 +387,23 @@ pub(crate) enum Part {
 }
 
 impl Part {
+    /// Every part.
+    pub(crate) const ALL: [Part; 13] = [
+        Part::Employment,
+        Part::Income,
+        Part::Finance,
+        Part::Business,
+        Part::Disability,
+        Part::Education,
+        Part::Medical,
+        Part::Care,
+        Part::Running,
+        Part::AtDeath,
+        Part::Vehicles,
+        Part::Estate,
+        Part::Utilities,
+    ];
+
     /// The column of the reduction that holds the person ID.
     pub(crate) fn key(self) -> &'static str {
         match self {
@@ -450,6 +467,9 @@ pub(crate) async fn person_facts(
         col("spouse_id"),
         col("father_id"),
         col("mother_id"),
+        // where the row is, for the registry's order when a cluster gathers a household
+        col("seq"),
+        col("row"),
     ])?;
 
     // Employment: one record per person and period (the later row wins), periods up to A's

@@ -5,8 +5,9 @@
 //! DataFusion plans that reduce every feed to the base facts of each person (policy.md §2, §9);
 //! the rows are then assembled into households and screened against the policy pack; the
 //! results are written as the files of exchange.md §4, and [`manifest`] hashes what the run
-//! read and wrote into `run.json`. With the `cluster` feature the plans run on an Apache
-//! DataFusion Ballista cluster (`cluster`, [`RunOptions::cluster`]) and give the same files.
+//! read and wrote into `run.json`. With the `cluster` feature the run is one plan on an Apache
+//! DataFusion Ballista cluster (`cluster`, [`RunOptions::cluster`]), the pack evaluated on the
+//! executors by a function of the plan ([`plan`]), and gives the same files.
 //!
 //! CPU-heavy work runs on a Tokio runtime the crate owns: callers use the blocking API and never
 //! run it on a web server's async runtime. The crate never reads the clock: the as-of date is an
@@ -20,6 +21,7 @@ pub mod lake;
 pub mod linking;
 pub mod manifest;
 pub mod output;
+pub mod plan;
 mod registry;
 mod screen;
 pub mod simulate;
@@ -67,7 +69,9 @@ pub enum MonitorError {
 
 /// A DataFusion session sized for this machine.
 pub(crate) fn session(partitions: usize) -> SessionContext {
-    SessionContext::new_with_config(configured(SessionConfig::new(), partitions))
+    let ctx = SessionContext::new_with_config(configured(SessionConfig::new(), partitions));
+    ctx.register_udf(plan::udf());
+    ctx
 }
 
 /// The settings of every session of a run, local or on a cluster: `partitions` at a time,
@@ -91,7 +95,15 @@ pub(crate) fn on_parts<T: Sync, R: Send>(
     threads: usize,
     f: impl Fn(&[T]) -> R + Sync,
 ) -> Vec<R> {
-    let per_thread = items.len().div_ceil(threads.max(1)).max(1);
+    if threads <= 1 || items.len() <= 1 {
+        // one part: no thread to start (one household's persons on a cluster's executor)
+        return if items.is_empty() {
+            Vec::new()
+        } else {
+            vec![f(items)]
+        };
+    }
+    let per_thread = items.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let f = &f;
         let handles: Vec<_> = items
@@ -352,16 +364,8 @@ pub(crate) fn prepare(
     let rt = runtime()?;
     let ((persons, by_id), check) = rt.block_on(async {
         let ctx = context(options).await?;
-        let spill = match (&options.cluster, &options.scratch) {
-            (Some(_), Some(dir)) => Some(dir.as_path()),
-            (Some(_), None) => {
-                return Err(MonitorError::Runtime(
-                    "a run on a cluster needs a scratch folder the executors can read".into(),
-                ));
-            }
-            (None, _) => None,
-        };
-        let (linked_lake, links) = linked(&ctx, lake, options.threads, spill, progress).await?;
+        let (linked_lake, links) =
+            linked(&ctx, lake, options.threads, scratch(options)?, progress).await?;
         let local = options.cluster.is_none();
         let persons = facts_of_everyone(
             &ctx,
@@ -402,9 +406,51 @@ pub(crate) fn results_of(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Results {
+    let decided = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
     let mut results = Results::default();
+    screen::collect(decided, &mut results);
+    if options.explain_flagged {
+        let explained: Vec<(String, policy::Explanation)> = flagged(&results)
+            .into_iter()
+            .filter_map(|id| registry.explanation(&id, pack, as_of).map(|e| (id, e)))
+            .collect();
+        results.explanations.extend(explained);
+    }
+    finished(
+        results,
+        registry.persons.len() as u64,
+        check,
+        lake,
+        as_of,
+        pack,
+    )
+}
+
+/// The households a store keeps the explanation of: those with a tier, and those an anomaly
+/// or a warning names.
+fn flagged(results: &Results) -> std::collections::BTreeSet<String> {
+    let mut flagged: std::collections::BTreeSet<String> = results
+        .households
+        .iter()
+        .filter(|h| h.tier != "none")
+        .map(|h| h.household_id.clone())
+        .collect();
+    flagged.extend(results.anomalies.iter().map(|a| a.household_id.clone()));
+    flagged.extend(results.warnings.iter().map(|w| w.household_id.clone()));
+    flagged
+}
+
+/// The households' rows completed with what the run had and did not have, and put in order.
+fn finished(
+    mut results: Results,
+    persons: u64,
+    check: &registry::RegistryCheck,
+    lake: &LakeFiles,
+    as_of: Date,
+    pack: &Pack,
+) -> Results {
     results.summary.as_of = Some(as_of);
-    results.summary.persons = registry.persons.len() as u64;
+    results.summary.persons = persons;
     results.summary.feeds_missing = lake
         .missing()
         .iter()
@@ -414,29 +460,6 @@ pub(crate) fn results_of(
     results.summary.unlinked = check.unlinked_per_feed.clone();
     results.summary.linked = check.links.per_feed();
     results.linkage = check.links.linkage_rows();
-    let decided = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
-    screen::collect(decided, &mut results);
-    if options.explain_flagged {
-        let mut flagged: std::collections::BTreeSet<&str> = results
-            .households
-            .iter()
-            .filter(|h| h.tier != "none")
-            .map(|h| h.household_id.as_str())
-            .collect();
-        flagged.extend(results.anomalies.iter().map(|a| a.household_id.as_str()));
-        flagged.extend(results.warnings.iter().map(|w| w.household_id.as_str()));
-        let explained: Vec<(String, policy::Explanation)> = flagged
-            .into_iter()
-            .filter_map(|id| {
-                let options = Options { explain: true };
-                match policy::eval::evaluate(pack, &registry.input(id), as_of, options) {
-                    Evaluation::Done(o) => Some((id.to_string(), merged_explanation(&o))),
-                    _ => None,
-                }
-            })
-            .collect();
-        results.explanations.extend(explained);
-    }
     // A person paid the same program twice, one spell under a mistyped ID: the duplicate
     // found by the pack gets the reason that says how.
     // The reason is the pack's (`duplicates.linked_reason`); a pack without one adds none.
@@ -456,6 +479,88 @@ pub(crate) fn results_of(
     results
 }
 
+/// The folder for the tables a run makes itself, which a cluster's executors must read.
+fn scratch(options: &RunOptions) -> Result<Option<&std::path::Path>, MonitorError> {
+    match (&options.cluster, &options.scratch) {
+        (Some(_), Some(dir)) => Ok(Some(dir.as_path())),
+        (Some(_), None) => Err(MonitorError::Runtime(
+            "a run on a cluster needs a scratch folder the executors can read".into(),
+        )),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Screens every household as one DataFusion plan whose function evaluates the pack
+/// ([`plan`]): how a cluster screens, the executors doing the evaluation; run on a local
+/// session by the test that keeps it equal to a local run (blocking).
+#[doc(hidden)]
+pub fn screen_as_one_plan(
+    lake: &LakeFiles,
+    as_of: Date,
+    pack: &Pack,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Results, MonitorError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let ctx = context(options).await?;
+        let (linked_lake, links) =
+            linked(&ctx, lake, options.threads, scratch(options)?, progress).await?;
+        progress.stage("checking the registry", 0);
+        let mut check = registry::check(&ctx, lake).await?;
+        check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
+        check.links = links;
+        let persons = lake::read_feed(&ctx, lake, Feed::Population)
+            .await?
+            .filter(datafusion::prelude::col("person_id").is_not_null())?
+            .count()
+            .await? as u64;
+        progress.finish();
+        progress.stage("screening households", 0);
+        let bounds = facts::Bounds::new(as_of, windows(pack));
+        let explain = if options.explain_flagged {
+            plan::Explain::Flagged
+        } else {
+            plan::Explain::No
+        };
+        let screening = plan::screening(&ctx, &linked_lake, &bounds, pack, explain, None).await?;
+        let mut explanations = std::collections::BTreeMap::new();
+        let decided: Vec<screen::Decided> = plan::evaluated(&screening.collect().await?)?
+            .into_iter()
+            .map(|(id, e)| {
+                if let Some(x) = e.explanation {
+                    explanations.insert(id, x);
+                }
+                e.decided
+            })
+            .collect();
+        let mut results = Results::default();
+        screen::collect(decided, &mut results);
+        if options.explain_flagged {
+            // households a finding of another names, not flagged by their own evaluation
+            let flagged = flagged(&results);
+            explanations.retain(|id, _| flagged.contains(id));
+            let missing: std::collections::BTreeSet<String> = flagged
+                .into_iter()
+                .filter(|id| !explanations.contains_key(id))
+                .collect();
+            if !missing.is_empty() {
+                let all = plan::Explain::All;
+                let screening =
+                    plan::screening(&ctx, &linked_lake, &bounds, pack, all, Some(&missing)).await?;
+                for (id, e) in plan::evaluated(&screening.collect().await?)? {
+                    if let Some(x) = e.explanation {
+                        explanations.insert(id, x);
+                    }
+                }
+            }
+            results.explanations = explanations;
+        }
+        progress.finish();
+        Ok(finished(results, persons, &check, lake, as_of, pack))
+    })
+}
+
 /// Screens every household of the lake at `as_of` against the pack (blocking): facts on
 /// DataFusion, then the pack on every household, then the result rows in their file order.
 pub fn screen(
@@ -465,6 +570,10 @@ pub fn screen(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<Results, MonitorError> {
+    if options.cluster.is_some() {
+        // the executors evaluate the pack where the facts are
+        return screen_as_one_plan(lake, as_of, pack, &options, progress);
+    }
     let (registry, check) = prepare(lake, as_of, windows(pack), &options, progress)?;
     Ok(results_of(
         &registry, &check, lake, as_of, pack, &options, progress,

@@ -16,7 +16,7 @@ use parquet::arrow::ArrowWriter;
 use crate::MonitorError;
 
 /// One row of households.csv (一户一画像).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HouseholdRow {
     /// Population `household_id`.
     pub household_id: String,
@@ -41,7 +41,7 @@ pub struct HouseholdRow {
 }
 
 /// One row of persons.csv.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PersonRow {
     /// The person.
     pub person_id: String,
@@ -56,7 +56,7 @@ pub struct PersonRow {
 }
 
 /// One row of anomalies.csv.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct AnomalyRow {
     /// `wrong_inclusion`, `omission` or `duplicate`.
     pub kind: String,
@@ -71,7 +71,7 @@ pub struct AnomalyRow {
 }
 
 /// One row of warnings.csv.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct WarningRow {
     /// The household.
     pub household_id: String,
@@ -84,7 +84,7 @@ pub struct WarningRow {
 }
 
 /// One row of recommendations.csv.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecommendationRow {
     /// The household.
     pub household_id: String,

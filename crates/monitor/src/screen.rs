@@ -180,16 +180,21 @@ impl Registry {
 
     /// Indexes the persons, given their index by ID.
     pub fn with_ids(persons: Vec<PersonFacts>, by_id: PersonIndex) -> Registry {
-        // The households (with the holders of spells naming others) and the relatives are
-        // indexed on two threads: nothing else runs in this stage.
-        let (households, (links, children, spouses_of)) = std::thread::scope(|s| {
-            let households = s.spawn(|| Households::of(&persons));
-            let relatives = Self::relatives(&persons, &by_id);
-            let households = households
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (households, relatives)
-        });
+        // The households (with the holders of spells naming others) and the relatives of a
+        // city are indexed on two threads: nothing else runs in this stage. (One household's
+        // registry, on a cluster's executor, is indexed where it is.)
+        let (households, (links, children, spouses_of)) = if persons.len() < 4096 {
+            (Households::of(&persons), Self::relatives(&persons, &by_id))
+        } else {
+            std::thread::scope(|s| {
+                let households = s.spawn(|| Households::of(&persons));
+                let relatives = Self::relatives(&persons, &by_id);
+                let households = households
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (households, relatives)
+            })
+        };
         Registry {
             persons,
             links,
@@ -364,13 +369,173 @@ pub(crate) fn text_order<S: AsRef<str>>(texts: &[S]) -> Vec<u32> {
 }
 
 /// The outcome of one household, or why there is none.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Decided {
     /// Evaluated.
-    Done(Box<Outcome>),
+    Done(Box<Screened>),
     /// No parameter set covers the household's region (and it has living members).
     Uncovered,
     /// Nothing to report (no living member, no finding).
     Nothing,
+}
+
+/// What one household's evaluation puts into the result files: its row (only when it has
+/// living members) with its persons and package, and its findings. The same whether the
+/// household was evaluated here or by the pack's function on a cluster's executor, which
+/// sends it back as it is.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Screened {
+    pub household: Option<HouseholdRow>,
+    pub persons: Vec<PersonRow>,
+    pub recommendations: Vec<RecommendationRow>,
+    pub anomalies: Vec<AnomalyRow>,
+    pub warnings: Vec<WarningRow>,
+}
+
+impl Screened {
+    /// The rows of an outcome.
+    fn of(o: Outcome) -> Screened {
+        let anomalies = o
+            .anomalies
+            .into_iter()
+            .map(|a| AnomalyRow {
+                kind: a.kind,
+                program: a.program,
+                household_id: a.household_id,
+                person_id: a.person.map(|p| p.0),
+                reasons: a.reasons,
+            })
+            .collect();
+        let warnings = o
+            .signals
+            .into_iter()
+            .map(|s| WarningRow {
+                household_id: o.household_id.clone(),
+                person_id: s.person.map(|p| p.0),
+                signal: s.signal,
+                level: s.level,
+            })
+            .collect();
+        if o.size == 0 {
+            return Screened {
+                anomalies,
+                warnings,
+                ..Screened::default()
+            };
+        }
+        let persons = o
+            .persons
+            .into_iter()
+            .map(|p| PersonRow {
+                person_id: p.person.0,
+                household_id: o.household_id.clone(),
+                status: p.status,
+                amount: p.amount,
+                care_level: p.care_level,
+            })
+            .collect();
+        let recommendations = o
+            .packages
+            .into_iter()
+            .map(|r| RecommendationRow {
+                household_id: o.household_id.clone(),
+                kind: r.kind,
+                item: r.item,
+                amount: r.amount,
+                reason: r.reason,
+            })
+            .collect();
+        Screened {
+            household: Some(HouseholdRow {
+                region_code: o.region,
+                size: u32::try_from(o.size).unwrap_or(u32::MAX),
+                tekun_members: u32::try_from(o.tekun_members).unwrap_or(u32::MAX),
+                per_capita_income: o.per_capita_income,
+                tier: o.tier,
+                dibao_amount: o.dibao_amount,
+                score: u32::try_from(o.score.max(0)).unwrap_or(u32::MAX),
+                level: o.level,
+                tags: o.tags,
+                household_id: o.household_id,
+            }),
+            persons,
+            recommendations,
+            anomalies,
+            warnings,
+        }
+    }
+
+    /// Whether the household is flagged: a tier, an anomaly or a warning.
+    pub(crate) fn flagged(&self) -> bool {
+        self.household.as_ref().is_some_and(|h| h.tier != "none")
+            || !self.anomalies.is_empty()
+            || !self.warnings.is_empty()
+    }
+}
+
+/// Room a thread reuses from household to household.
+#[derive(Default)]
+pub(crate) struct Scratch<'a> {
+    members: Vec<&'a PersonFacts>,
+    others: Vec<&'a PersonFacts>,
+    positions: Vec<u32>,
+}
+
+impl Registry {
+    /// The outcome of household number `n`.
+    pub(crate) fn decide<'a>(
+        &'a self,
+        n: u32,
+        pack: &Pack,
+        as_of: Date,
+        scratch: &mut Scratch<'a>,
+    ) -> Decided {
+        let id = self.household_id(n);
+        self.view(
+            n,
+            &mut scratch.members,
+            &mut scratch.others,
+            &mut scratch.positions,
+        );
+        let view = HouseholdView {
+            household_id: id,
+            members: &scratch.members,
+            others: &scratch.others,
+        };
+        match evaluate_view(pack, view, as_of, Options { explain: false }) {
+            Evaluation::Done(o) => Decided::Done(Box::new(Screened::of(*o))),
+            Evaluation::Uncovered { .. } => {
+                if self.living_members(n) > 0 {
+                    Decided::Uncovered
+                } else {
+                    Decided::Nothing
+                }
+            }
+        }
+    }
+
+    /// The outcome of the household with this ID ([`Decided::Nothing`] when it is not in the
+    /// registry).
+    pub(crate) fn decide_id(&self, id: &str, pack: &Pack, as_of: Date) -> Decided {
+        match self.households.number(&self.persons, id) {
+            Some(n) => self.decide(n, pack, as_of, &mut Scratch::default()),
+            None => Decided::Nothing,
+        }
+    }
+
+    /// Every step of the outcome of the household with this ID.
+    pub(crate) fn explanation(
+        &self,
+        id: &str,
+        pack: &Pack,
+        as_of: Date,
+    ) -> Option<policy::Explanation> {
+        let options = Options { explain: true };
+        match policy::eval::evaluate(pack, &self.input(id), as_of, options) {
+            Evaluation::Done(o) => Some(crate::merged_explanation(&o)),
+            Evaluation::Uncovered { .. } => None,
+        }
+    }
 }
 
 /// Evaluates every household on `threads` threads, in household-id order.
@@ -393,27 +558,9 @@ pub(crate) fn evaluate_all(
             .map(|part| {
                 scope.spawn(move || {
                     let mut decided = Vec::with_capacity(part.len());
-                    let (mut members, mut others, mut positions) =
-                        (Vec::new(), Vec::new(), Vec::new());
+                    let mut scratch = Scratch::default();
                     for (k, n) in part.enumerate() {
-                        let id = registry.household_id(n);
-                        registry.view(n, &mut members, &mut others, &mut positions);
-                        let view = HouseholdView {
-                            household_id: id,
-                            members: &members,
-                            others: &others,
-                        };
-                        let d = match evaluate_view(pack, view, as_of, Options { explain: false }) {
-                            Evaluation::Done(o) => Decided::Done(o),
-                            Evaluation::Uncovered { .. } => {
-                                if registry.living_members(n) > 0 {
-                                    Decided::Uncovered
-                                } else {
-                                    Decided::Nothing
-                                }
-                            }
-                        };
-                        decided.push(d);
+                        decided.push(registry.decide(n, pack, as_of, &mut scratch));
                         if k % 4096 == 4095 {
                             progress.inc(4096);
                         }
@@ -433,93 +580,37 @@ pub(crate) fn evaluate_all(
     out.into_iter().flatten().collect()
 }
 
-/// An anomaly row as a sortable key: kind, program, household, person, reasons.
-type AnomalyKey = (String, String, String, Option<String>, Vec<String>);
-
 /// Turns the outcomes into result rows and counts.
 pub(crate) fn collect(decided: Vec<Decided>, results: &mut Results) {
-    let mut anomalies: BTreeSet<AnomalyKey> = BTreeSet::new();
-    let mut warnings: BTreeSet<(String, Option<String>, String, String)> = BTreeSet::new();
+    // a finding both households of a duplicate report is written once
+    let mut anomalies: BTreeSet<AnomalyRow> = BTreeSet::new();
+    let mut warnings: BTreeSet<WarningRow> = BTreeSet::new();
     for d in decided {
-        let o = match d {
-            Decided::Done(o) => o,
+        let s = match d {
+            Decided::Done(s) => *s,
             Decided::Uncovered => {
                 results.summary.households_without_parameters += 1;
                 continue;
             }
             Decided::Nothing => continue,
         };
-        for a in &o.anomalies {
-            anomalies.insert((
-                a.kind.clone(),
-                a.program.clone(),
-                a.household_id.clone(),
-                a.person.as_ref().map(|p| p.0.clone()),
-                a.reasons.clone(),
-            ));
+        anomalies.extend(s.anomalies);
+        warnings.extend(s.warnings);
+        if let Some(h) = s.household {
+            results.persons.extend(s.persons);
+            results.recommendations.extend(s.recommendations);
+            *results.summary.tiers.entry(h.tier.clone()).or_default() += 1;
+            results.summary.households += 1;
+            results.households.push(h);
         }
-        for s in &o.signals {
-            warnings.insert((
-                o.household_id.clone(),
-                s.person.as_ref().map(|p| p.0.clone()),
-                s.signal.clone(),
-                s.level.clone(),
-            ));
-        }
-        if o.size == 0 {
-            continue;
-        }
-        for p in &o.persons {
-            results.persons.push(PersonRow {
-                person_id: p.person.0.clone(),
-                household_id: o.household_id.clone(),
-                status: p.status.clone(),
-                amount: p.amount,
-                care_level: p.care_level.clone(),
-            });
-        }
-        for r in &o.packages {
-            results.recommendations.push(RecommendationRow {
-                household_id: o.household_id.clone(),
-                kind: r.kind.clone(),
-                item: r.item.clone(),
-                amount: r.amount,
-                reason: r.reason.clone(),
-            });
-        }
-        *results.summary.tiers.entry(o.tier.clone()).or_default() += 1;
-        results.summary.households += 1;
-        results.households.push(HouseholdRow {
-            household_id: o.household_id.clone(),
-            region_code: o.region.clone(),
-            size: u32::try_from(o.size).unwrap_or(u32::MAX),
-            tekun_members: u32::try_from(o.tekun_members).unwrap_or(u32::MAX),
-            per_capita_income: o.per_capita_income,
-            tier: o.tier.clone(),
-            dibao_amount: o.dibao_amount,
-            score: u32::try_from(o.score.max(0)).unwrap_or(u32::MAX),
-            level: o.level.clone(),
-            tags: o.tags.clone(),
-        });
     }
-    for (kind, program, household_id, person_id, reasons) in anomalies {
-        *results.summary.anomalies.entry(kind.clone()).or_default() += 1;
-        results.anomalies.push(AnomalyRow {
-            kind,
-            program,
-            household_id,
-            person_id,
-            reasons,
-        });
+    for a in anomalies {
+        *results.summary.anomalies.entry(a.kind.clone()).or_default() += 1;
+        results.anomalies.push(a);
     }
-    for (household_id, person_id, signal, level) in warnings {
-        *results.summary.signals.entry(level.clone()).or_default() += 1;
-        results.warnings.push(WarningRow {
-            household_id,
-            person_id,
-            signal,
-            level,
-        });
+    for w in warnings {
+        *results.summary.signals.entry(w.level.clone()).or_default() += 1;
+        results.warnings.push(w);
     }
 }
 

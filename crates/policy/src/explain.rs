@@ -1,18 +1,18 @@
 //! Explanations: why a result was decided — which rule of the pack, its legal source, and the
 //! fact and parameter values that decided it, in Chinese and English.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The reasons behind one result (a tier, an amount, an anomaly, a signal, …), in the order
 /// they were decided.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Explanation {
     /// The decisive steps.
     pub steps: Vec<Step>,
 }
 
 /// One decisive step: a rule of the pack applied to facts and parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     /// What was decided, e.g. `tier`, `tekun`, `anomaly:wrong_inclusion`.
     pub result: String,

@@ -410,6 +410,10 @@ pub struct Pack {
     pub tags: Vec<Tag>,
     /// The package catalogue.
     pub catalogue: Vec<Item>,
+    /// The files it was loaded from (name, text), in the order given: what a cluster's
+    /// executors load the same pack from.
+    #[serde(skip)]
+    pub files: std::sync::Arc<[(String, String)]>,
 }
 
 /// The default pack's files, embedded in the binary.
@@ -525,6 +529,10 @@ impl Pack {
         match b.build() {
             Some(mut pack) if b.problems.is_empty() => {
                 pack.digest = digest(files);
+                pack.files = files
+                    .iter()
+                    .map(|(name, text)| (name.to_string(), text.to_string()))
+                    .collect();
                 let types = Types::new(&pack.derived, &pack.params);
                 pack.rules_mut(&mut |r| r.code = types.rule(r));
                 Ok(pack)
@@ -2032,6 +2040,7 @@ impl Builder {
             signals,
             tags,
             catalogue,
+            files: std::sync::Arc::new([]),
         })
     }
 }

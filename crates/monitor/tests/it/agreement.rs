@@ -761,4 +761,29 @@ fn batch_facts_and_results_equal_the_pure_evaluator_on_a_random_city() {
         "the random city reaches most tiers: {tiers:?}"
     );
     assert!(results.summary.households_without_parameters > 0);
+
+    // The same screening as one DataFusion plan, the pack evaluated per household by the
+    // plan's function on each household's gathered persons (how a cluster screens), with the
+    // explanations a store keeps.
+    let options = RunOptions {
+        explain_flagged: true,
+        ..RunOptions::default()
+    };
+    let local =
+        monitor::screen(&lake, as_of, &pack, options.clone(), &domain::NoProgress).expect("screen");
+    let planned = monitor::screen_as_one_plan(&lake, as_of, &pack, &options, &domain::NoProgress)
+        .expect("screen as one plan");
+    assert_eq!(local.households, results.households);
+    assert_eq!(planned.households, local.households);
+    assert_eq!(planned.persons, local.persons);
+    assert_eq!(planned.anomalies, local.anomalies);
+    assert_eq!(planned.warnings, local.warnings);
+    assert_eq!(planned.recommendations, local.recommendations);
+    assert_eq!(planned.linkage, local.linkage);
+    assert_eq!(planned.summary, local.summary);
+    assert!(local.explanations.len() >= local.anomalies.len().min(100));
+    assert!(
+        planned.explanations == local.explanations,
+        "explanations differ"
+    );
 }
