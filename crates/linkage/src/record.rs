@@ -556,22 +556,27 @@ impl PreparedRecords {
         PreparedRecords(Vec::with_capacity(n))
     }
 
-    /// Appends every record of `other`, in order.
-    pub fn append(&mut self, mut other: PreparedRecords) {
-        self.0.append(&mut other.0);
-    }
-
-    /// The records in the order `order` gives (a permutation of the positions: the record
-    /// at `order[0]` first).
-    pub fn reordered(self, order: &[u32]) -> PreparedRecords {
+    /// The records of `parts`, taken one after the other, in the order `order` gives (a
+    /// permutation of their positions: the record at `order[0]` first) — one copy of the
+    /// records, where appending the parts and then reordering them made two (a register of
+    /// ten million records is a gigabyte each time).
+    pub fn gathered(parts: Vec<PreparedRecords>, order: &[u32]) -> PreparedRecords {
         // taken out of options, not swapped with defaults: a default record allocates
-        let mut from: Vec<Option<Prepared>> = self.0.into_iter().map(Some).collect();
-        PreparedRecords(
-            order
-                .iter()
-                .filter_map(|&k| from.get_mut(k as usize).and_then(Option::take))
-                .collect(),
-        )
+        let mut from: Vec<Vec<Option<Prepared>>> = parts
+            .into_iter()
+            .map(|p| p.0.into_iter().map(Some).collect())
+            .collect();
+        let mut starts = Vec::with_capacity(from.len());
+        let mut total = 0usize;
+        for part in &from {
+            starts.push(total);
+            total += part.len();
+        }
+        let mut take = |k: usize| {
+            let part = starts.partition_point(|&s| s <= k).checked_sub(1)?;
+            from[part].get_mut(k - starts[part]).and_then(Option::take)
+        };
+        PreparedRecords(order.iter().filter_map(|&k| take(k as usize)).collect())
     }
 
     /// Only the records at `positions` (ascending, each once), in that order.
@@ -648,12 +653,17 @@ mod tests {
         // the records of one full name share its parts
         let (first, third) = (prepared.get(0).unwrap(), prepared.get(2).unwrap());
         assert!(Arc::ptr_eq(&first.names, &third.names));
-        let reordered = prepared
-            .clone()
-            .reordered(&[5, 0, 3, 1, 2, 4, 6, 7, 8, 9, 10, 11]);
-        assert_eq!(reordered.len(), prepared.len());
-        for (k, from) in [5, 0, 3, 1, 2, 4].into_iter().enumerate() {
-            assert_eq!(reordered.get(k), Some(&Prepared::new(&records[from])));
+        // gathered from two parts, in the order given
+        let (mut front, mut back) = (Preparer::default(), Preparer::default());
+        for (k, r) in records.iter().chain(&records).enumerate() {
+            if k < 4 { &mut front } else { &mut back }.push(r);
+        }
+        let order = [5, 0, 3, 1, 2, 4, 6, 7, 8, 9, 10, 11];
+        let gathered = PreparedRecords::gathered(vec![front.finish(), back.finish()], &order);
+        assert_eq!(gathered.len(), prepared.len());
+        for (k, &from) in order.iter().enumerate() {
+            let from = from as usize % records.len();
+            assert_eq!(gathered.get(k), Some(&Prepared::new(&records[from])), "{k}");
         }
         let kept = prepared.keep(&[1, 4, 11]);
         assert_eq!(kept.len(), 3);

@@ -402,11 +402,7 @@ async fn persons(
         }
         preparer.finish()
     });
-    let mut prepared = PreparedRecords::with_capacity(at.len());
-    for part in parts {
-        prepared.append(part);
-    }
-    let prepared = prepared.reordered(&order);
+    let prepared = PreparedRecords::gathered(parts, &order);
     Ok((ids, prepared))
 }
 
