@@ -253,8 +253,21 @@ pub(crate) fn rule_keys(rule: &BlockingRule, p: &Prepared, out: &mut Vec<u64>) {
                 let bases = out.len();
                 deletion_neighbourhood(id, out);
                 if bases == 1 {
-                    let h = out.swap_remove(0);
-                    out.iter_mut().for_each(|d| *d = mix(h ^ *d));
+                    // Each string once without sorting: deleting any byte of a run of equal
+                    // bytes gives the same string, so only a run's first deletion is kept
+                    // (ten million register IDs each sorted their nineteen keys).
+                    let h = out[0];
+                    let mut kept = 0;
+                    for k in 0..=id.len() {
+                        // position 0 is the ID itself, k ≥ 1 the ID without byte k − 1
+                        if k >= 2 && id[k - 1] == id[k - 2] {
+                            continue;
+                        }
+                        out[kept] = mix(h ^ out[k + 1]);
+                        kept += 1;
+                    }
+                    out.truncate(kept);
+                    continue;
                 } else {
                     let neighbours = out.split_off(bases);
                     let keys: Vec<u64> = out
@@ -320,7 +333,58 @@ pub struct BlockingStats {
 }
 
 /// The blocks of one rule: the left and right records of each key.
-type Buckets = HashMap<u64, (Vec<u32>, Vec<u32>), FxBuild>;
+/// The blocks of one rule: every key the left records gave, once, in key order, with the left
+/// records of each (ascending) and the right records found sharing it. Built by sorting the
+/// (key, record) pairs rather than by pushing each record into a vector of its key in a hash
+/// map: half a million rows give ten million ID-neighbourhood keys, nearly every one its own
+/// block, and a table of vectors for them was an allocation and a cache miss per key.
+struct Blocks {
+    keys: Vec<u64>,
+    /// The left records of block `b` are `left[left_start[b]..left_start[b + 1]]`.
+    left_start: Vec<u32>,
+    left: Vec<u32>,
+    /// The right records of each block.
+    right: Vec<Vec<u32>>,
+}
+
+impl Blocks {
+    /// The blocks of the left records under `rule`, and the number of keys they gave.
+    fn of(rule: &BlockingRule, records: &[Prepared]) -> (Blocks, usize) {
+        let mut keys = Vec::new();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(records.len());
+        for (i, p) in records.iter().enumerate() {
+            rule_keys(rule, p, &mut keys);
+            pairs.extend(keys.iter().map(|&k| (k, i as u32)));
+        }
+        let key_count = pairs.len();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut blocks = Blocks {
+            keys: Vec::new(),
+            left_start: Vec::new(),
+            left: Vec::with_capacity(pairs.len()),
+            right: Vec::new(),
+        };
+        for (k, i) in pairs {
+            if blocks.keys.last() != Some(&k) {
+                blocks.keys.push(k);
+                blocks.left_start.push(blocks.left.len() as u32);
+            }
+            blocks.left.push(i);
+        }
+        blocks.left_start.push(blocks.left.len() as u32);
+        blocks.right = vec![Vec::new(); blocks.keys.len()];
+        (blocks, key_count)
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn left_of(&self, b: usize) -> &[u32] {
+        &self.left[self.left_start[b] as usize..self.left_start[b + 1] as usize]
+    }
+}
 
 /// Limits on the pairs of blocking.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -379,23 +443,22 @@ pub(crate) fn candidates(
 ) -> (Vec<u64>, BlockingStats) {
     let rules = &rules[..rules.len().min(16)];
     let dedupe = right.is_none();
-    // the blocks of the left records under every rule, and the keys they gave
-    let mut keys = Vec::new();
-    let mut blocks: Vec<(Buckets, usize)> = rules
-        .iter()
-        .map(|rule| {
-            let mut buckets: Buckets = HashMap::default();
-            let mut key_count = 0usize;
-            for (i, p) in left.iter().enumerate() {
-                rule_keys(rule, p, &mut keys);
-                key_count += keys.len();
-                for k in &keys {
-                    buckets.entry(*k).or_default().0.push(i as u32);
-                }
-            }
-            (buckets, key_count)
+    // the blocks of the left records under every rule, and the keys they gave, the rules
+    // side by side on the threads
+    let mut blocks: Vec<(Blocks, usize)> = if threads <= 1 || rules.len() <= 1 {
+        rules.iter().map(|rule| Blocks::of(rule, left)).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rules
+                .iter()
+                .map(|rule| s.spawn(move || Blocks::of(rule, left)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
         })
-        .collect();
+    };
     // the right records' keys under every rule, in one pass over them
     let right_keys = match right {
         Some(right) => probe_right(rules, right, &mut blocks, threads),
@@ -403,12 +466,11 @@ pub(crate) fn candidates(
     };
     let mut all: Vec<u64> = Vec::new();
     let mut stats = BlockingStats::default();
-    for (r, ((buckets, left_keys), right_keys)) in blocks.into_iter().zip(right_keys).enumerate() {
+    for (r, ((blocks, left_keys), right_keys)) in blocks.into_iter().zip(right_keys).enumerate() {
         let bit = 1u16 << r;
         let key_count = left_keys + right_keys;
-        let mut sizes: Vec<u64> = buckets
-            .values()
-            .map(|(l, rr)| block_pairs(l.len(), rr.len(), dedupe))
+        let mut sizes: Vec<u64> = (0..blocks.len())
+            .map(|b| block_pairs(blocks.left_of(b).len(), blocks.right[b].len(), dedupe))
             .filter(|n| *n > 0)
             .collect();
         let mut budget = (limits.max_rule_pairs_per_key * key_count as f64).max(0.0) as u64;
@@ -418,7 +480,8 @@ pub(crate) fn candidates(
         let cutoff = block_cutoff(&mut sizes, limits.max_block_pairs, budget);
         stats.skipped_blocks += sizes.iter().filter(|n| **n > cutoff).count() as u64;
         let before = all.len();
-        for (l, rr) in buckets.values() {
+        for (b, rr) in blocks.right.iter().enumerate() {
+            let l = blocks.left_of(b);
             let n = block_pairs(l.len(), rr.len(), dedupe);
             if n == 0 || n > cutoff {
                 continue;
@@ -455,24 +518,23 @@ pub(crate) fn candidates(
 fn probe_right(
     rules: &[BlockingRule],
     right: &[Prepared],
-    blocks: &mut [(Buckets, usize)],
+    blocks: &mut [(Blocks, usize)],
     threads: usize,
 ) -> Vec<usize> {
     // per rule, the blocks by number, for hits that name them without holding the maps; rules
     // without left keys are not probed
     let mut probes: Vec<(usize, HashMap<u64, u32, FxBuild>, KeyFilter)> = Vec::new();
     let mut targets: Vec<Vec<&mut Vec<u32>>> = Vec::new();
-    for (r, (buckets, _)) in blocks.iter_mut().enumerate() {
-        if buckets.is_empty() {
+    for (r, (blocks, _)) in blocks.iter_mut().enumerate() {
+        if blocks.len() == 0 {
             continue;
         }
         let mut index: HashMap<u64, u32, FxBuild> =
-            HashMap::with_capacity_and_hasher(buckets.len(), FxBuild::default());
-        let mut rights: Vec<&mut Vec<u32>> = Vec::with_capacity(buckets.len());
-        for (n, (k, (_, right_of_block))) in buckets.iter_mut().enumerate() {
+            HashMap::with_capacity_and_hasher(blocks.len(), FxBuild::default());
+        for (n, k) in blocks.keys.iter().enumerate() {
             index.insert(*k, n as u32);
-            rights.push(right_of_block);
         }
+        let rights: Vec<&mut Vec<u32>> = blocks.right.iter_mut().collect();
         let filter = KeyFilter::new(index.keys().copied(), index.len());
         probes.push((r, index, filter));
         targets.push(rights);

@@ -189,7 +189,13 @@ fn screen_one(setup: &Loaded, id: &str, persons: &ArrayRef) -> Result<Evaluated,
             "a household's persons are not rows".into(),
         ));
     };
-    let batch = RecordBatch::from(persons.clone());
+    let (fields, columns, nulls) = persons.clone().into_parts();
+    if nulls.is_some_and(|n| n.null_count() > 0) {
+        return Err(MonitorError::Runtime(
+            "a household's persons include an empty row".into(),
+        ));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
     // the registry's order: the population's files in commit order, each in row order
     let number = |name: &str| {
         batch
