@@ -181,8 +181,8 @@ impl Registry {
     /// Indexes the persons, given their index by ID.
     pub fn with_ids(persons: Vec<PersonFacts>, by_id: PersonIndex) -> Registry {
         // The households (with the holders of spells naming others) and the relatives of a
-        // city are indexed on two threads: nothing else runs in this stage. (One household's
-        // registry, on a cluster's executor, is indexed where it is.)
+        // city are indexed on two threads: nothing else runs in this stage. (The registry of
+        // one household's persons, on a cluster's executor, is indexed on its own thread.)
         let (households, (links, children, spouses_of)) = if persons.len() < 4096 {
             (Households::of(&persons), Self::relatives(&persons, &by_id))
         } else {
