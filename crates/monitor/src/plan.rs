@@ -16,7 +16,7 @@
 //! its files, and is loaded once per process.
 //!
 //! The function is not one of DataFusion's own: the scheduler and the executors must be the
-//! project's binary (`jiuzhu cluster scheduler`, `jiuzhu cluster executor`), which register
+//! `jiuzhu` binary (`jiuzhu cluster scheduler`, `jiuzhu cluster executor`), which registers
 //! it ([`udf`]).
 
 use std::collections::{BTreeSet, HashMap};
