@@ -551,11 +551,6 @@ impl Preparer {
 pub struct PreparedRecords(Vec<Prepared>);
 
 impl PreparedRecords {
-    /// An empty set with room for `n` records.
-    pub fn with_capacity(n: usize) -> PreparedRecords {
-        PreparedRecords(Vec::with_capacity(n))
-    }
-
     /// The records of `parts`, taken one after the other, in the order `order` gives (a
     /// permutation of their positions: the record at `order[0]` first) — one copy of the
     /// records, where appending the parts and then reordering them made two (a register of

@@ -70,6 +70,13 @@ impl Bounds {
     }
 }
 
+/// Whether an assistance spell runs on day `d`: started by then and not ended before it.
+pub(crate) fn running_at(d: Expr) -> Expr {
+    col("start_date")
+        .lt_eq(d.clone())
+        .and(col("end_date").is_null().or(col("end_date").gt_eq(d)))
+}
+
 /// A Date32 literal.
 pub(crate) fn date_lit(date: Date) -> Expr {
     lit(ScalarValue::Date32(Some(date.days())))
@@ -659,11 +666,6 @@ pub(crate) async fn person_facts(
     let spells = read_feed(parts_ctx, lake, Feed::Assistance)
         .await?
         .filter(col("person_id").is_not_null())?;
-    let running_at = |d: Expr| {
-        col("start_date")
-            .lt_eq(d.clone())
-            .and(col("end_date").is_null().or(col("end_date").gt_eq(d)))
-    };
     let running = spells.clone().filter(running_at(date_lit(a)))?.aggregate(
         vec![col("person_id").alias("run_pid")],
         lists_in_file_order(

@@ -530,15 +530,13 @@ pub(crate) async fn two_id_spells(
     if linked.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let a = crate::facts::date_lit(as_of);
     let batches = read_feed(ctx, linked_lake, Feed::Assistance)
         .await?
         .filter(
             col("person_id")
                 .is_not_null()
                 .and(col("program").is_not_null())
-                .and(col("start_date").lt_eq(a.clone()))
-                .and(col("end_date").is_null().or(col("end_date").gt_eq(a))),
+                .and(crate::facts::running_at(crate::facts::date_lit(as_of))),
         )?
         .select(vec![
             col("person_id"),

@@ -357,36 +357,41 @@ pub(crate) async fn screening(
         col("pair_household"),
         col("person_id").alias("pair_pid"),
     ])?;
+    // each person's household, for the persons who name them
+    let household_of = pop.clone().select(vec![
+        col("person_id").alias("named_pid"),
+        col("pair_household").alias("named_household"),
+    ])?;
     for link in ["spouse_id", "father_id", "mother_id"] {
         let naming = pop.clone().filter(col(link).is_not_null())?;
         let named = naming
             .clone()
             .select(vec![col("pair_household"), col(link).alias("pair_pid")])?;
-        let by = pop.clone().select(vec![
-            col("person_id").alias("named_pid"),
-            col("pair_household").alias("named_household"),
-        ])?;
         let naming = naming
             .select(vec![
                 col("person_id").alias("naming_pid"),
                 col(link).alias("named"),
             ])?
-            .join(by, JoinType::Inner, &["named"], &["named_pid"], None)?
+            .join(
+                household_of.clone(),
+                JoinType::Inner,
+                &["named"],
+                &["named_pid"],
+                None,
+            )?
             .select(vec![
                 col("named_household").alias("pair_household"),
                 col("naming_pid").alias("pair_pid"),
             ])?;
         pairs = pairs.union(named)?.union(naming)?;
     }
-    let a = date_lit(bounds.as_of);
     let holders = read_feed(ctx, lake, Feed::Assistance)
         .await?
         .filter(
             col("person_id")
                 .is_not_null()
                 .and(col("household_id").is_not_null())
-                .and(col("start_date").lt_eq(a.clone()))
-                .and(col("end_date").is_null().or(col("end_date").gt_eq(a))),
+                .and(facts::running_at(date_lit(bounds.as_of))),
         )?
         .select(vec![
             col("household_id").alias("pair_household"),
