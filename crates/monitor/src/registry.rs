@@ -14,7 +14,7 @@ use futures::StreamExt;
 use policy::PersonFacts;
 
 use crate::MonitorError;
-use crate::assemble::{PersonIndex, Text};
+use crate::assemble::{NOBODY, PersonIndex, Text};
 use crate::lake::{Feed, LakeFiles, read_feed};
 use crate::linking::LakeLinks;
 
@@ -105,9 +105,13 @@ pub(crate) async fn check_indexed(
             for batch in part {
                 let ids = Text::of(Some(batch.column(0).as_ref()));
                 unlinked += batch.column(0).null_count() as u64;
-                missing += (0..batch.num_rows())
-                    .filter_map(|i| ids.get(i))
-                    .filter(|id| index.first(persons, id).is_none())
+                missing += index
+                    .first_of_all(
+                        persons,
+                        (0..batch.num_rows()).filter_map(|i| ids.get(i).map(Some)),
+                    )
+                    .into_iter()
+                    .filter(|&k| k == NOBODY)
                     .count() as u64;
             }
             (unlinked, missing)

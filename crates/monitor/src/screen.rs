@@ -9,11 +9,8 @@ use policy::eval::{Evaluation, HouseholdInput, HouseholdView, Options, Outcome, 
 use policy::facts::PersonFacts;
 use policy::pack::Pack;
 
-use crate::assemble::PersonIndex;
+use crate::assemble::{NOBODY, PersonIndex};
 use crate::output::{AnomalyRow, HouseholdRow, PersonRow, RecommendationRow, Results, WarningRow};
-
-/// No person: a link that names nobody in the registry.
-const NOBODY: u32 = u32::MAX;
 
 /// Positions of persons by a number (another person's position, a household's number), in
 /// one array: the persons of number `k` are `list[start[k]..start[k + 1]]`.
@@ -209,20 +206,18 @@ impl Registry {
         persons: &[PersonFacts],
         by_id: &PersonIndex,
     ) -> (Vec<[u32; 3]>, ByPerson, ByPerson) {
-        let position = |key: &Option<policy::facts::PersonKey>| {
-            key.as_ref()
-                .and_then(|k| by_id.first(persons, &k.0))
-                .map_or(NOBODY, |j| j as u32)
-        };
-        let links: Vec<[u32; 3]> = persons
-            .iter()
-            .map(|p| {
-                [
-                    position(&p.spouse),
-                    position(&p.father),
-                    position(&p.mother),
-                ]
-            })
+        fn id(key: &Option<policy::facts::PersonKey>) -> Option<&str> {
+            key.as_ref().map(|k| k.0.as_str())
+        }
+        let positions = by_id.first_of_all(
+            persons,
+            persons
+                .iter()
+                .flat_map(|p| [id(&p.spouse), id(&p.father), id(&p.mother)]),
+        );
+        let links: Vec<[u32; 3]> = positions
+            .chunks_exact(3)
+            .map(|k| [k[0], k[1], k[2]])
             .collect();
         let mut children = Vec::new();
         let mut spouses_of = Vec::new();
