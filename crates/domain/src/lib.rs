@@ -13,6 +13,7 @@ pub mod id;
 pub mod money;
 pub mod progress;
 pub mod region;
+pub mod short;
 pub mod text;
 
 pub use codes::{
@@ -26,3 +27,4 @@ pub use id::{IdError, ResidentId};
 pub use money::{Fen, MoneyError};
 pub use progress::{NoProgress, Progress};
 pub use region::{RegionCode, RegionError};
+pub use short::ShortText;

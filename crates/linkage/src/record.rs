@@ -2,6 +2,7 @@
 
 use crate::idnumber::normalized_id;
 use crate::name::{is_han, pinyin, simplify, split_full_name, surname_pinyin};
+use domain::ShortText;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -233,74 +234,6 @@ impl PartialOrd for Hashed {
 impl Ord for Hashed {
     fn cmp(&self, other: &Hashed) -> std::cmp::Ordering {
         self.text.cmp(&other.text)
-    }
-}
-
-/// A text of up to 22 bytes held in place, a longer one on the heap.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum ShortText {
-    /// The bytes and their length.
-    Inline(u8, [u8; 22]),
-    /// A longer text.
-    Heap(Box<str>),
-}
-
-impl Default for ShortText {
-    fn default() -> Self {
-        ShortText::Inline(0, [0; 22])
-    }
-}
-
-impl ShortText {
-    pub fn new(text: &str) -> ShortText {
-        match u8::try_from(text.len()) {
-            Ok(n) if n <= 22 => {
-                let mut bytes = [0; 22];
-                bytes[..text.len()].copy_from_slice(text.as_bytes());
-                ShortText::Inline(n, bytes)
-            }
-            _ => ShortText::Heap(text.into()),
-        }
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            ShortText::Inline(n, bytes) => &bytes[..usize::from(*n)],
-            ShortText::Heap(text) => text.as_bytes(),
-        }
-    }
-
-    /// The text (the bytes are always a whole text: they were copied from one).
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
-    }
-
-    pub fn len(&self) -> usize {
-        self.as_bytes().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-// Hashed and compared as the text it holds, so that a table keyed by short texts is searched
-// with a `&str`.
-impl std::hash::Hash for ShortText {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<str> for ShortText {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Debug for ShortText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 

@@ -212,7 +212,7 @@ pub(crate) fn population(
     let (spouse_id, father_id, mother_id) =
         (text("spouse_id"), text("father_id"), text("mother_id"));
     let (birth_date, status_date) = (date("birth_date"), date("status_date"));
-    let key = |c: Text<'_>, i: usize| c.get(i).map(|s| PersonKey(s.to_string()));
+    let key = |c: Text<'_>, i: usize| c.get(i).map(|s| PersonKey(s.into()));
     for i in 0..batch.num_rows() {
         let Some(id) = person_id.get(i) else {
             continue;
@@ -221,10 +221,10 @@ pub(crate) fn population(
             .get(i)
             .map_or(0, |b| i64::from(age_on(b, bounds.as_of)));
         let status_date = status_date.get(i);
-        codes.push(id_code(id));
+        codes.push(id_code(id.as_bytes()));
         out.push(PersonFacts {
-            id: PersonKey(id.to_string()),
-            household_id: household_id.get(i).unwrap_or_default().to_string(),
+            id: PersonKey(id.into()),
+            household_id: household_id.get(i).unwrap_or_default().into(),
             region: region_code.get(i).and_then(|c| RegionCode::parse(c).ok()),
             relation: relation
                 .get(i)
@@ -267,8 +267,7 @@ const HASHED: u64 = 1 << 63;
 /// character, a digit or `X`) is its own number below 2^63, one to one — every valid ID of the
 /// lake; any other text is its hash with the top bit set, which only comparing the texts
 /// confirms.
-pub(crate) fn id_code(id: &str) -> u64 {
-    let b = id.as_bytes();
+pub(crate) fn id_code(b: &[u8]) -> u64 {
     if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) {
         let check = match b[17] {
             c @ b'0'..=b'9' => Some(u64::from(c - b'0')),
@@ -284,7 +283,7 @@ pub(crate) fn id_code(id: &str) -> u64 {
         }
     }
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(id) | HASHED
+    rustc_hash::FxBuildHasher.hash_one(b) | HASHED
 }
 
 /// Where a code goes in the table.
@@ -297,16 +296,16 @@ fn code_hash(code: u64) -> u64 {
 /// alone tells for a canonical ID, a hashed one is confirmed by the person's own ID.
 fn same_id<'a>(
     persons: &'a [PersonFacts],
-    id: &'a str,
+    id: &'a [u8],
     code: u64,
 ) -> impl Fn(&(u64, u32)) -> bool + 'a {
-    move |&(c, k)| c == code && (code & HASHED == 0 || persons[k as usize].id.0 == id)
+    move |&(c, k)| c == code && (code & HASHED == 0 || persons[k as usize].id.0.as_bytes() == id)
 }
 
 impl PersonIndex {
     /// Indexes the persons by ID.
     pub(crate) fn new(persons: &[PersonFacts]) -> PersonIndex {
-        let codes: Vec<u64> = persons.iter().map(|p| id_code(&p.id.0)).collect();
+        let codes: Vec<u64> = persons.iter().map(|p| id_code(p.id.0.as_bytes())).collect();
         PersonIndex::with_codes(persons, &codes)
     }
 
@@ -316,7 +315,7 @@ impl PersonIndex {
         let mut first = hashbrown::HashTable::with_capacity(persons.len());
         let mut next = vec![u32::MAX; persons.len()];
         for (i, (p, &code)) in persons.iter().zip(codes).enumerate() {
-            let id = p.id.0.as_str();
+            let id = p.id.0.as_bytes();
             match first.find(code_hash(code), same_id(persons, id, code)) {
                 Some(&(_, head)) => {
                     // a repeated ID (rare): the position joins the end of its chain
@@ -342,9 +341,9 @@ impl PersonIndex {
     pub(crate) fn first_of_all<'a>(
         &self,
         persons: &[PersonFacts],
-        ids: impl Iterator<Item = Option<&'a str>>,
+        ids: impl Iterator<Item = Option<&'a [u8]>>,
     ) -> Vec<u32> {
-        let (ids, codes): (Vec<Option<&str>>, Vec<u64>) =
+        let (ids, codes): (Vec<Option<&[u8]>>, Vec<u64>) =
             ids.map(|id| (id, id.map_or(0, id_code))).unzip();
         ids.iter()
             .zip(codes)
@@ -395,7 +394,10 @@ pub(crate) fn apply(
         let persons: &[PersonFacts] = persons;
         let find = |batch: &RecordBatch| {
             let key = Text::of(batch.column_by_name(part.key()).map(|c| c.as_ref()));
-            let found = index.first_of_all(persons, (0..batch.num_rows()).map(|i| key.get(i)));
+            let found = index.first_of_all(
+                persons,
+                (0..batch.num_rows()).map(|i| key.get(i).map(str::as_bytes)),
+            );
             let mut out = Vec::with_capacity(found.len());
             for (i, k) in found.into_iter().enumerate() {
                 if k == NOBODY {
@@ -629,7 +631,10 @@ pub(crate) fn employment(
         let period = Dates::of(columns.get("period").copied());
         let status = Ints::of(columns.get("status").copied());
         let earned = Ints::of(columns.get("earned").copied());
-        let found = index.first_of_all(persons, (0..batch.num_rows()).map(|i| key.get(i)));
+        let found = index.first_of_all(
+            persons,
+            (0..batch.num_rows()).map(|i| key.get(i).map(str::as_bytes)),
+        );
         for (i, k) in found.into_iter().enumerate() {
             let Some(p) = period.get(i).filter(|_| k != NOBODY) else {
                 continue;
@@ -686,17 +691,20 @@ mod tests {
 
     fn person(id: &str) -> PersonFacts {
         PersonFacts {
-            id: PersonKey(id.to_string()),
+            id: PersonKey(id.into()),
             ..PersonFacts::default()
         }
     }
 
     #[test]
     fn canonical_ids_are_their_own_codes() {
-        let a = id_code("110101199003070011");
+        let a = id_code(b"110101199003070011");
         assert_eq!(a, 11_010_119_900_307_001 * 11 + 1);
-        assert_ne!(id_code("11010119900307001X"), id_code("110101199003070010"));
-        assert_eq!(id_code("11010119900307001X") & HASHED, 0);
+        assert_ne!(
+            id_code(b"11010119900307001X"),
+            id_code(b"110101199003070010")
+        );
+        assert_eq!(id_code(b"11010119900307001X") & HASHED, 0);
         // anything else is hashed, with the top bit set
         for other in [
             "11010119900307001x",
@@ -704,7 +712,7 @@ mod tests {
             "",
             "1101011990030700111",
         ] {
-            assert_ne!(id_code(other) & HASHED, 0, "{other}");
+            assert_ne!(id_code(other.as_bytes()) & HASHED, 0, "{other}");
         }
     }
 
@@ -729,7 +737,7 @@ mod tests {
             Some("not an ID"),
         ];
         assert_eq!(
-            index.first_of_all(&persons, asked.into_iter()),
+            index.first_of_all(&persons, asked.into_iter().map(|id| id.map(str::as_bytes))),
             vec![0, 1, NOBODY, 2, 4, NOBODY, NOBODY]
         );
         assert_eq!(index.after(0).collect::<Vec<_>>(), vec![3]);

@@ -108,7 +108,8 @@ pub(crate) async fn check_indexed(
                 missing += index
                     .first_of_all(
                         persons,
-                        (0..batch.num_rows()).filter_map(|i| ids.get(i).map(Some)),
+                        (0..batch.num_rows())
+                            .filter_map(|i| ids.get(i).map(|id| Some(id.as_bytes()))),
                     )
                     .into_iter()
                     .filter(|&k| k == NOBODY)

@@ -79,19 +79,25 @@ struct Households {
 }
 
 /// Where a household ID goes in [`Households::numbers`].
-fn text_hash(text: &str) -> u64 {
+fn text_hash(text: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(text)
 }
 
 impl Households {
     /// The ID written at `(person, spell)`.
-    fn id_at(persons: &[PersonFacts], (person, spell): (u32, u32)) -> &str {
+    fn id_at(persons: &[PersonFacts], at: (u32, u32)) -> &str {
+        std::str::from_utf8(Self::bytes_at(persons, at)).unwrap_or_default()
+    }
+
+    /// The bytes of the ID written at `(person, spell)` (compared and hashed as they are:
+    /// millions of times while the households are numbered).
+    fn bytes_at(persons: &[PersonFacts], (person, spell): (u32, u32)) -> &[u8] {
         let p = &persons[person as usize];
         if spell == NOBODY {
-            &p.household_id
+            p.household_id.as_bytes()
         } else {
-            &p.running[spell as usize].household_id
+            p.running[spell as usize].household_id.as_bytes()
         }
     }
 
@@ -99,15 +105,16 @@ impl Households {
     fn of(persons: &[PersonFacts]) -> Households {
         let mut at: Vec<(u32, u32)> = Vec::new();
         let mut numbers: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-        let mut number = |id: &str, here: (u32, u32), at: &mut Vec<(u32, u32)>| -> u32 {
+        let mut number = |id: &[u8], here: (u32, u32), at: &mut Vec<(u32, u32)>| -> u32 {
             let hash = text_hash(id);
-            if let Some(&n) = numbers.find(hash, |&n| Self::id_at(persons, at[n as usize]) == id) {
+            if let Some(&n) = numbers.find(hash, |&n| Self::bytes_at(persons, at[n as usize]) == id)
+            {
                 return n;
             }
             let n = at.len() as u32;
             at.push(here);
             numbers.insert_unique(hash, n, |&n| {
-                text_hash(Self::id_at(persons, at[n as usize]))
+                text_hash(Self::bytes_at(persons, at[n as usize]))
             });
             n
         };
@@ -116,19 +123,24 @@ impl Households {
         let mut named: Vec<u32> = Vec::new();
         // a household's members are usually listed together: the previous person's
         // household is compared first, and only a new one is looked up
-        let mut previous: Option<(&str, u32)> = None;
+        let mut previous: Option<(&[u8], u32)> = None;
         for (i, p) in persons.iter().enumerate() {
             let i = i as u32;
+            let id = p.household_id.as_bytes();
             let own = match previous {
-                Some((id, n)) if id == p.household_id => n,
-                _ => number(&p.household_id, (i, NOBODY), &mut at),
+                Some((previous, n)) if previous == id => n,
+                _ => number(id, (i, NOBODY), &mut at),
             };
-            previous = Some((&p.household_id, own));
+            previous = Some((id, own));
             member_of.push((own, i));
             named.clear();
             for (j, spell) in p.running.iter().enumerate() {
-                if spell.household_id != p.household_id {
-                    named.push(number(&spell.household_id, (i, j as u32), &mut at));
+                if spell.household_id.as_bytes() != id {
+                    named.push(number(
+                        spell.household_id.as_bytes(),
+                        (i, j as u32),
+                        &mut at,
+                    ));
                 }
             }
             named.sort_unstable();
@@ -136,7 +148,7 @@ impl Households {
             holders.extend(named.iter().map(|&h| (h, i)));
         }
         // renumbered in ID order
-        let texts: Vec<&str> = at.iter().map(|&a| Self::id_at(persons, a)).collect();
+        let texts: Vec<&[u8]> = at.iter().map(|&a| Self::bytes_at(persons, a)).collect();
         let order = text_order(&texts);
         drop(texts);
         let mut rank = vec![0u32; order.len()];
@@ -161,8 +173,8 @@ impl Households {
     /// The number of the household with this ID.
     fn number(&self, persons: &[PersonFacts], id: &str) -> Option<u32> {
         self.numbers
-            .find(text_hash(id), |&n| {
-                Self::id_at(persons, self.at[n as usize]) == id
+            .find(text_hash(id.as_bytes()), |&n| {
+                Self::bytes_at(persons, self.at[n as usize]) == id.as_bytes()
             })
             .copied()
     }
@@ -206,8 +218,8 @@ impl Registry {
         persons: &[PersonFacts],
         by_id: &PersonIndex,
     ) -> (Vec<[u32; 3]>, ByPerson, ByPerson) {
-        fn id(key: &Option<policy::facts::PersonKey>) -> Option<&str> {
-            key.as_ref().map(|k| k.0.as_str())
+        fn id(key: &Option<policy::facts::PersonKey>) -> Option<&[u8]> {
+            key.as_ref().map(|k| k.0.as_bytes())
         }
         let positions = by_id.first_of_all(
             persons,
@@ -337,12 +349,12 @@ impl Registry {
 /// of each text's first 24 bytes kept beside its position — as three big-endian words, which
 /// compare as the bytes do — and the whole texts only on a tie: millions of comparisons
 /// through scattered strings are mostly cache misses.
-pub(crate) fn text_order<S: AsRef<str>>(texts: &[S]) -> Vec<u32> {
+pub(crate) fn text_order<S: AsRef<[u8]>>(texts: &[S]) -> Vec<u32> {
     let mut keyed: Vec<([u64; 3], u32)> = texts
         .iter()
         .enumerate()
         .map(|(k, t)| {
-            let t = t.as_ref().as_bytes();
+            let t = t.as_ref();
             let mut bytes = [0u8; 24];
             let n = t.len().min(24);
             bytes[..n].copy_from_slice(&t[..n]);
@@ -397,7 +409,7 @@ impl Screened {
                 kind: a.kind,
                 program: a.program,
                 household_id: a.household_id,
-                person_id: a.person.map(|p| p.0),
+                person_id: a.person.map(|p| p.0.to_string()),
                 reasons: a.reasons,
             })
             .collect();
@@ -406,7 +418,7 @@ impl Screened {
             .into_iter()
             .map(|s| WarningRow {
                 household_id: o.household_id.clone(),
-                person_id: s.person.map(|p| p.0),
+                person_id: s.person.map(|p| p.0.to_string()),
                 signal: s.signal,
                 level: s.level,
             })
@@ -422,7 +434,7 @@ impl Screened {
             .persons
             .into_iter()
             .map(|p| PersonRow {
-                person_id: p.person.0,
+                person_id: p.person.0.to_string(),
                 household_id: o.household_id.clone(),
                 status: p.status,
                 amount: p.amount,
@@ -647,7 +659,7 @@ mod tests {
         let registry = Registry::new(vec![person("p1", "H2"), p2, p3, p4]);
         assert_eq!(registry.household_ids(), ["H0", "H1", "H2"]);
         let ids = |persons: &[PersonFacts]| -> Vec<String> {
-            persons.iter().map(|p| p.id.0.clone()).collect()
+            persons.iter().map(|p| p.id.0.to_string()).collect()
         };
         let h0 = registry.input("H0");
         assert!(h0.members.is_empty());

@@ -46,8 +46,8 @@ fn household(rng: &mut Lcg, h: usize) -> HouseholdInput {
         };
         let disabled = rng.below(12) == 0;
         let mut p = PersonFacts {
-            id: PersonKey(format!("{hid}-{i}")),
-            household_id: hid.clone(),
+            id: PersonKey(format!("{hid}-{i}").into()),
+            household_id: hid.clone().into(),
             region,
             relation: if i == 0 {
                 Relation::Head
@@ -83,11 +83,11 @@ fn household(rng: &mut Lcg, h: usize) -> HouseholdInput {
             ..PersonFacts::default()
         };
         if i == 1 {
-            p.spouse = Some(PersonKey(format!("{hid}-0")));
+            p.spouse = Some(PersonKey(format!("{hid}-0").into()));
         }
         if i >= 2 {
-            p.father = Some(PersonKey(format!("{hid}-0")));
-            p.mother = Some(PersonKey(format!("{hid}-1")));
+            p.father = Some(PersonKey(format!("{hid}-0").into()));
+            p.mother = Some(PersonKey(format!("{hid}-1").into()));
         }
         if rng.below(6) == 0 {
             p.running.push(RunningSpell {
@@ -103,8 +103,8 @@ fn household(rng: &mut Lcg, h: usize) -> HouseholdInput {
     let mut others = Vec::new();
     if rng.below(3) == 0 {
         let mut parent = PersonFacts {
-            id: PersonKey(format!("{hid}-gp")),
-            household_id: format!("G{h}"),
+            id: PersonKey(format!("{hid}-gp").into()),
+            household_id: format!("G{h}").into(),
             region,
             relation: Relation::Head,
             age: 60 + rng.below(30) as i64,

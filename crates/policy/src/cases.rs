@@ -435,7 +435,7 @@ fn compare(o: &Outcome, expect: &Node, failures: &mut Vec<String>) {
             ));
         }
     }
-    let key = |k: &crate::facts::PersonKey| k.0.clone();
+    let key = |k: &crate::facts::PersonKey| k.0.to_string();
     compare_rows(
         failures,
         "persons",

@@ -1963,7 +1963,7 @@ pub fn mask(key: &PersonKey) -> String {
         let tail: String = chars[chars.len() - 4..].iter().collect();
         format!("{head}********{tail}")
     } else {
-        key.0.clone()
+        key.0.to_string()
     }
 }
 

@@ -5,7 +5,7 @@
 
 use domain::{
     DisabilityCategory, EmploymentStatus, Fen, PersonStatus, Program, RegionCode, Relation,
-    VehicleType,
+    ShortText, VehicleType,
 };
 use serde::{Deserialize, Serialize};
 
@@ -223,7 +223,7 @@ impl CareLevel {
 /// personal data: `Debug` shows only its length.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PersonKey(pub String);
+pub struct PersonKey(pub ShortText);
 
 impl std::fmt::Debug for PersonKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -259,7 +259,7 @@ pub struct PersonFacts {
     /// The person.
     pub id: PersonKey,
     /// Population `household_id`.
-    pub household_id: String,
+    pub household_id: ShortText,
     /// Population region code (where the household lives).
     #[serde(with = "region_text")]
     pub region: Option<RegionCode>,
@@ -346,7 +346,7 @@ impl Default for PersonFacts {
     fn default() -> Self {
         PersonFacts {
             id: PersonKey::default(),
-            household_id: String::new(),
+            household_id: ShortText::default(),
             region: None,
             relation: Relation::Other,
             status: PersonStatus::Normal,

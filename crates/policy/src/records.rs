@@ -340,7 +340,7 @@ pub fn person_facts(
     let mine = |p: &PersonKey| p == person;
     let mut f = PersonFacts {
         id: person.clone(),
-        household_id: pop.household_id.clone(),
+        household_id: pop.household_id.as_str().into(),
         region: Some(pop.region),
         relation: pop.relation,
         status: pop.status,

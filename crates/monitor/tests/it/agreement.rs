@@ -597,7 +597,7 @@ fn naive_inputs(facts: &[PersonFacts]) -> BTreeMap<String, HouseholdInput> {
     let mut inputs: BTreeMap<String, HouseholdInput> = BTreeMap::new();
     for p in facts {
         inputs
-            .entry(p.household_id.clone())
+            .entry(p.household_id.to_string())
             .or_default()
             .members
             .push(p.clone());
@@ -707,7 +707,7 @@ fn batch_facts_and_results_equal_the_pure_evaluator_on_a_random_city() {
                 a.kind.clone(),
                 a.program.clone(),
                 a.household_id.clone(),
-                a.person.as_ref().map(|p| p.0.clone()),
+                a.person.as_ref().map(|p| p.0.to_string()),
                 a.reasons.clone(),
             ));
         }

@@ -53,7 +53,7 @@ fn person(i: usize) -> impl Strategy<Value = PersonFacts> {
             ];
             let programs_all = Program::ALL;
             PersonFacts {
-                id: PersonKey(format!("p{i}")),
+                id: PersonKey(format!("p{i}").into()),
                 household_id: "H".into(),
                 region: RegionCode::parse(if i.is_multiple_of(2) {
                     "990101001001"
@@ -68,7 +68,7 @@ fn person(i: usize) -> impl Strategy<Value = PersonFacts> {
                 },
                 status: statuses[status % statuses.len()],
                 status_recent: recent,
-                spouse: (spouse == 1).then(|| PersonKey(format!("p{}", i + 1))),
+                spouse: (spouse == 1).then(|| PersonKey(format!("p{}", i + 1).into())),
                 father: (father == 1 && i > 0).then(|| PersonKey("p0".into())),
                 mother: (father == 2).then(|| PersonKey("o0".into())),
                 age,
@@ -143,7 +143,7 @@ fn household() -> impl Strategy<Value = HouseholdInput> {
         let others: Vec<_> = (0..o).map(|i| person(100 + i)).collect();
         (members, others).prop_map(|(members, mut others)| {
             for (i, p) in others.iter_mut().enumerate() {
-                p.id = PersonKey(format!("o{i}"));
+                p.id = PersonKey(format!("o{i}").into());
                 p.household_id = "ELSEWHERE".into();
             }
             HouseholdInput {
