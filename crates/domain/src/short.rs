@@ -13,7 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 const INLINE: usize = 22;
 
 /// A text of up to 22 bytes held in place, a longer one on the heap; the same size as a
-/// `String`. Compared, ordered, hashed and serialized as the text it holds.
+/// `String`. Compared, ordered, hashed and serialized as the text it holds. (Its accessors are
+/// `#[inline]`: called across crates millions of times a run, they were calls of their own.)
 #[derive(Clone)]
 pub enum ShortText {
     /// The length and the bytes (the rest zero).
@@ -42,6 +43,7 @@ impl ShortText {
     }
 
     /// The bytes of the text.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             ShortText::Inline(n, bytes) => &bytes[..usize::from(*n)],
@@ -50,6 +52,7 @@ impl ShortText {
     }
 
     /// The text (the bytes are always a whole text: they were copied from one).
+    #[inline]
     pub fn as_str(&self) -> &str {
         match self {
             ShortText::Inline(..) => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
@@ -58,11 +61,13 @@ impl ShortText {
     }
 
     /// The length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
 
     /// Whether the text is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -71,6 +76,7 @@ impl ShortText {
 impl std::ops::Deref for ShortText {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
@@ -89,6 +95,7 @@ impl From<String> for ShortText {
 }
 
 impl PartialEq for ShortText {
+    #[inline]
     fn eq(&self, other: &ShortText) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -97,36 +104,42 @@ impl PartialEq for ShortText {
 impl Eq for ShortText {}
 
 impl PartialEq<str> for ShortText {
+    #[inline]
     fn eq(&self, other: &str) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for ShortText {
+    #[inline]
     fn eq(&self, other: &&str) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<String> for ShortText {
+    #[inline]
     fn eq(&self, other: &String) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<ShortText> for str {
+    #[inline]
     fn eq(&self, other: &ShortText) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<ShortText> for &str {
+    #[inline]
     fn eq(&self, other: &ShortText) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<ShortText> for String {
+    #[inline]
     fn eq(&self, other: &ShortText) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -139,6 +152,7 @@ impl PartialOrd for ShortText {
 }
 
 impl Ord for ShortText {
+    #[inline]
     fn cmp(&self, other: &ShortText) -> Ordering {
         self.as_bytes().cmp(other.as_bytes())
     }
@@ -152,6 +166,7 @@ impl Hash for ShortText {
 }
 
 impl std::borrow::Borrow<str> for ShortText {
+    #[inline]
     fn borrow(&self) -> &str {
         self.as_str()
     }
