@@ -610,11 +610,12 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
     }
 }
 
-/// Employment from its records per person and period (`emp_pid`, `period`, `status` as an
-/// [`crate::facts::employment_code`], `earned`), as policy.md §9 reads them: the latest record
-/// in the lookback gives the status, the status of the record before it and the earnings; a
-/// job starts in a period whose status is employed or flexible after a record of unemployed
-/// or none. Each person's records are taken in period order (one record per period).
+/// Employment from its rows (`emp_pid`, `period`, `status` as an
+/// [`crate::facts::employment_code`], `earned`, and the row's place in file order, `seq` and
+/// `row`), as policy.md §9 reads them: one record per person and period, the later row's; the
+/// latest record in the lookback gives the status, the status of the record before it and the
+/// earnings; a job starts in a period whose status is employed or flexible after a record of
+/// unemployed or none. Each person's records are taken in period order.
 pub(crate) fn employment(
     batches: &[RecordBatch],
     bounds: &Bounds,
@@ -623,14 +624,21 @@ pub(crate) fn employment(
 ) {
     /// One record: the position of its person, the period, the status code and the earnings.
     type Record = (u32, Date, Option<i64>, Option<i64>);
+    /// A row: its record and its place in file order (`seq`, `row`; a row without a number
+    /// comes first, as in the plans' order).
+    type Row = (Record, (Option<i64>, Option<i64>));
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut records: Vec<Record> = Vec::with_capacity(rows);
+    let mut records: Vec<Row> = Vec::with_capacity(rows);
     for batch in batches {
         let columns = columns(batch);
         let key = Text::of(columns.get("emp_pid").copied());
         let period = Dates::of(columns.get("period").copied());
         let status = Ints::of(columns.get("status").copied());
         let earned = Ints::of(columns.get("earned").copied());
+        let (seq, row) = (
+            Ints::of(columns.get("seq").copied()),
+            Ints::of(columns.get("row").copied()),
+        );
         let found = index.first_of_all(
             persons,
             (0..batch.num_rows()).map(|i| key.get(i).map(str::as_bytes)),
@@ -640,12 +648,16 @@ pub(crate) fn employment(
                 continue;
             };
             let k = k as usize;
+            let place = (seq.get(i), row.get(i));
             for k in std::iter::once(k).chain(index.after(k)) {
-                records.push((k as u32, p, status.get(i), earned.get(i)));
+                records.push(((k as u32, p, status.get(i), earned.get(i)), place));
             }
         }
     }
-    records.sort_unstable_by_key(|r| (r.0, r.1));
+    // each person's rows by period, the later row of a period first: it is the one kept
+    records.sort_unstable_by(|(a, at), (b, bt)| (a.0, a.1).cmp(&(b.0, b.1)).then(bt.cmp(at)));
+    records.dedup_by(|next, kept| (next.0.0, next.0.1) == (kept.0.0, kept.0.1));
+    let records: Vec<Record> = records.into_iter().map(|(record, _)| record).collect();
     let code = crate::facts::employment_code;
     let working = [
         code(EmploymentStatus::Employed),
@@ -683,7 +695,6 @@ pub(crate) fn employment(
     }
 }
 
-/// Sets the facts of the parts whose reduction rows carry lists ([`setter`] sets the others).
 #[cfg(test)]
 mod tests {
     use super::*;

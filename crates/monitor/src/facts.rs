@@ -479,29 +479,30 @@ pub(crate) async fn person_facts(
         col("row"),
     ])?;
 
-    // Employment: one record per person and period (the later row wins), periods up to A's
-    // month. The status of the record before each, job starts and the latest record in the
-    // lookback are found per person when the rows are read ([`crate::assemble::employment`]):
-    // as a window (`lag` over each person's periods) and a second aggregate, they took a fifth
-    // of the facts plans' time, most of it sorting and copying the rows for the window.
-    let employment = read_feed(parts_ctx, lake, Feed::Employment).await?.filter(
-        col("person_id")
-            .is_not_null()
-            .and(col("period").lt_eq(date_lit(b.month_first))),
-    )?;
-    let employment = Reduce::new(latest(Feed::Employment), &["emp_pid", "period"])
-        .latest(status_code()?, &[], None, "status", same)?
-        .latest(
-            zero(col("monthly_wage")) + zero(col("pension")) + zero(col("unemployment_benefit")),
-            &[],
-            None,
-            "earned",
-            same,
+    // Employment: its rows up to A's month, each as its person, period, status (as a
+    // number), earnings and place in file order. One record per person and period (the later
+    // row wins), the status of the record before each, job starts and the latest record in the
+    // lookback are found per person when the rows are read ([`crate::assemble::employment`]),
+    // which sorts each person's rows anyway: as an aggregate per person and period the plan
+    // was the largest of the thirteen (a quarter of their time at ten million persons), and
+    // as a `lag` window and a second aggregate it had been a fifth more, most of it sorting
+    // and copying the rows for the window.
+    let employment = read_feed(parts_ctx, lake, Feed::Employment)
+        .await?
+        .filter(
+            col("person_id")
+                .is_not_null()
+                .and(col("period").lt_eq(date_lit(b.month_first))),
         )?
-        .of(
-            employment,
-            vec![col("person_id").alias("emp_pid"), col("period")],
-        )?;
+        .select(vec![
+            col("person_id").alias("emp_pid"),
+            col("period"),
+            status_code()?.alias("status"),
+            (zero(col("monthly_wage")) + zero(col("pension")) + zero(col("unemployment_benefit")))
+                .alias("earned"),
+            col("seq"),
+            col("row"),
+        ])?;
     parts.push((Part::Employment, employment));
 
     // Declared income: the latest row of each counted kind in the lookback.

@@ -256,7 +256,7 @@ fn screen_one(setup: &Loaded, id: &str, persons: &ArrayRef) -> Result<Evaluated,
 }
 
 /// The employment records of the persons' rows (`emp_records`, a list per person) as the
-/// rows of the employment reduction: `emp_pid`, `period`, `status`, `earned`.
+/// rows of the employment plan: `emp_pid`, `period`, `status`, `earned`, `seq`, `row`.
 fn employment_records(batch: &RecordBatch) -> Result<Option<RecordBatch>, MonitorError> {
     let (Some(pid), Some(lists)) = (
         batch.column_by_name(Part::Employment.key()),
@@ -326,6 +326,10 @@ pub(crate) async fn screening(
                 col("status"),
                 lit("earned"),
                 col("earned"),
+                lit("seq"),
+                col("seq"),
+                lit("row"),
+                col("row"),
             ]);
             reduction.aggregate(
                 vec![col(part.key())],
