@@ -439,7 +439,8 @@ impl Part {
 pub(crate) struct Facts {
     /// One row per population row (every status), with the population columns.
     pub population: DataFrame,
-    /// The reductions, each keyed by its part's key column.
+    /// The reductions (employment: its rows, reduced when they are read), each keyed by its
+    /// part's key column.
     pub parts: Vec<(Part, DataFrame)>,
 }
 
