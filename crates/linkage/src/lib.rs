@@ -30,6 +30,9 @@ pub use compare::Comparison;
 pub use model::{Explanation, Model, Term, probability};
 pub use record::{BirthDate, PreparedRecords, Preparer, Record};
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use compare::NULL;
 use record::Prepared;
 
@@ -504,7 +507,7 @@ fn run(
     if settings.model.is_none() {
         model.term_frequency = settings.term_frequency;
         if settings.term_frequency {
-            let (g, s, floor) = frequencies(pl, pr);
+            let (g, s, floor) = frequencies(pl, pr, threads);
             model.tf_given = g;
             model.tf_surname = s;
             model.tf_floor = floor;
@@ -539,25 +542,53 @@ fn run(
 fn frequencies(
     left: &[Prepared],
     right: Option<&[Prepared]>,
+    threads: usize,
 ) -> (model::NameFrequencies, model::NameFrequencies, f64) {
+    // The records of one full name share its parts (see `record::Preparer`): they are counted
+    // per shared parts first, on the threads, and only each distinct name's texts are hashed
+    // — hashing and comparing ten million names one record at a time took over a second.
+    type Shared<'a> = HashMap<usize, (f64, &'a record::NameParts), blocking::FxBuild>;
+    fn count_parts(records: &[Prepared]) -> Shared<'_> {
+        let mut shared = Shared::default();
+        for p in records {
+            shared
+                .entry(Arc::as_ptr(&p.names) as usize)
+                .or_insert((0.0, &p.names))
+                .0 += 1.0;
+        }
+        shared
+    }
+    let right = right.unwrap_or(&[]);
+    let chunk = right.len().div_ceil(threads.max(1)).max(1);
+    let mut parts: Vec<Shared> = std::thread::scope(|s| {
+        let handles: Vec<_> = right
+            .chunks(chunk)
+            .map(|records| s.spawn(move || count_parts(records)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    parts.push(count_parts(left));
     let mut g = model::NameFrequencies::default();
     let mut s = model::NameFrequencies::default();
     let (mut ng, mut ns) = (0.0, 0.0);
     // a name is copied only when first seen: a register of millions repeats its names
-    let count = |table: &mut model::NameFrequencies, name: &str| match table.get_mut(name) {
-        Some(n) => *n += 1.0,
+    let count = |table: &mut model::NameFrequencies, name: &str, n: f64| match table.get_mut(name) {
+        Some(c) => *c += n,
         None => {
-            table.insert(name.to_string(), 1.0);
+            table.insert(name.to_string(), n);
         }
     };
-    for p in left.iter().chain(right.unwrap_or(&[])) {
-        if !p.names.given_simplified.is_empty() {
-            count(&mut g, &p.names.given_simplified);
-            ng += 1.0;
+    for (n, names) in parts.iter().flat_map(|part| part.values()) {
+        if !names.given_simplified.is_empty() {
+            count(&mut g, &names.given_simplified, *n);
+            ng += n;
         }
-        if !p.names.surname_simplified.is_empty() {
-            count(&mut s, &p.names.surname_simplified);
-            ns += 1.0;
+        if !names.surname_simplified.is_empty() {
+            count(&mut s, &names.surname_simplified, *n);
+            ns += n;
         }
     }
     g.values_mut().for_each(|v| *v /= f64::max(ng, 1.0));

@@ -507,17 +507,14 @@ impl PreparedRecords {
         PreparedRecords(order.iter().filter_map(|&k| take(k as usize)).collect())
     }
 
-    /// Only the records at `positions` (ascending, each once), in that order.
-    pub fn keep(self, positions: &[usize]) -> PreparedRecords {
-        let mut out = Vec::with_capacity(positions.len());
-        let mut wanted = positions.iter().copied().peekable();
-        for (i, p) in self.0.into_iter().enumerate() {
-            if wanted.peek() == Some(&i) {
-                wanted.next();
-                out.push(p);
-            }
-        }
-        PreparedRecords(out)
+    /// Copies of the records at `positions`, in that order.
+    pub fn keep(&self, positions: &[usize]) -> PreparedRecords {
+        PreparedRecords(
+            positions
+                .iter()
+                .filter_map(|&i| self.0.get(i).cloned())
+                .collect(),
+        )
     }
 
     /// Number of records.

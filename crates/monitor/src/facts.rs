@@ -453,18 +453,19 @@ pub(crate) async fn person_facts(
     bounds: &Bounds,
     packed: bool,
 ) -> Result<Facts, MonitorError> {
-    let b = bounds;
-    let a = b.as_of;
-    let latest = |feed: Feed| {
-        if packed {
-            Latest::of(lake, feed)
-        } else {
-            Latest { file_bits: None }
-        }
-    };
-    let population = read_feed(ctx, lake, Feed::Population).await?;
-    let mut parts = Vec::new();
-    let population = population.select(vec![
+    Ok(Facts {
+        population: population(ctx, lake).await?,
+        parts: reductions(parts_ctx, lake, bounds, packed).await?,
+    })
+}
+
+/// The plan of the population's rows (every status) with the columns the facts take from
+/// them. The population is what rows are linked to: it needs no links.
+pub(crate) async fn population(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+) -> Result<DataFrame, MonitorError> {
+    Ok(read_feed(ctx, lake, Feed::Population).await?.select(vec![
         col("person_id"),
         col("household_id"),
         col("relation"),
@@ -478,7 +479,27 @@ pub(crate) async fn person_facts(
         // where the row is, for the registry's order when a cluster gathers a household
         col("seq"),
         col("row"),
-    ])?;
+    ])?)
+}
+
+/// The plans of the reductions of every feed but the population, each keyed by its part's key
+/// column, at the bounds' as-of date.
+pub(crate) async fn reductions(
+    parts_ctx: &SessionContext,
+    lake: &LakeFiles,
+    bounds: &Bounds,
+    packed: bool,
+) -> Result<Vec<(Part, DataFrame)>, MonitorError> {
+    let b = bounds;
+    let a = b.as_of;
+    let latest = |feed: Feed| {
+        if packed {
+            Latest::of(lake, feed)
+        } else {
+            Latest { file_bits: None }
+        }
+    };
+    let mut parts = Vec::new();
 
     // Employment: its rows up to A's month, each as its person, period, status (as a
     // number), earnings and place in file order. One record per person and period (the later
@@ -784,5 +805,5 @@ pub(crate) async fn person_facts(
         .of(utilities, vec![col("person_id").alias("utl_pid")])?;
     parts.push((Part::Utilities, utilities));
 
-    Ok(Facts { population, parts })
+    Ok(parts)
 }

@@ -242,6 +242,24 @@ async fn facts_of_everyone(
     packed: bool,
     progress: &dyn Progress,
 ) -> Result<(Vec<PersonFacts>, assemble::PersonIndex), MonitorError> {
+    progress.stage("computing person facts", 0);
+    // The reductions run on the runtime's workers while this thread puts the population's rows
+    // into facts.
+    let parts = reductions(ctx, local, lake, &bounds, packed).await?;
+    let (mut persons, index) = population_facts(ctx, &bounds, lake, progress).await?;
+    put_reductions(parts, &bounds, &index, &mut persons, threads).await?;
+    progress.finish();
+    Ok((persons, index))
+}
+
+/// The reductions of person facts, started on the runtime's workers.
+async fn reductions(
+    ctx: &SessionContext,
+    local: bool,
+    lake: &LakeFiles,
+    bounds: &facts::Bounds,
+    packed: bool,
+) -> Result<Reductions, MonitorError> {
     // On one machine each reduction is planned on one partition: the thirteen run side by
     // side on the cores, each aggregating its rows once. Planned on every core, each split
     // every aggregate into a partial and a final one and repartitioned the rows between them —
@@ -249,39 +267,61 @@ async fn facts_of_everyone(
     // that hardly repeat within a partition. A cluster's plans keep their partitions.
     let one = session(1);
     let parts_ctx = if local { &one } else { ctx };
-    let plans = facts::person_facts(ctx, parts_ctx, lake, &bounds, packed).await?;
-    progress.stage("computing person facts", 0);
-    // The population's rows first, on every core (the facts are reserved at once: growing a
-    // vector of ten million facts copies it into fresh memory at every doubling); then the
-    // reductions run on the runtime's workers while this thread puts the population's rows
-    // into facts and then each reduction as soon as it is done (in the order they finish:
-    // the largest are not waited for while the others are ready).
-    let population = plans.population.collect().await?;
     let mut parts = tokio::task::JoinSet::new();
-    for (part, plan) in plans.parts {
+    for (part, plan) in facts::reductions(parts_ctx, lake, bounds, packed).await? {
         parts.spawn(async move { (part, plan.collect().await) });
     }
+    Ok(parts)
+}
+
+/// The reduction plans of person facts, running.
+type Reductions = tokio::task::JoinSet<(
+    facts::Part,
+    Result<Vec<arrow::array::RecordBatch>, datafusion::error::DataFusionError>,
+)>;
+
+/// Every person of the population snapshot with the facts its rows give, and the index by ID.
+/// The population is what rows are linked to: a run reads it while linkage works.
+async fn population_facts(
+    ctx: &SessionContext,
+    bounds: &facts::Bounds,
+    lake: &LakeFiles,
+    progress: &dyn Progress,
+) -> Result<(Vec<PersonFacts>, assemble::PersonIndex), MonitorError> {
+    // The rows on every core, then into facts on this thread (reserved at once: growing a
+    // vector of ten million facts copies it into fresh memory at every doubling).
+    let population = facts::population(ctx, lake).await?.collect().await?;
     let rows: usize = population.iter().map(|b| b.num_rows()).sum();
     let mut persons = Vec::with_capacity(rows);
     let mut codes = Vec::with_capacity(rows);
     for batch in &population {
         progress.inc(batch.num_rows() as u64);
-        assemble::population(batch, &bounds, &mut persons, &mut codes)?;
+        assemble::population(batch, bounds, &mut persons, &mut codes)?;
     }
     drop(population);
     let index = assemble::PersonIndex::with_codes(&persons, &codes);
-    drop(codes);
+    Ok((persons, index))
+}
+
+/// Puts each reduction into the facts as soon as it is done (in the order they finish: the
+/// largest are not waited for while the others are ready).
+async fn put_reductions(
+    mut parts: Reductions,
+    bounds: &facts::Bounds,
+    index: &assemble::PersonIndex,
+    persons: &mut [PersonFacts],
+    threads: usize,
+) -> Result<(), MonitorError> {
     while let Some(done) = parts.join_next().await {
         let (part, batches) = done.map_err(|e| MonitorError::Runtime(e.to_string()))?;
         let batches = batches?;
         if part == facts::Part::Employment {
-            assemble::employment(&batches, &bounds, &index, &mut persons);
+            assemble::employment(&batches, bounds, index, persons);
         } else {
-            assemble::apply(part, &batches, &bounds, &index, &mut persons, threads);
+            assemble::apply(part, &batches, bounds, index, persons, threads);
         }
     }
-    progress.finish();
-    Ok((persons, index))
+    Ok(())
 }
 
 /// Rows without an ID and rows whose ID is no person's, per feed, counted both ways: by the
@@ -362,33 +402,45 @@ pub(crate) fn prepare(
     progress: &dyn Progress,
 ) -> Result<(screen::Registry, registry::RegistryCheck), MonitorError> {
     let rt = runtime()?;
-    let ((persons, by_id), check) = rt.block_on(async {
-        let ctx = context(options).await?;
-        let (linked_lake, links) =
-            linked(&ctx, lake, options.threads, scratch(options)?, progress).await?;
-        let local = options.cluster.is_none();
-        let persons = facts_of_everyone(
-            &ctx,
-            local,
-            options.threads,
-            &linked_lake,
-            facts::Bounds::new(as_of, windows),
-            true,
-            progress,
-        )
-        .await?;
-        progress.stage("checking the registry", 0);
-        // A cluster checks every feed's rows where they are; a local run looks them up in the
-        // index the facts were read with.
-        let mut check = if options.cluster.is_some() {
-            registry::check(&ctx, lake).await?
-        } else {
-            registry::check_indexed(&ctx, lake, &persons.0, &persons.1, options.threads).await?
-        };
-        check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
-        check.links = links;
-        progress.finish();
-        Ok::<_, MonitorError>((persons, check))
+    let ctx = rt.block_on(context(options))?;
+    let bounds = facts::Bounds::new(as_of, windows);
+    let threads = options.threads;
+    let spill = scratch(options)?;
+    let local = options.cluster.is_none();
+    // Linkage on a thread of its own while this one reads the population into facts and checks
+    // every feed's IDs against it: neither needs the links, and linkage leaves a core idle
+    // for much of its time (reading and preparing the register, probing it). The reductions,
+    // which read the linked rows, follow.
+    let handle = rt.handle();
+    let ((persons, by_id), check) = std::thread::scope(|s| {
+        let linking = s.spawn(|| handle.block_on(linked(&ctx, lake, threads, spill, progress)));
+        let read = handle.block_on(async {
+            let (persons, index) =
+                population_facts(&ctx, &bounds, lake, &domain::NoProgress).await?;
+            // A cluster checks every feed's rows where they are; a local run looks them up in
+            // the index the facts are read with.
+            let check = if local {
+                registry::check_indexed(&ctx, lake, &persons, &index, threads).await?
+            } else {
+                registry::check(&ctx, lake).await?
+            };
+            Ok::<_, MonitorError>((persons, index, check))
+        });
+        let linked = linking
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let ((mut persons, index, mut check), (linked_lake, links)) = (read?, linked?);
+        handle.block_on(async {
+            progress.stage("computing person facts", 0);
+            let parts = reductions(&ctx, local, &linked_lake, &bounds, true).await?;
+            put_reductions(parts, &bounds, &index, &mut persons, threads).await?;
+            progress.finish();
+            progress.stage("checking the registry", 0);
+            check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
+            check.links = links;
+            progress.finish();
+            Ok::<_, MonitorError>(((persons, index), check))
+        })
     })?;
     progress.stage("grouping households", 0);
     let registry = screen::Registry::with_ids(persons, by_id);
@@ -406,9 +458,7 @@ pub(crate) fn results_of(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Results {
-    let decided = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
-    let mut results = Results::default();
-    screen::collect(decided, &mut results);
+    let mut results = screen::evaluate_all(registry, pack, as_of, options.threads, progress);
     if options.explain_flagged {
         let explained: Vec<(String, policy::Explanation)> = flagged(&results)
             .into_iter()
@@ -575,9 +625,11 @@ pub fn screen(
         return screen_as_one_plan(lake, as_of, pack, &options, progress);
     }
     let (registry, check) = prepare(lake, as_of, windows(pack), &options, progress)?;
-    Ok(results_of(
-        &registry, &check, lake, as_of, pack, &options, progress,
-    ))
+    let results = results_of(&registry, &check, lake, as_of, pack, &options, progress);
+    // The facts of millions are freed on a thread of its own while the caller writes the
+    // results (a second at ten million persons).
+    std::thread::spawn(move || drop((registry, check)));
+    Ok(results)
 }
 
 /// Evaluates one household with explanations, on the facts a batch run computes (blocking).

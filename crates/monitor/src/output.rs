@@ -211,37 +211,49 @@ pub struct Results {
 }
 
 impl Results {
-    /// Puts every file's rows in their deterministic order.
+    /// Puts every file's rows in their deterministic order (the tables side by side on the
+    /// machine's cores).
     pub fn sort(&mut self) {
-        self.households
-            .sort_by(|a, b| a.household_id.cmp(&b.household_id));
-        self.persons.sort_by(|a, b| {
-            (&a.household_id, &a.person_id, &a.status).cmp(&(
-                &b.household_id,
-                &b.person_id,
-                &b.status,
-            ))
+        let Results {
+            households,
+            persons,
+            anomalies,
+            warnings,
+            recommendations,
+            linkage,
+            ..
+        } = self;
+        std::thread::scope(|s| {
+            s.spawn(|| households.sort_by(|a, b| a.household_id.cmp(&b.household_id)));
+            s.spawn(|| {
+                recommendations.sort_by(|a, b| {
+                    (&a.household_id, &a.kind, &a.item).cmp(&(&b.household_id, &b.kind, &b.item))
+                })
+            });
+            persons.sort_by(|a, b| {
+                (&a.household_id, &a.person_id, &a.status).cmp(&(
+                    &b.household_id,
+                    &b.person_id,
+                    &b.status,
+                ))
+            });
+            anomalies.sort_by(|a, b| {
+                (&a.household_id, &a.person_id, &a.kind, &a.program).cmp(&(
+                    &b.household_id,
+                    &b.person_id,
+                    &b.kind,
+                    &b.program,
+                ))
+            });
+            warnings.sort_by(|a, b| {
+                (&a.household_id, &a.person_id, &a.signal).cmp(&(
+                    &b.household_id,
+                    &b.person_id,
+                    &b.signal,
+                ))
+            });
+            linkage.sort_by(|a, b| (&a.feed, a.row).cmp(&(&b.feed, b.row)));
         });
-        self.anomalies.sort_by(|a, b| {
-            (&a.household_id, &a.person_id, &a.kind, &a.program).cmp(&(
-                &b.household_id,
-                &b.person_id,
-                &b.kind,
-                &b.program,
-            ))
-        });
-        self.warnings.sort_by(|a, b| {
-            (&a.household_id, &a.person_id, &a.signal).cmp(&(
-                &b.household_id,
-                &b.person_id,
-                &b.signal,
-            ))
-        });
-        self.recommendations.sort_by(|a, b| {
-            (&a.household_id, &a.kind, &a.item).cmp(&(&b.household_id, &b.kind, &b.item))
-        });
-        self.linkage
-            .sort_by(|a, b| (&a.feed, a.row).cmp(&(&b.feed, b.row)));
     }
 
     /// Writes the six CSV files, their Parquet copies and `summary.txt` into `dir`, the tables
@@ -447,20 +459,6 @@ fn write_table<'r, const N: usize, T>(
         }
     }
     let columns: Vec<StringArray> = builders.iter_mut().map(StringBuilder::finish).collect();
-
-    let csv_path = dir.join(format!("{name}.csv"));
-    let file = File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
-    let mut writer = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
-    writer
-        .write_record(header)
-        .map_err(|e| write_error(&csv_path, e))?;
-    for i in 0..rows.len() {
-        writer
-            .write_record(columns.iter().map(|c| c.value(i)))
-            .map_err(|e| write_error(&csv_path, e))?;
-    }
-    writer.flush().map_err(|e| write_error(&csv_path, e))?;
-
     let schema = Arc::new(Schema::new(
         header
             .iter()
@@ -468,14 +466,45 @@ fn write_table<'r, const N: usize, T>(
             .collect::<Vec<_>>(),
     ));
     let arrays: Vec<ArrayRef> = columns
-        .into_iter()
-        .map(|c| Arc::new(c) as ArrayRef)
+        .iter()
+        .map(|c| Arc::new(c.clone()) as ArrayRef)
         .collect();
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+
+    // The Parquet copy is encoded on a thread of its own while the CSV is written: the
+    // households' table is most of the writing, and one thread did both one after the other.
     let pq_path = dir.join(format!("{name}.parquet"));
-    let file = File::create(&pq_path).map_err(|e| write_error(&pq_path, e))?;
-    let mut pq = ArrowWriter::try_new(file, schema, None).map_err(|e| write_error(&pq_path, e))?;
-    pq.write(&batch).map_err(|e| write_error(&pq_path, e))?;
-    pq.close().map_err(|e| write_error(&pq_path, e))?;
-    Ok(())
+    let parquet = || -> Result<(), MonitorError> {
+        let file = File::create(&pq_path).map_err(|e| write_error(&pq_path, e))?;
+        let mut pq =
+            ArrowWriter::try_new(file, schema, None).map_err(|e| write_error(&pq_path, e))?;
+        pq.write(&batch).map_err(|e| write_error(&pq_path, e))?;
+        pq.close().map_err(|e| write_error(&pq_path, e))?;
+        Ok(())
+    };
+    let csv_path = dir.join(format!("{name}.csv"));
+    let csv = || -> Result<(), MonitorError> {
+        let file = File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
+        let mut writer = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+        writer
+            .write_record(header)
+            .map_err(|e| write_error(&csv_path, e))?;
+        for i in 0..rows.len() {
+            writer
+                .write_record(columns.iter().map(|c| c.value(i)))
+                .map_err(|e| write_error(&csv_path, e))?;
+        }
+        writer.flush().map_err(|e| write_error(&csv_path, e))?;
+        Ok(())
+    };
+    let (csv, parquet) = std::thread::scope(|s| {
+        let parquet = s.spawn(parquet);
+        let csv = csv();
+        let parquet = parquet
+            .join()
+            .unwrap_or_else(|_| Err(write_error(&pq_path, "the Parquet writer stopped")));
+        (csv, parquet)
+    });
+    csv?;
+    parquet
 }
