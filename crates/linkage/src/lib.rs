@@ -182,6 +182,18 @@ pub struct Linkage {
     pub stats: Stats,
 }
 
+/// Result of [`score_prepared`]: the model and every candidate pair with its weight, for a
+/// caller that decides on the pairs itself.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// The model used.
+    pub model: Model,
+    /// Every candidate pair with its weight.
+    pub pairs: Vec<ScoredPair>,
+    /// Statistics.
+    pub stats: Stats,
+}
+
 /// Result of [`dedupe`].
 #[derive(Debug, Clone)]
 pub struct Deduplication {
@@ -240,10 +252,35 @@ pub fn link_prepared(
     settings: &Settings,
     progress: &dyn domain::Progress,
 ) -> Result<Linkage, LinkageError> {
+    let scored = score_prepared(left, right, settings, progress)?;
+    Ok(decide(
+        left.len(),
+        Run {
+            model: scored.model,
+            pairs: scored.pairs,
+            stats: scored.stats,
+        },
+        settings,
+    ))
+}
+
+/// Blocks, compares, trains and scores as [`link_prepared`] does, without deciding: the
+/// scored pairs of a caller that weighs each row's candidates itself (deciding on the pairs
+/// of a register of millions took half a second for decisions such a caller does not read).
+pub fn score_prepared(
+    left: &[Record],
+    right: &PreparedRecords,
+    settings: &Settings,
+    progress: &dyn domain::Progress,
+) -> Result<Scored, LinkageError> {
     check_settings(left.len().max(right.len()), settings)?;
     let pl = prepare_stage(left.len(), progress, || prepare_all(left, settings.threads));
     let run = run(&pl, Some(right.as_slice()), settings, progress)?;
-    Ok(decide(left.len(), run, settings))
+    Ok(Scored {
+        model: run.model,
+        pairs: run.pairs,
+        stats: run.stats,
+    })
 }
 
 /// One decision per left record from the scored pairs of a link run.

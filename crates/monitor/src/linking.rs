@@ -479,7 +479,7 @@ pub(crate) async fn link_lake(
         return Ok(out);
     }
     let left: Vec<Record> = out.rows.iter().map(|u| u.record.clone()).collect();
-    let linked = match linkage::link_prepared(&left, &out.persons, &settings(threads), progress) {
+    let linked = match linkage::score_prepared(&left, &out.persons, &settings(threads), progress) {
         Ok(l) => l,
         // Nothing to compare (e.g. rows without names): every row stays unmatched.
         Err(linkage::LinkageError::NoComparableFields) => {
