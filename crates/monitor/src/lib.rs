@@ -412,7 +412,7 @@ pub(crate) fn prepare(
     // for much of its time (reading and preparing the register, probing it). The reductions,
     // which read the linked rows, follow.
     let handle = rt.handle();
-    let ((persons, by_id), check) = std::thread::scope(|s| {
+    let ((persons, early), check) = std::thread::scope(|s| {
         let linking = s.spawn(|| handle.block_on(linked(&ctx, lake, threads, spill, progress)));
         let read = handle.block_on(async {
             let (persons, index) =
@@ -424,12 +424,14 @@ pub(crate) fn prepare(
             } else {
                 registry::check(&ctx, lake).await?
             };
-            Ok::<_, MonitorError>((persons, index, check))
+            // the households and relatives the population's rows decide, while linkage works
+            let early = screen::Early::of(&persons, &index);
+            Ok::<_, MonitorError>((persons, index, check, early))
         });
         let linked = linking
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let ((mut persons, index, mut check), (linked_lake, links)) = (read?, linked?);
+        let ((mut persons, index, mut check, early), (linked_lake, links)) = (read?, linked?);
         handle.block_on(async {
             progress.stage("computing person facts", 0);
             let parts = reductions(&ctx, local, &linked_lake, &bounds, true).await?;
@@ -439,11 +441,11 @@ pub(crate) fn prepare(
             check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
             check.links = links;
             progress.finish();
-            Ok::<_, MonitorError>(((persons, index), check))
+            Ok::<_, MonitorError>(((persons, early), check))
         })
     })?;
     progress.stage("grouping households", 0);
-    let registry = screen::Registry::with_ids(persons, by_id);
+    let registry = screen::Registry::with_early(persons, early);
     progress.finish();
     Ok((registry, check))
 }

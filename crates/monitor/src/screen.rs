@@ -82,43 +82,43 @@ fn text_hash(text: &[u8]) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(text)
 }
 
-impl Households {
-    /// The ID written at `(person, spell)`.
-    fn id_at(persons: &[PersonFacts], at: (u32, u32)) -> &str {
-        std::str::from_utf8(Self::bytes_at(persons, at)).unwrap_or_default()
-    }
+/// The population's households numbered as first seen, with their members: what only the
+/// population's rows decide, found while the rest of the facts are still being read
+/// ([`Households`] adds the households that only spells name, then puts them in ID order).
+pub(crate) struct Members {
+    /// Where each household's ID is written, by number (see [`Households::at`]).
+    at: Vec<(u32, u32)>,
+    /// Household ID → number.
+    numbers: hashbrown::HashTable<u32>,
+    /// (household number, person), in person order.
+    member_of: Vec<(u32, u32)>,
+}
 
-    /// The bytes of the ID written at `(person, spell)` (compared and hashed as they are:
-    /// millions of times while the households are numbered).
-    fn bytes_at(persons: &[PersonFacts], (person, spell): (u32, u32)) -> &[u8] {
-        let p = &persons[person as usize];
-        if spell == NOBODY {
-            p.household_id.as_bytes()
-        } else {
-            p.running[spell as usize].household_id.as_bytes()
+impl Members {
+    /// The number of a household ID, numbering it when it is new.
+    fn number(&mut self, persons: &[PersonFacts], id: &[u8], here: (u32, u32)) -> u32 {
+        let hash = text_hash(id);
+        let at = &mut self.at;
+        if let Some(&n) = self.numbers.find(hash, |&n| {
+            Households::bytes_at(persons, at[n as usize]) == id
+        }) {
+            return n;
         }
+        let n = at.len() as u32;
+        at.push(here);
+        self.numbers.insert_unique(hash, n, |&n| {
+            text_hash(Households::bytes_at(persons, at[n as usize]))
+        });
+        n
     }
 
-    /// The households of the persons: numbered as first seen, then renumbered in ID order.
-    fn of(persons: &[PersonFacts]) -> Households {
-        let mut at: Vec<(u32, u32)> = Vec::new();
-        let mut numbers: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-        let mut number = |id: &[u8], here: (u32, u32), at: &mut Vec<(u32, u32)>| -> u32 {
-            let hash = text_hash(id);
-            if let Some(&n) = numbers.find(hash, |&n| Self::bytes_at(persons, at[n as usize]) == id)
-            {
-                return n;
-            }
-            let n = at.len() as u32;
-            at.push(here);
-            numbers.insert_unique(hash, n, |&n| {
-                text_hash(Self::bytes_at(persons, at[n as usize]))
-            });
-            n
+    /// The households of the persons' own household IDs.
+    pub(crate) fn of(persons: &[PersonFacts]) -> Members {
+        let mut members = Members {
+            at: Vec::new(),
+            numbers: hashbrown::HashTable::new(),
+            member_of: Vec::with_capacity(persons.len()),
         };
-        let mut member_of: Vec<(u32, u32)> = Vec::with_capacity(persons.len());
-        let mut holders: Vec<(u32, u32)> = Vec::new();
-        let mut named: Vec<u32> = Vec::new();
         // a household's members are usually listed together: the previous person's
         // household is compared first, and only a new one is looked up
         let mut previous: Option<(&[u8], u32)> = None;
@@ -127,26 +127,46 @@ impl Households {
             let id = p.household_id.as_bytes();
             let own = match previous {
                 Some((previous, n)) if previous == id => n,
-                _ => number(id, (i, NOBODY), &mut at),
+                _ => members.number(persons, id, (i, NOBODY)),
             };
             previous = Some((id, own));
-            member_of.push((own, i));
+            members.member_of.push((own, i));
+        }
+        members
+    }
+
+    /// The households with those only spells name, and the holders of spells naming a
+    /// household other than their own, renumbered in ID order. `persons` are the persons
+    /// numbered, their own household IDs unchanged since.
+    fn households(mut self, persons: &[PersonFacts]) -> Households {
+        let mut holders: Vec<(u32, u32)> = Vec::new();
+        let mut named: Vec<u32> = Vec::new();
+        for (i, p) in persons.iter().enumerate() {
+            if p.running.is_empty() {
+                continue;
+            }
+            let i = i as u32;
+            let id = p.household_id.as_bytes();
             named.clear();
             for (j, spell) in p.running.iter().enumerate() {
                 if spell.household_id.as_bytes() != id {
-                    named.push(number(
-                        spell.household_id.as_bytes(),
-                        (i, j as u32),
-                        &mut at,
-                    ));
+                    named.push(self.number(persons, spell.household_id.as_bytes(), (i, j as u32)));
                 }
             }
             named.sort_unstable();
             named.dedup();
             holders.extend(named.iter().map(|&h| (h, i)));
         }
+        let Members {
+            at,
+            mut numbers,
+            mut member_of,
+        } = self;
         // renumbered in ID order
-        let texts: Vec<&[u8]> = at.iter().map(|&a| Self::bytes_at(persons, a)).collect();
+        let texts: Vec<&[u8]> = at
+            .iter()
+            .map(|&a| Households::bytes_at(persons, a))
+            .collect();
         let order = text_order(&texts);
         drop(texts);
         let mut rank = vec![0u32; order.len()];
@@ -167,6 +187,24 @@ impl Households {
             numbers,
         }
     }
+}
+
+impl Households {
+    /// The ID written at `(person, spell)`.
+    fn id_at(persons: &[PersonFacts], at: (u32, u32)) -> &str {
+        std::str::from_utf8(Self::bytes_at(persons, at)).unwrap_or_default()
+    }
+
+    /// The bytes of the ID written at `(person, spell)` (compared and hashed as they are:
+    /// millions of times while the households are numbered).
+    fn bytes_at(persons: &[PersonFacts], (person, spell): (u32, u32)) -> &[u8] {
+        let p = &persons[person as usize];
+        if spell == NOBODY {
+            p.household_id.as_bytes()
+        } else {
+            p.running[spell as usize].household_id.as_bytes()
+        }
+    }
 
     /// The number of the household with this ID.
     fn number(&self, persons: &[PersonFacts], id: &str) -> Option<u32> {
@@ -175,6 +213,56 @@ impl Households {
                 Self::bytes_at(persons, self.at[n as usize]) == id.as_bytes()
             })
             .copied()
+    }
+}
+
+/// What the population's rows alone decide for the registry: its households numbered with
+/// their members, and each person's spouse, father and mother as positions. A run finds them
+/// while linkage and the other feeds' reductions are still at work (looking up thirty million
+/// relatives' IDs and numbering three million households took most of the grouping stage).
+pub(crate) struct Early {
+    members: Members,
+    /// Each person's spouse, father and mother as positions ([`NOBODY`] when not there).
+    links: Vec<[u32; 3]>,
+}
+
+impl Early {
+    /// The households and links of the persons (their household, spouse and parent IDs read).
+    pub(crate) fn of(persons: &[PersonFacts], by_id: &PersonIndex) -> Early {
+        fn id(key: &Option<policy::facts::PersonKey>) -> Option<&[u8]> {
+            key.as_ref().map(|k| k.0.as_bytes())
+        }
+        let links = || {
+            // a block of persons at a time: the look-ups' inputs (an ID and its number, 24
+            // bytes a link) for everyone at once were 700 MB beside a registry of ten million
+            let mut links: Vec<[u32; 3]> = Vec::with_capacity(persons.len());
+            for block in persons.chunks(1 << 16) {
+                let positions = by_id.first_of_all(
+                    persons,
+                    block
+                        .iter()
+                        .flat_map(|p| [id(&p.spouse), id(&p.father), id(&p.mother)]),
+                );
+                links.extend(positions.chunks_exact(3).map(|k| [k[0], k[1], k[2]]));
+            }
+            links
+        };
+        if persons.len() < 4096 {
+            return Early {
+                members: Members::of(persons),
+                links: links(),
+            };
+        }
+        std::thread::scope(|s| {
+            let members = s.spawn(|| Members::of(persons));
+            let links = links();
+            Early {
+                members: members
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                links,
+            }
+        })
     }
 }
 
@@ -187,15 +275,26 @@ impl Registry {
 
     /// Indexes the persons, given their index by ID.
     pub fn with_ids(persons: Vec<PersonFacts>, by_id: PersonIndex) -> Registry {
+        let early = Early::of(&persons, &by_id);
+        Registry::with_early(persons, early)
+    }
+
+    /// Indexes the persons, given what their population rows decide ([`Early::of`] of the same
+    /// persons, whose household, spouse and parent IDs have not changed since).
+    pub(crate) fn with_early(persons: Vec<PersonFacts>, early: Early) -> Registry {
+        let Early { members, links } = early;
         // The households (with the holders of spells naming others) and the relatives of a
         // city are indexed on two threads: nothing else runs in this stage. (The registry of
         // one household's persons, on a cluster's executor, is indexed on its own thread.)
-        let (households, (links, children, spouses_of)) = if persons.len() < 4096 {
-            (Households::of(&persons), Self::relatives(&persons, &by_id))
+        let (households, (children, spouses_of)) = if persons.len() < 4096 {
+            (
+                members.households(&persons),
+                Self::relatives(persons.len(), &links),
+            )
         } else {
             std::thread::scope(|s| {
-                let households = s.spawn(|| Households::of(&persons));
-                let relatives = Self::relatives(&persons, &by_id);
+                let households = s.spawn(|| members.households(&persons));
+                let relatives = Self::relatives(persons.len(), &links);
                 let households = households
                     .join()
                     .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -211,26 +310,8 @@ impl Registry {
         }
     }
 
-    /// Each person's links as positions, and the children and the spouses naming each person.
-    fn relatives(
-        persons: &[PersonFacts],
-        by_id: &PersonIndex,
-    ) -> (Vec<[u32; 3]>, ByPerson, ByPerson) {
-        fn id(key: &Option<policy::facts::PersonKey>) -> Option<&[u8]> {
-            key.as_ref().map(|k| k.0.as_bytes())
-        }
-        // a block of persons at a time: the look-ups' inputs (an ID and its number, 24 bytes
-        // a link) for everyone at once were 700 MB beside a registry of ten million
-        let mut links: Vec<[u32; 3]> = Vec::with_capacity(persons.len());
-        for block in persons.chunks(1 << 16) {
-            let positions = by_id.first_of_all(
-                persons,
-                block
-                    .iter()
-                    .flat_map(|p| [id(&p.spouse), id(&p.father), id(&p.mother)]),
-            );
-            links.extend(positions.chunks_exact(3).map(|k| [k[0], k[1], k[2]]));
-        }
+    /// The children and the spouses naming each of `n` persons, from their links.
+    fn relatives(n: usize, links: &[[u32; 3]]) -> (ByPerson, ByPerson) {
         let mut children = Vec::new();
         let mut spouses_of = Vec::new();
         for (i, &[spouse, father, mother]) in links.iter().enumerate() {
@@ -244,12 +325,7 @@ impl Registry {
                 spouses_of.push((spouse, i));
             }
         }
-        let n = persons.len();
-        (
-            links,
-            ByPerson::of(n, &children),
-            ByPerson::of(n, &spouses_of),
-        )
+        (ByPerson::of(n, &children), ByPerson::of(n, &spouses_of))
     }
 
     /// Every household id, in text order: population households and households only named
