@@ -464,9 +464,10 @@ pub(crate) fn candidates(
         Some(right) => probe_right(rules, right, &mut blocks, threads),
         None => vec![0; rules.len()],
     };
-    let mut all: Vec<u64> = Vec::new();
-    let mut stats = BlockingStats::default();
-    for (r, ((blocks, left_keys), right_keys)) in blocks.into_iter().zip(right_keys).enumerate() {
+    // Each rule's pairs built and sorted on a thread of its own, then merged: one after the
+    // other, and merged into everything so far after each rule, they took 0.9 s for the
+    // seventeen million candidates of a city of ten million.
+    let rule_pairs = |r: usize, (blocks, left_keys): (Blocks, usize), right_keys: usize| {
         let bit = 1u16 << r;
         let key_count = left_keys + right_keys;
         let mut sizes: Vec<u64> = (0..blocks.len())
@@ -478,8 +479,8 @@ pub(crate) fn candidates(
             budget = budget.min((per_left * left_keys as f64).max(0.0) as u64);
         }
         let cutoff = block_cutoff(&mut sizes, limits.max_block_pairs, budget);
-        stats.skipped_blocks += sizes.iter().filter(|n| **n > cutoff).count() as u64;
-        let before = all.len();
+        let skipped = sizes.iter().filter(|n| **n > cutoff).count() as u64;
+        let mut pairs: Vec<u64> = Vec::new();
         for (b, rr) in blocks.right.iter().enumerate() {
             let l = blocks.left_of(b);
             let n = block_pairs(l.len(), rr.len(), dedupe);
@@ -489,21 +490,46 @@ pub(crate) fn candidates(
             if dedupe {
                 for (x, &i) in l.iter().enumerate() {
                     for &j in &l[x + 1..] {
-                        all.push(pack(i.min(j), i.max(j), bit));
+                        pairs.push(pack(i.min(j), i.max(j), bit));
                     }
                 }
             } else {
                 for &i in l {
                     for &j in rr {
-                        all.push(pack(i, j, bit));
+                        pairs.push(pack(i, j, bit));
                     }
                 }
             }
         }
-        stats.pairs_per_rule.push((all.len() - before) as u64);
-        // merge as we go to bound memory
-        merge(&mut all);
+        let produced = pairs.len() as u64;
+        // a pair a rule gives twice (two keys shared) is one candidate
+        pairs.sort_unstable();
+        pairs.dedup();
+        (pairs, produced, skipped)
+    };
+    let rules_in = blocks.into_iter().zip(right_keys).enumerate();
+    let built: Vec<(Vec<u64>, u64, u64)> = if threads <= 1 || rules.len() <= 1 {
+        rules_in.map(|(r, (b, k))| rule_pairs(r, b, k)).collect()
+    } else {
+        std::thread::scope(|s| {
+            let rule_pairs = &rule_pairs;
+            let handles: Vec<_> = rules_in
+                .map(|(r, (b, k))| s.spawn(move || rule_pairs(r, b, k)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut stats = BlockingStats::default();
+    let mut all: Vec<u64> = Vec::with_capacity(built.iter().map(|b| b.0.len()).sum());
+    for (pairs, produced, skipped) in built {
+        all.extend_from_slice(&pairs);
+        stats.pairs_per_rule.push(produced);
+        stats.skipped_blocks += skipped;
     }
+    merge(&mut all);
     stats.candidates = all.len() as u64;
     (all, stats)
 }
@@ -628,8 +654,8 @@ impl KeyFilter {
 
 /// Sorts packed candidates and merges duplicates, OR-ing their rule masks.
 fn merge(all: &mut Vec<u64>) {
-    // the stable sort finds the already sorted candidates of earlier rules as one run and
-    // merges the new ones into it, instead of sorting everything again per rule
+    // the stable sort finds the sorted candidates of each rule as one run and merges the
+    // runs, instead of sorting everything again
     all.sort();
     let mut w = 0usize;
     for r in 0..all.len() {
