@@ -253,15 +253,7 @@ pub fn link_prepared(
     progress: &dyn domain::Progress,
 ) -> Result<Linkage, LinkageError> {
     let scored = score_prepared(left, right, settings, progress)?;
-    Ok(decide(
-        left.len(),
-        Run {
-            model: scored.model,
-            pairs: scored.pairs,
-            stats: scored.stats,
-        },
-        settings,
-    ))
+    Ok(decide(left.len(), scored, settings))
 }
 
 /// Blocks, compares, trains and scores as [`link_prepared`] does, without deciding: the
@@ -275,16 +267,11 @@ pub fn score_prepared(
 ) -> Result<Scored, LinkageError> {
     check_settings(left.len().max(right.len()), settings)?;
     let pl = prepare_stage(left.len(), progress, || prepare_all(left, settings.threads));
-    let run = run(&pl, Some(right.as_slice()), settings, progress)?;
-    Ok(Scored {
-        model: run.model,
-        pairs: run.pairs,
-        stats: run.stats,
-    })
+    run(&pl, Some(right.as_slice()), settings, progress)
 }
 
 /// One decision per left record from the scored pairs of a link run.
-fn decide(left: usize, run: Run, settings: &Settings) -> Linkage {
+fn decide(left: usize, run: Scored, settings: &Settings) -> Linkage {
     let triples: Vec<(u32, u32, f32)> = run
         .pairs
         .iter()
@@ -377,12 +364,6 @@ pub fn weight_of(p: f64) -> f64 {
     (p / (1.0 - p)).log2()
 }
 
-struct Run {
-    model: Model,
-    pairs: Vec<ScoredPair>,
-    stats: Stats,
-}
-
 fn prepare_all(records: &[Record], threads: usize) -> Vec<Prepared> {
     let chunk = records.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
@@ -467,7 +448,7 @@ fn run(
     pr: Option<&[Prepared]>,
     settings: &Settings,
     progress: &dyn domain::Progress,
-) -> Result<Run, LinkageError> {
+) -> Result<Scored, LinkageError> {
     let threads = settings.threads.max(1);
     let rights: &[Prepared] = pr.unwrap_or(pl);
 
@@ -565,7 +546,7 @@ fn run(
         .iter()
         .map(|(lv, n)| probability(model.prior_weight() + table.sum(lv)) * n)
         .sum();
-    Ok(Run {
+    Ok(Scored {
         model,
         pairs,
         stats: Stats {

@@ -255,9 +255,6 @@ pub struct StageTimes<P> {
     start: std::time::Instant,
     current: std::sync::Mutex<Option<(String, std::time::Instant, f64)>>,
     done: std::sync::Mutex<Vec<(String, f64, f64, u64)>>,
-    /// Wall and CPU time outside every stage so far, and when and at what CPU time the last
-    /// stage ended (the run's start before the first).
-    between: std::sync::Mutex<(f64, f64, std::time::Instant, f64)>,
 }
 
 impl<P: domain::Progress> StageTimes<P> {
@@ -268,7 +265,6 @@ impl<P: domain::Progress> StageTimes<P> {
             start: std::time::Instant::now(),
             current: std::sync::Mutex::new(None),
             done: std::sync::Mutex::new(Vec::new()),
-            between: std::sync::Mutex::new((0.0, 0.0, std::time::Instant::now(), cpu_seconds())),
         }
     }
 
@@ -286,10 +282,6 @@ impl<P: domain::Progress> StageTimes<P> {
             if let Ok(mut done) = self.done.lock() {
                 done.push(row);
             }
-            if let Ok(mut between) = self.between.lock() {
-                between.2 = std::time::Instant::now();
-                between.3 = cpu_seconds();
-            }
         }
     }
 
@@ -300,29 +292,32 @@ impl<P: domain::Progress> StageTimes<P> {
             "{:<28} {:>9} {:>9} {:>12}\n",
             "stage", "wall s", "cpu s", "peak MiB"
         );
+        // before the first stage, between stages and after the last: what the total
+        // leaves over, so that the table adds up
+        let (total_wall, total_cpu) = (self.start.elapsed().as_secs_f64(), cpu_seconds());
+        let (mut wall, mut cpu) = (total_wall, total_cpu);
         if let Ok(done) = self.done.lock() {
-            for (name, wall, cpu, peak) in done.iter() {
+            for (name, stage_wall, stage_cpu, peak) in done.iter() {
                 out.push_str(&format!(
-                    "{name:<28} {wall:>9.2} {cpu:>9.2} {:>12}\n",
+                    "{name:<28} {stage_wall:>9.2} {stage_cpu:>9.2} {:>12}\n",
                     peak / 1024
                 ));
+                wall -= stage_wall;
+                cpu -= stage_cpu;
             }
-        }
-        if let Ok(between) = self.between.lock() {
-            // before the first stage, between stages and after the last
-            let wall = between.0 + between.2.elapsed().as_secs_f64();
-            let cpu = between.1 + cpu_seconds() - between.3;
-            out.push_str(&format!(
-                "{:<28} {wall:>9.2} {cpu:>9.2} {:>12}\n",
-                "outside the stages",
-                peak_kib() / 1024
-            ));
         }
         out.push_str(&format!(
             "{:<28} {:>9.2} {:>9.2} {:>12}\n",
+            "outside the stages",
+            wall.max(0.0),
+            cpu.max(0.0),
+            peak_kib() / 1024
+        ));
+        out.push_str(&format!(
+            "{:<28} {:>9.2} {:>9.2} {:>12}\n",
             "total",
-            self.start.elapsed().as_secs_f64(),
-            cpu_seconds(),
+            total_wall,
+            total_cpu,
             peak_kib() / 1024
         ));
         out
@@ -332,10 +327,6 @@ impl<P: domain::Progress> StageTimes<P> {
 impl<P: domain::Progress> domain::Progress for StageTimes<P> {
     fn stage(&self, name: &str, total: u64) {
         self.close();
-        if let Ok(mut between) = self.between.lock() {
-            between.0 += between.2.elapsed().as_secs_f64();
-            between.1 += cpu_seconds() - between.3;
-        }
         if let Ok(mut current) = self.current.lock() {
             *current = Some((name.to_string(), std::time::Instant::now(), cpu_seconds()));
         }
