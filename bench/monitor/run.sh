@@ -3,6 +3,11 @@
 # persons — wall time, CPU time and peak memory per stage, median of several runs — side by
 # side with the core of the same screening in DuckDB SQL over the same Parquet lake.
 #
+# The lake's rows without a usable ID are linked once (`jiuzhu link`, timed on its own) and the
+# runs read those kept links, as a bureau's runs do between deliveries; `monitor --relink`
+# runs, which link afresh, are timed beside them. The DuckDB SQL links nothing: it leaves the
+# rows without an ID out.
+#
 #   bench/monitor/run.sh                 # 1M, 3M, 10M persons, 3 runs each
 #   SIZES="1000000" RUNS=5 bench/monitor/run.sh
 #
@@ -37,7 +42,13 @@ for n in $SIZES; do
     fi
     echo "== $n persons =="
     : > "$WORK/jiuzhu-$n.txt"
+    : > "$WORK/relink-$n.txt"
     : > "$WORK/duckdb-$n.txt"
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
+        "$BIN" link --data-dir "$data" --as-of "$AS_OF" > "$WORK/link-$n.log"
+    read -r wall user sys rss < "$WORK/time.txt"
+    printf 'jiuzhu link (once, kept for the runs): wall %7.2f s  cpu %7.2f s  peak %6d MiB\n' \
+        "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))"
     for run in $(seq "$RUNS"); do
         /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
             "$BIN" monitor --data-dir "$data" --as-of "$AS_OF" --out "$WORK/out-$n" --timings \
@@ -45,6 +56,17 @@ for n in $SIZES; do
         read -r wall user sys rss < "$WORK/time.txt"
         echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024))" >> "$WORK/jiuzhu-$n.txt"
         sed -n '/^stage/,$p' "$WORK/monitor-$n-$run.log" > "$WORK/stages-$n-$run.txt"
+
+        /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
+            "$BIN" monitor --data-dir "$data" --as-of "$AS_OF" --out "$WORK/relinked-$n" \
+            --timings --relink > "$WORK/relink-$n-$run.log"
+        read -r wall user sys rss < "$WORK/time.txt"
+        echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024))" >> "$WORK/relink-$n.txt"
+        sed -n '/^stage/,$p' "$WORK/relink-$n-$run.log" > "$WORK/relink-stages-$n-$run.txt"
+        for f in households persons anomalies warnings recommendations linkage; do
+            cmp -s "$WORK/out-$n/$f.csv" "$WORK/relinked-$n/$f.csv" \
+                || { echo "kept links and --relink disagree on $f.csv" >&2; exit 1; }
+        done
 
         sed "s#\${LAKE}#$data/lake#g" bench/monitor/duckdb_screen.sql > "$WORK/screen.sql"
         /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
@@ -62,7 +84,7 @@ for stmt in text.split(';'):
         read -r wall user sys rss < "$WORK/time.txt"
         echo "$wall $(echo "$user + $sys" | bc) $((rss / 1024))" >> "$WORK/duckdb-$n.txt"
     done
-    for tool in jiuzhu duckdb; do
+    for tool in jiuzhu relink duckdb; do
         w=$(cut -d' ' -f1 "$WORK/$tool-$n.txt" | median)
         c=$(cut -d' ' -f2 "$WORK/$tool-$n.txt" | median)
         m=$(cut -d' ' -f3 "$WORK/$tool-$n.txt" | median)
@@ -71,6 +93,8 @@ for stmt in text.split(';'):
     done
     echo "stages of the last jiuzhu run:"
     cat "$WORK/stages-$n-$RUNS.txt"
+    echo "stages of the last jiuzhu --relink run:"
+    cat "$WORK/relink-stages-$n-$RUNS.txt"
     echo "summary of the last jiuzhu run:"
     sed -n '1,/^feeds missing/p' "$WORK/monitor-$n-$RUNS.log"
     echo "DuckDB (tiers, tekun, anomalies):"

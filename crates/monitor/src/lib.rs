@@ -161,6 +161,14 @@ pub struct RunOptions {
     /// With a cluster: a folder every executor sees at the same path (beside the lake), for
     /// the tables a run makes itself (record linkage's links), written there as Parquet.
     pub scratch: Option<std::path::PathBuf>,
+    /// A folder where the run keeps the links record linkage decided, and from which a later
+    /// run on the same lake reads them instead of linking again (`DATA/links` for the
+    /// command line). Linking a city's unlinked rows against its register is most of a run's
+    /// work; the links change only when the lake or the program does.
+    pub links: Option<std::path::PathBuf>,
+    /// Link afresh even when [`RunOptions::links`] holds links of this lake (and keep the
+    /// new ones).
+    pub relink: bool,
 }
 
 impl Default for RunOptions {
@@ -170,6 +178,8 @@ impl Default for RunOptions {
             explain_flagged: false,
             cluster: None,
             scratch: None,
+            links: None,
+            relink: false,
         }
     }
 }
@@ -203,24 +213,66 @@ pub fn merged_explanation(outcome: &Outcome) -> policy::Explanation {
     merged
 }
 
-/// Links the unlinked rows of the lake; the lake with the decided links applied.
+/// The links kept by an earlier run on this lake, when the options allow their use and there
+/// are any (see [`RunOptions::links`]).
+fn kept_links(
+    lake: &LakeFiles,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Option<LakeLinks> {
+    let dir = options.links.as_deref().filter(|_| !options.relink)?;
+    progress.stage("reading kept links", 0);
+    let kept = LakeLinks::kept(dir, lake);
+    progress.finish();
+    kept
+}
+
+/// The lake with the decided links applied (and, for a cluster, written where its executors
+/// read them).
+fn with_links(
+    lake: &LakeFiles,
+    links: &LakeLinks,
+    options: &RunOptions,
+) -> Result<LakeFiles, MonitorError> {
+    let mut linked = lake.with_links(links)?;
+    if let Some(dir) = scratch(options)? {
+        linked.spill_links(dir)?;
+    }
+    Ok(linked)
+}
+
+/// The links of the lake's unlinked rows — kept ones when they are current, otherwise
+/// decided now (and kept, when the options name a folder) — and the lake with them applied.
 async fn linked(
     ctx: &SessionContext,
     lake: &LakeFiles,
-    threads: usize,
-    spill: Option<&std::path::Path>,
+    options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(LakeFiles, LakeLinks), MonitorError> {
-    let links = linking::link_lake(ctx, lake, threads, progress).await?;
-    let mut linked = lake.with_links(&links)?;
-    if let Some(dir) = spill {
-        linked.spill_links(dir)?;
+    let links = match kept_links(lake, options, progress) {
+        Some(links) => links,
+        None => decided_links(ctx, lake, options, progress).await?,
+    };
+    Ok((with_links(lake, &links, options)?, links))
+}
+
+/// Links the lake's unlinked rows now, and keeps the links when the options name a folder.
+async fn decided_links(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<LakeLinks, MonitorError> {
+    let links = linking::link_lake(ctx, lake, options.threads, progress).await?;
+    if let Some(dir) = &options.links {
+        links.keep_in(dir, lake)?;
     }
-    Ok((linked, links))
+    Ok(links)
 }
 
 /// Record linkage of the lake's unlinked rows to the persons of its population snapshot, as a
-/// run does it (blocking): linkage.csv rows, counts per feed, explanations.
+/// run does it (blocking): linkage.csv rows, counts per feed, explanations. Always links
+/// afresh (kept links explain no row), and keeps the links when the options name a folder.
 pub fn link(
     lake: &LakeFiles,
     options: RunOptions,
@@ -229,7 +281,7 @@ pub fn link(
     let rt = runtime()?;
     rt.block_on(async {
         let ctx = context(&options).await?;
-        linking::link_lake(&ctx, lake, options.threads, progress).await
+        decided_links(&ctx, lake, &options, progress).await
     })
 }
 
@@ -354,7 +406,7 @@ pub fn person_facts(
     as_of: Date,
     windows: Windows,
 ) -> Result<Vec<PersonFacts>, MonitorError> {
-    facts_blocking(lake, as_of, windows, true)
+    facts_blocking(lake, as_of, windows, true, &RunOptions::default())
 }
 
 /// The same facts as [`person_facts`], with every "latest row" found by an ordered
@@ -365,7 +417,7 @@ pub fn person_facts_by_last_value(
     as_of: Date,
     windows: Windows,
 ) -> Result<Vec<PersonFacts>, MonitorError> {
-    facts_blocking(lake, as_of, windows, false)
+    facts_blocking(lake, as_of, windows, false, &RunOptions::default())
 }
 
 fn facts_blocking(
@@ -373,12 +425,13 @@ fn facts_blocking(
     as_of: Date,
     windows: Windows,
     packed: bool,
+    options: &RunOptions,
 ) -> Result<Vec<PersonFacts>, MonitorError> {
     let rt = runtime()?;
     rt.block_on(async {
-        let threads = RunOptions::default().threads;
+        let threads = options.threads;
         let ctx = session(threads);
-        let (lake, _) = linked(&ctx, lake, threads, None, &domain::NoProgress).await?;
+        let (lake, _) = linked(&ctx, lake, options, &domain::NoProgress).await?;
         let (persons, _) = facts_of_everyone(
             &ctx,
             true,
@@ -393,6 +446,10 @@ fn facts_blocking(
     })
 }
 
+/// The person facts, the households and relatives the population decides, and the registry
+/// check of a run.
+type Prepared = ((Vec<PersonFacts>, screen::Early), registry::RegistryCheck);
+
 /// Facts of everyone and the registry check, computed once for one or more evaluations.
 pub(crate) fn prepare(
     lake: &LakeFiles,
@@ -404,50 +461,114 @@ pub(crate) fn prepare(
     let rt = runtime()?;
     let ctx = rt.block_on(context(options))?;
     let bounds = facts::Bounds::new(as_of, windows);
-    let threads = options.threads;
-    let spill = scratch(options)?;
+    let ((persons, early), check) = match kept_links(lake, options, progress) {
+        Some(links) => rt.block_on(prepared_with(
+            &ctx, lake, links, &bounds, as_of, options, progress,
+        ))?,
+        None => prepared_linking(&rt, &ctx, lake, &bounds, as_of, options, progress)?,
+    };
+    progress.stage("grouping households", 0);
+    let registry = screen::Registry::with_early(persons, early);
+    progress.finish();
+    Ok((registry, check))
+}
+
+/// The population's facts with the index by ID, the registry check, and the households and
+/// relatives the population decides.
+type Population = (
+    Vec<PersonFacts>,
+    assemble::PersonIndex,
+    registry::RegistryCheck,
+    screen::Early,
+);
+
+/// [`Population`]: none of it needs the links.
+async fn population_read(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    bounds: &facts::Bounds,
+    options: &RunOptions,
+) -> Result<Population, MonitorError> {
+    let (persons, index) = population_facts(ctx, bounds, lake, &domain::NoProgress).await?;
+    // A cluster checks every feed's rows where they are; a local run looks them up in the
+    // index the facts are read with.
+    let check = if options.cluster.is_none() {
+        registry::check_indexed(ctx, lake, &persons, &index, options.threads).await?
+    } else {
+        registry::check(ctx, lake).await?
+    };
+    let early = screen::Early::of(&persons, &index);
+    Ok((persons, index, check, early))
+}
+
+/// [`prepare`] with links known from the start (kept by an earlier run): the reductions of
+/// the linked lake start at once on the runtime's workers while this thread reads the
+/// population.
+async fn prepared_with(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    links: LakeLinks,
+    bounds: &facts::Bounds,
+    as_of: Date,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Prepared, MonitorError> {
+    let linked_lake = with_links(lake, &links, options)?;
     let local = options.cluster.is_none();
-    // Linkage on a thread of its own while this one reads the population into facts and checks
-    // every feed's IDs against it: neither needs the links, and linkage leaves a core idle
-    // for much of its time (reading and preparing the register, probing it). The reductions,
-    // which read the linked rows, follow.
+    progress.stage("reading the population", 0);
+    let parts = reductions(ctx, local, &linked_lake, bounds, true).await?;
+    let (mut persons, index, mut check, early) =
+        population_read(ctx, lake, bounds, options).await?;
+    progress.finish();
+    progress.stage("computing person facts", 0);
+    put_reductions(parts, bounds, &index, &mut persons, options.threads).await?;
+    progress.finish();
+    progress.stage("checking the registry", 0);
+    check.two_ids = linking::two_id_spells(ctx, &linked_lake, &links, as_of).await?;
+    check.links = links;
+    progress.finish();
+    Ok(((persons, early), check))
+}
+
+/// [`prepare`] with the links decided in the run: linkage on a thread of its own while this
+/// one reads the population into facts and checks every feed's IDs against it — neither needs
+/// the links, and linkage leaves a core idle for much of its time (reading and preparing the
+/// register, probing it). The reductions, which read the linked rows, follow.
+fn prepared_linking(
+    rt: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    bounds: &facts::Bounds,
+    as_of: Date,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Prepared, MonitorError> {
     let handle = rt.handle();
-    let ((persons, early), check) = std::thread::scope(|s| {
-        let linking = s.spawn(|| handle.block_on(linked(&ctx, lake, threads, spill, progress)));
-        let read = handle.block_on(async {
-            let (persons, index) =
-                population_facts(&ctx, &bounds, lake, &domain::NoProgress).await?;
-            // A cluster checks every feed's rows where they are; a local run looks them up in
-            // the index the facts are read with.
-            let check = if local {
-                registry::check_indexed(&ctx, lake, &persons, &index, threads).await?
-            } else {
-                registry::check(&ctx, lake).await?
-            };
-            // the households and relatives the population's rows decide, while linkage works
-            let early = screen::Early::of(&persons, &index);
-            Ok::<_, MonitorError>((persons, index, check, early))
+    let local = options.cluster.is_none();
+    std::thread::scope(|s| {
+        let linking = s.spawn(|| {
+            handle.block_on(async {
+                let links = decided_links(ctx, lake, options, progress).await?;
+                Ok::<_, MonitorError>((with_links(lake, &links, options)?, links))
+            })
         });
+        let read = handle.block_on(population_read(ctx, lake, bounds, options));
         let linked = linking
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         let ((mut persons, index, mut check, early), (linked_lake, links)) = (read?, linked?);
         handle.block_on(async {
             progress.stage("computing person facts", 0);
-            let parts = reductions(&ctx, local, &linked_lake, &bounds, true).await?;
-            put_reductions(parts, &bounds, &index, &mut persons, threads).await?;
+            let parts = reductions(ctx, local, &linked_lake, bounds, true).await?;
+            put_reductions(parts, bounds, &index, &mut persons, options.threads).await?;
             progress.finish();
             progress.stage("checking the registry", 0);
-            check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
+            check.two_ids = linking::two_id_spells(ctx, &linked_lake, &links, as_of).await?;
             check.links = links;
             progress.finish();
             Ok::<_, MonitorError>(((persons, early), check))
         })
-    })?;
-    progress.stage("grouping households", 0);
-    let registry = screen::Registry::with_early(persons, early);
-    progress.finish();
-    Ok((registry, check))
+    })
 }
 
 /// Evaluates a pack on every household of a prepared registry.
@@ -556,8 +677,7 @@ pub fn screen_as_one_plan(
     let rt = runtime()?;
     rt.block_on(async {
         let ctx = context(options).await?;
-        let (linked_lake, links) =
-            linked(&ctx, lake, options.threads, scratch(options)?, progress).await?;
+        let (linked_lake, links) = linked(&ctx, lake, options, progress).await?;
         progress.stage("checking the registry", 0);
         let mut check = registry::check(&ctx, lake).await?;
         check.two_ids = linking::two_id_spells(&ctx, &linked_lake, &links, as_of).await?;
@@ -635,14 +755,20 @@ pub fn screen(
 }
 
 /// Evaluates one household with explanations, on the facts a batch run computes (blocking).
-/// `None` when the household is not in the data.
+/// `None` when the household is not in the data. The options' kept links are read (and kept)
+/// as a run does ([`RunOptions::links`]); the facts are computed in this process.
 pub fn explain(
     lake: &LakeFiles,
     as_of: Date,
     pack: &Pack,
     household_id: &str,
+    options: &RunOptions,
 ) -> Result<Option<Evaluation>, MonitorError> {
-    let persons = person_facts(lake, as_of, windows(pack))?;
+    let local = RunOptions {
+        cluster: None,
+        ..options.clone()
+    };
+    let persons = facts_blocking(lake, as_of, windows(pack), true, &local)?;
     let registry = screen::Registry::new(persons);
     if !registry.has_household(household_id) {
         return Ok(None);

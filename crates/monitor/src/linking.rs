@@ -10,10 +10,11 @@
 //! name (see [`settings`]). A row links to its best person when the match probability reaches
 //! the threshold; below it, the row stays unmatched and out of the facts.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext, cast, col};
 use domain::Progress;
@@ -34,20 +35,21 @@ pub const THRESHOLD: f64 = 0.9;
 pub const PAIRS_PER_ROW: f64 = 10.0;
 
 /// One row of a feed without a usable person ID.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub(crate) struct Unlinked {
     pub feed: Feed,
     /// Position of the file in the feed's commit order (the facts plan's `seq`).
     pub seq: i64,
     /// Source row number.
     pub row: i64,
-    pub record: Record,
 }
 
 /// What linking decided for the unlinked rows of a lake.
 #[derive(Clone, Default)]
 pub struct LakeLinks {
     rows: Vec<Unlinked>,
+    /// Per row: what it carries to be linked on (empty for kept links, which explain nothing).
+    records: Vec<Record>,
     persons: PreparedRecords,
     person_ids: Vec<String>,
     /// Per row: the linked person (index into `persons`), and the probability.
@@ -138,7 +140,7 @@ impl LakeLinks {
         let model = self.model.as_ref()?;
         Some(RowExplanation {
             linked: self.decided[k].0.is_some(),
-            explanation: model.explain_against(&self.rows[k].record, &self.persons, person)?,
+            explanation: model.explain_against(self.records.get(k)?, &self.persons, person)?,
         })
     }
 
@@ -414,7 +416,7 @@ async fn persons(
 async fn unlinked_rows(
     ctx: &SessionContext,
     lake: &LakeFiles,
-) -> Result<Vec<Unlinked>, MonitorError> {
+) -> Result<Vec<(Unlinked, Record)>, MonitorError> {
     let wanted = [
         ("person_id", DataType::Utf8),
         ("row", DataType::Int64),
@@ -431,24 +433,26 @@ async fn unlinked_rows(
                     let (name, raw) = (text(batch, "name"), text(batch, "person_id_raw"));
                     let born = birth(batch, "birth_date");
                     for i in 0..batch.num_rows() {
-                        out.push(Unlinked {
-                            feed,
-                            seq: seq as i64,
-                            row: rows.get(i).unwrap_or(0),
-                            record: Record {
+                        out.push((
+                            Unlinked {
+                                feed,
+                                seq: seq as i64,
+                                row: rows.get(i).unwrap_or(0),
+                            },
+                            Record {
                                 full_name: owned(name, i),
                                 birth_date: birth_at(born, i),
                                 id_number: owned(raw, i),
                                 ..Record::default()
                             },
-                        });
+                        ));
                     }
                 }
             }
         }
     }
     // In lake order (feed, file, row), however the plan delivered them.
-    out.sort_by_key(|u| (u.feed, u.seq, u.row));
+    out.sort_by_key(|(u, _)| (u.feed, u.seq, u.row));
     Ok(out)
 }
 
@@ -460,12 +464,14 @@ pub(crate) async fn link_lake(
     progress: &dyn Progress,
 ) -> Result<LakeLinks, MonitorError> {
     progress.stage("reading rows to link", 0);
-    let rows = unlinked_rows(ctx, lake).await?;
+    let (rows, records): (Vec<Unlinked>, Vec<Record>) =
+        unlinked_rows(ctx, lake).await?.into_iter().unzip();
     progress.finish();
     let mut out = LakeLinks {
         decided: vec![(None, 0.0); rows.len()],
         best: vec![None; rows.len()],
         rows,
+        records,
         ..LakeLinks::default()
     };
     if out.rows.is_empty() {
@@ -478,16 +484,16 @@ pub(crate) async fn link_lake(
     if out.persons.is_empty() {
         return Ok(out);
     }
-    let left: Vec<Record> = out.rows.iter().map(|u| u.record.clone()).collect();
-    let linked = match linkage::score_prepared(&left, &out.persons, &settings(threads), progress) {
-        Ok(l) => l,
-        // Nothing to compare (e.g. rows without names): every row stays unmatched.
-        Err(linkage::LinkageError::NoComparableFields) => {
-            out.keep_referenced(&ids);
-            return Ok(out);
-        }
-        Err(e) => return Err(MonitorError::Linkage(e.to_string())),
-    };
+    let linked =
+        match linkage::score_prepared(&out.records, &out.persons, &settings(threads), progress) {
+            Ok(l) => l,
+            // Nothing to compare (e.g. rows without names): every row stays unmatched.
+            Err(linkage::LinkageError::NoComparableFields) => {
+                out.keep_referenced(&ids);
+                return Ok(out);
+            }
+            Err(e) => return Err(MonitorError::Linkage(e.to_string())),
+        };
     // A row is about one person: its best candidate is weighed against the others of the row,
     // as if at most one of them were its person — odds / (1 + the odds of every candidate).
     // Two persons of one name and birth date explain a row without an ID equally well, and
@@ -516,6 +522,153 @@ pub(crate) async fn link_lake(
     out.model = Some(linked.model);
     out.keep_referenced(&ids);
     Ok(out)
+}
+
+/// Format of the kept links (see [`LakeLinks::keep_in`]).
+const KEPT_FORMAT: &str = "jiuzhu kept links 1";
+
+/// The name of the file that keeps the links decided on `lake`: a digest of everything a
+/// decision follows from — the format, the program that decided (its path, size and time:
+/// another build may link differently), the linkage settings and threshold, and every file of
+/// every feed by path and size. A committed batch never changes (its folder is named by the
+/// hash of its content), so a new batch, a new population snapshot, a moved data directory
+/// or another build of the program names another file. `None` when the program cannot be
+/// identified: such a run decides afresh every time.
+fn kept_name(lake: &LakeFiles) -> Option<String> {
+    let mut h = blake3::Hasher::new();
+    h.update(KEPT_FORMAT.as_bytes());
+    let program = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&program).ok()?;
+    let built = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    h.update(program.as_os_str().as_encoded_bytes());
+    h.update(&meta.len().to_le_bytes());
+    h.update(&built.as_nanos().to_le_bytes());
+    h.update(format!("{:?}\x1f{THRESHOLD}", settings(1)).as_bytes());
+    for feed in Feed::ALL {
+        h.update(b"\x1d");
+        h.update(feed.name().as_bytes());
+        for path in lake.files(feed) {
+            h.update(b"\x1e");
+            h.update(path.as_os_str().as_encoded_bytes());
+            h.update(b"\x1f");
+            h.update(&std::fs::metadata(path).ok()?.len().to_le_bytes());
+        }
+    }
+    Some(format!("links-{}.parquet", &h.finalize().to_hex()[..32]))
+}
+
+impl LakeLinks {
+    /// Keeps what was decided in `dir`, for later runs on the same lake ([`LakeLinks::kept`]):
+    /// per unlinked row its feed, file position, row, person (or none) and probability. The
+    /// file is written beside and renamed into place, and the links of other lakes in `dir`
+    /// are removed.
+    pub(crate) fn keep_in(&self, dir: &Path, lake: &LakeFiles) -> Result<(), MonitorError> {
+        let Some(name) = kept_name(lake) else {
+            return Ok(());
+        };
+        let error = |e: &dyn std::fmt::Display| MonitorError::Write {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| error(&e))?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("feed", DataType::Utf8, false),
+            Field::new("seq", DataType::Int64, false),
+            Field::new("row", DataType::Int64, false),
+            Field::new("person_id", DataType::Utf8, true),
+            Field::new("probability", DataType::Float64, false),
+        ]));
+        let rows = &self.rows;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|u| u.feed.name()),
+            )),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|u| u.seq))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|u| u.row))),
+            Arc::new(StringArray::from_iter(
+                self.decided
+                    .iter()
+                    .map(|(p, _)| p.map(|i| self.person_ids[i].as_str())),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                self.decided.iter().map(|(_, p)| *p),
+            )),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        let partial = dir.join(format!(".{name}.{}", std::process::id()));
+        let written = (|| {
+            let file = std::fs::File::create(&partial).map_err(|e| error(&e))?;
+            let mut writer =
+                parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(|e| error(&e))?;
+            writer.write(&batch).map_err(|e| error(&e))?;
+            writer
+                .into_inner()
+                .and_then(|f| f.sync_all().map_err(Into::into))
+                .map_err(|e| error(&e))?;
+            std::fs::rename(&partial, dir.join(&name)).map_err(|e| error(&e))
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+            return written;
+        }
+        // the links of other lakes (earlier batches, another build) are of no further use
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let other = entry.file_name();
+                let other = other.to_string_lossy();
+                if other.starts_with("links-") && other.ends_with(".parquet") && other != name {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The links kept in `dir` by an earlier run on the same lake with the same program, if
+    /// any: what that run decided, which linking the same rows again would decide. They
+    /// carry no comparisons, so they explain no row (`jiuzhu link --explain` links afresh).
+    /// A file that cannot be read is passed over: the run links afresh and replaces it.
+    pub(crate) fn kept(dir: &Path, lake: &LakeFiles) -> Option<LakeLinks> {
+        let path = dir.join(kept_name(lake)?);
+        let file = std::fs::File::open(path).ok()?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .ok()?
+            .build()
+            .ok()?;
+        let mut out = LakeLinks::default();
+        let mut numbers: HashMap<String, usize> = HashMap::new();
+        for batch in reader {
+            let batch = batch.ok()?;
+            let (feed, person) = (text(&batch, "feed"), text(&batch, "person_id"));
+            let (seq, row) = (ints(&batch, "seq"), ints(&batch, "row"));
+            let probability = batch
+                .column_by_name("probability")?
+                .as_any()
+                .downcast_ref::<Float64Array>()?;
+            for i in 0..batch.num_rows() {
+                let person = person.trimmed(i).map(|id| {
+                    let next = numbers.len();
+                    *numbers.entry(id.to_string()).or_insert(next)
+                });
+                out.rows.push(Unlinked {
+                    feed: Feed::from_name(feed.trimmed(i)?)?,
+                    seq: seq.get(i)?,
+                    row: row.get(i)?,
+                });
+                out.decided.push((person, probability.value(i)));
+                out.best.push(person);
+            }
+        }
+        out.person_ids = vec![String::new(); numbers.len()];
+        for (id, k) in numbers {
+            out.person_ids[k] = id;
+        }
+        Some(out)
+    }
 }
 
 /// (person, program) of persons with two or more spells of one program running at `as_of` of

@@ -127,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pack = monitor_cmd::load_pack(None)?;
     let options = monitor::RunOptions {
         explain_flagged: true,
+        links: Some(monitor_cmd::links_dir(dir)),
         ..monitor::RunOptions::default()
     };
     let results = monitor::screen(&lake, as_of, &pack, options, &progress).context("screening")?;

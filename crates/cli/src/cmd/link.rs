@@ -19,7 +19,8 @@ pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     /// Data directory (the lake is DATA/lake): link the rows without a usable person ID to the
-    /// persons of the population snapshot, as a monitoring run does.
+    /// persons of the population snapshot, as a monitoring run does, and keep the links in
+    /// DATA/links for the monitoring runs on this lake.
     #[arg(long, env = "JIUZHU_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The as-of date (YYYY-MM-DD) of the run this linking belongs to; every committed batch
@@ -137,8 +138,9 @@ fn feed_row(text: &str) -> anyhow::Result<(monitor::Feed, i64)> {
     Ok((f, row))
 }
 
-/// `jiuzhu link --data-dir DATA`: links the lake's unlinked rows and prints, per feed, how many
-/// were linked, how many stay unmatched and the mean probability of the links; with
+/// `jiuzhu link --data-dir DATA`: links the lake's unlinked rows, keeps the links for the
+/// monitoring runs on the lake, and prints, per feed, how many were linked, how many stay
+/// unmatched and the mean probability of the links; with
 /// `--explain FEED:ROW`, the comparison of that row with its best candidate.
 fn run_lake(
     dir: &Path,
@@ -149,7 +151,10 @@ fn run_lake(
     let as_of = super::monitor::as_of(as_of)?;
     let wanted = explain.map(feed_row).transpose()?;
     let lake = super::monitor::lake_files(dir).context("reading the lake")?;
-    let mut options = monitor::RunOptions::default();
+    let mut options = monitor::RunOptions {
+        links: Some(super::monitor::links_dir(dir)),
+        ..monitor::RunOptions::default()
+    };
     if let Some(t) = threads {
         options.threads = t.max(1);
     }

@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// Print wall time, CPU time and peak memory at the end of each stage.
     #[arg(long)]
     pub timings: bool,
+    /// Link the rows without a usable person ID afresh, even when DATA/links holds the links
+    /// an earlier run (or `jiuzhu link`) decided on the same lake with the same program.
+    #[arg(long)]
+    pub relink: bool,
     /// Also load the run into the installation's store: the population snapshot, the results
     /// with the flagged households' explanations, tasks for the warnings, and the run (and a
     /// changed policy pack) in the audit ledger.
@@ -128,6 +132,12 @@ pub fn lake_files(data_dir: &Path) -> anyhow::Result<monitor::LakeFiles> {
     Ok(files)
 }
 
+/// Where runs keep the links record linkage decided (`DATA/links`), for later runs on the
+/// same lake.
+pub fn links_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("links")
+}
+
 /// Runs `jiuzhu monitor`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(Command::Explain(e)) = args.command {
@@ -165,6 +175,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         explain_flagged: a.load,
         cluster: a.cluster.clone(),
         scratch: scratch.clone(),
+        links: Some(links_dir(&data_dir)),
+        relink: a.relink,
         ..monitor::RunOptions::default()
     };
     if let Some(t) = a.threads {
@@ -378,7 +390,11 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let as_of = as_of(args.as_of.as_deref())?;
     let pack = load_pack(args.policy.as_deref())?;
     let lake = lake_files(&args.data_dir).context("reading the lake")?;
-    let Some(evaluation) = monitor::explain(&lake, as_of, &pack, &args.household)? else {
+    let options = monitor::RunOptions {
+        links: Some(links_dir(&args.data_dir)),
+        ..monitor::RunOptions::default()
+    };
+    let Some(evaluation) = monitor::explain(&lake, as_of, &pack, &args.household, &options)? else {
         bail!("no household with that id in the lake");
     };
     match evaluation {

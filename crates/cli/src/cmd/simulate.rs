@@ -38,7 +38,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let base = load_pack(args.base.as_deref())?;
     let reform = load_pack(Some(&args.reform))?;
     let lake = crate::cmd::monitor::lake_files(&args.data_dir).context("reading the lake")?;
-    let mut options = monitor::RunOptions::default();
+    let mut options = monitor::RunOptions {
+        links: Some(crate::cmd::monitor::links_dir(&args.data_dir)),
+        ..monitor::RunOptions::default()
+    };
     if let Some(t) = args.threads {
         options.threads = t.max(1);
     }

@@ -243,3 +243,162 @@ fn a_spell_under_a_mistyped_id_is_a_duplicate_with_its_reason() {
         "{summary}"
     );
 }
+
+/// The stages a run reported.
+#[derive(Default)]
+struct Stages(std::sync::Mutex<Vec<String>>);
+
+impl domain::Progress for Stages {
+    fn stage(&self, name: &str, _total: u64) {
+        self.0.lock().expect("stages").push(name.to_string());
+    }
+}
+
+impl Stages {
+    /// Whether the run read the register to link (rather than kept links).
+    fn linked(&self) -> bool {
+        self.0
+            .lock()
+            .expect("stages")
+            .iter()
+            .any(|s| s == "reading the registry")
+    }
+}
+
+/// The files of a folder, by name.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut city, people) = city();
+    let (a, a_name, a_birth) = &people[10];
+    let (b, b_name, b_birth) = &people[23];
+    city.add(
+        Feed::Medical,
+        &[
+            ("person_id_raw", &changed_digit(a)),
+            ("name", a_name),
+            ("birth_date", a_birth),
+            ("settled_date", "2026-05-01"),
+            ("out_of_pocket", "300"),
+            ("kind", "outpatient"),
+        ],
+    );
+    settlement_without_id(&mut city, "欧阳无名", "1999-12-31", "2026-05-03");
+    // B paid dibao twice, once under a wrong check character: a duplicate found through a link
+    for (pid, raw) in [(Some(b.clone()), None), (None, Some(wrong_check(b)))] {
+        let mut row: Vec<(&str, String)> = vec![
+            ("household_id", "H11".to_string()),
+            ("program", "dibao".to_string()),
+            ("region_code", "990101001001".to_string()),
+            ("start_date", "2025-01-01".to_string()),
+            ("monthly_amount", "300".to_string()),
+        ];
+        if let Some(p) = pid {
+            row.push(("person_id", p));
+        }
+        if let Some(r) = raw {
+            row.extend([
+                ("person_id_raw", r),
+                ("name", b_name.clone()),
+                ("birth_date", b_birth.clone()),
+            ]);
+        }
+        let refs: Vec<(&str, &str)> = row.iter().map(|(c, v)| (*c, v.as_str())).collect();
+        city.add(Feed::Assistance, &refs);
+    }
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).expect("folder");
+    let lake = city.write(&first);
+    let pack = monitor::policy::Pack::default_pack().expect("pack");
+    let kept = dir.path().join("links");
+    let run = |lake: &monitor::LakeFiles, relink: bool| {
+        let stages = Stages::default();
+        let options = RunOptions {
+            links: Some(kept.clone()),
+            relink,
+            ..RunOptions::default()
+        };
+        let results =
+            monitor::screen(lake, date("2026-06-30"), &pack, options, &stages).expect("screen");
+        (results, stages.linked())
+    };
+    let same = |x: &monitor::Results, y: &monitor::Results| {
+        assert_eq!(x.households, y.households);
+        assert_eq!(x.persons, y.persons);
+        assert_eq!(x.anomalies, y.anomalies);
+        assert_eq!(x.warnings, y.warnings);
+        assert_eq!(x.recommendations, y.recommendations);
+        assert_eq!(x.linkage, y.linkage);
+        assert_eq!(x.summary, y.summary);
+    };
+    let fresh = monitor::screen(
+        &lake,
+        date("2026-06-30"),
+        &pack,
+        RunOptions::default(),
+        &domain::NoProgress,
+    )
+    .expect("screen");
+    assert_eq!(fresh.linkage.len(), 3);
+    assert!(
+        fresh
+            .anomalies
+            .iter()
+            .any(|r| r.reasons.contains(&"same_person_two_ids".to_string())),
+        "{:?}",
+        fresh.anomalies
+    );
+    assert!(
+        names(&kept).is_empty(),
+        "a run without a folder keeps nothing"
+    );
+
+    // The first run links and keeps one file; the next reads it and decides nothing.
+    let (first, linked) = run(&lake, false);
+    assert!(linked);
+    let files = names(&kept);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("links-") && files[0].ends_with(".parquet"));
+    let (second, linked) = run(&lake, false);
+    assert!(!linked, "the kept links were read");
+    same(&first, &fresh);
+    same(&second, &fresh);
+    let (relinked, linked) = run(&lake, true);
+    assert!(linked, "asked to link afresh");
+    same(&relinked, &fresh);
+    assert_eq!(names(&kept), files);
+
+    // Another lake (one more row) is linked afresh, and its links replace the others.
+    settlement_without_id(&mut city, b_name, b_birth, "2026-05-04");
+    let second = dir.path().join("second");
+    std::fs::create_dir_all(&second).expect("folder");
+    let other = city.write(&second);
+    let (grown, linked) = run(&other, false);
+    assert!(linked, "the links of another lake are not read");
+    assert_eq!(grown.linkage.len(), 4);
+    let other_files = names(&kept);
+    assert_eq!(other_files.len(), 1, "{other_files:?}");
+    assert_ne!(other_files, files);
+
+    // A damaged file is passed over: the run links afresh and replaces it.
+    std::fs::write(kept.join(&other_files[0]), b"not parquet").expect("damage");
+    let (repaired, linked) = run(&other, false);
+    assert!(linked);
+    same(&repaired, &grown);
+    let (after, linked) = run(&other, false);
+    assert!(!linked, "the replaced file is read");
+    same(&after, &grown);
+}
