@@ -163,8 +163,8 @@ pub struct RunOptions {
     pub scratch: Option<std::path::PathBuf>,
     /// A folder where the run keeps the links record linkage decided, and from which a later
     /// run on the same lake reads them instead of linking again (`DATA/links` for the
-    /// command line). Linking a city's unlinked rows against its register is most of a run's
-    /// work; the links change only when the lake or the program does.
+    /// command line). Linking a city's unlinked rows against its register is a third of a
+    /// run's work; the links change only when the lake or the program does.
     pub links: Option<std::path::PathBuf>,
     /// Link afresh even when [`RunOptions::links`] holds links of this lake (and keep the
     /// new ones).

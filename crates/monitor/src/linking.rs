@@ -9,6 +9,10 @@
 //! swapped pair), surname pinyin with birth year, and birth date with the surname or the given
 //! name (see [`settings`]). A row links to its best person when the match probability reaches
 //! the threshold; below it, the row stays unmatched and out of the facts.
+//!
+//! What a run decided can be kept ([`LakeLinks::keep_in`]) and read back by the runs that follow
+//! on the same lake with the same program ([`LakeLinks::kept`]): the decisions are a function of
+//! the lake's files, the program and the settings, which name the file they are kept in.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
