@@ -534,9 +534,10 @@ const KEPT_FORMAT: &str = "jiuzhu kept links 1";
 /// The name of the file that keeps the links decided on `lake`: a digest of everything a
 /// decision follows from — the format, the program that decided (its path, size and time:
 /// another build may link differently), the linkage settings and threshold, and every file of
-/// every feed by path and size. A committed batch never changes (its folder is named by the
-/// hash of its content), so a new batch, a new population snapshot, a moved data directory
-/// or another build of the program names another file. `None` when the program cannot be
+/// every feed by its canonical path (however the data directory was named: relative, through
+/// a link) and size. A committed batch never changes (its folder is named by the hash of its
+/// content), so a new batch, a new population snapshot, a moved data directory or another
+/// build of the program names another file. `None` when the program or a file cannot be
 /// identified: such a run decides afresh every time.
 fn kept_name(lake: &LakeFiles) -> Option<String> {
     let mut h = blake3::Hasher::new();
@@ -557,9 +558,10 @@ fn kept_name(lake: &LakeFiles) -> Option<String> {
         h.update(feed.name().as_bytes());
         for path in lake.files(feed) {
             h.update(b"\x1e");
+            let path = std::fs::canonicalize(path).ok()?;
             h.update(path.as_os_str().as_encoded_bytes());
             h.update(b"\x1f");
-            h.update(&std::fs::metadata(path).ok()?.len().to_le_bytes());
+            h.update(&std::fs::metadata(&path).ok()?.len().to_le_bytes());
         }
     }
     Some(format!("links-{}.parquet", &h.finalize().to_hex()[..32]))

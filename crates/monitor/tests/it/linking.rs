@@ -380,6 +380,28 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     assert!(linked, "asked to link afresh");
     same(&relinked, &fresh);
     assert_eq!(names(&kept), files);
+    // The same files named another way (as a data directory given by a relative path would
+    // be) are the same lake.
+    let mut respelled = monitor::LakeFiles::new();
+    for feed in Feed::ALL {
+        let paths = lake.files(feed).iter().map(|p| {
+            let file = p.file_name().expect("a file name");
+            p.parent()
+                .expect("a folder")
+                .join("..")
+                .join(
+                    p.parent()
+                        .and_then(|d| d.file_name())
+                        .expect("a folder name"),
+                )
+                .join(file)
+        });
+        respelled.set(feed, paths.collect());
+    }
+    assert_ne!(respelled.files(Feed::Medical), lake.files(Feed::Medical));
+    let (again, linked) = run(&respelled, false);
+    assert!(!linked, "the kept links of the same files were read");
+    same(&again, &fresh);
 
     // Another lake (one more row) is linked afresh, and its links replace the others.
     settlement_without_id(&mut city, b_name, b_birth, "2026-05-04");
