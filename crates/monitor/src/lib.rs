@@ -164,7 +164,8 @@ pub struct RunOptions {
     /// A folder where the run keeps the links record linkage decided, and from which a later
     /// run on the same lake reads them instead of linking again (`DATA/links` for the
     /// command line). Linking a city's unlinked rows against its register is a third of a
-    /// run's work; the links change only when the lake or the program does.
+    /// run's work; the links change only when the lake or the program does. A folder that
+    /// cannot be written does not stop the run (a stage says so).
     pub links: Option<std::path::PathBuf>,
     /// Link afresh even when [`RunOptions::links`] holds links of this lake (and keep the
     /// new ones).
@@ -264,8 +265,13 @@ async fn decided_links(
     progress: &dyn Progress,
 ) -> Result<LakeLinks, MonitorError> {
     let links = linking::link_lake(ctx, lake, options.threads, progress).await?;
-    if let Some(dir) = &options.links {
-        links.keep_in(dir, lake)?;
+    if let Some(dir) = &options.links
+        && links.keep_in(dir, lake).is_err()
+    {
+        // A data directory the run may not write to (a read-only copy of a lake) is screened
+        // as before; the next run links again.
+        progress.stage("links not kept: their folder cannot be written", 0);
+        progress.finish();
     }
     Ok(links)
 }

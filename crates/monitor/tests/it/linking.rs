@@ -415,6 +415,28 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     assert_eq!(other_files.len(), 1, "{other_files:?}");
     assert_ne!(other_files, files);
 
+    // A folder that cannot be written (here a file stands where it would be) does not stop a
+    // run, and says so.
+    let blocked = dir.path().join("blocked");
+    std::fs::write(&blocked, b"a file").expect("file");
+    let stages = Stages::default();
+    let options = RunOptions {
+        links: Some(blocked.clone()),
+        ..RunOptions::default()
+    };
+    let unkept =
+        monitor::screen(&other, date("2026-06-30"), &pack, options, &stages).expect("screen");
+    same(&unkept, &grown);
+    assert!(
+        stages
+            .0
+            .lock()
+            .expect("stages")
+            .iter()
+            .any(|s| s.starts_with("links not kept")),
+        "the run says the links were not kept"
+    );
+
     // A damaged file is passed over: the run links afresh and replaces it.
     std::fs::write(kept.join(&other_files[0]), b"not parquet").expect("damage");
     let (repaired, linked) = run(&other, false);
