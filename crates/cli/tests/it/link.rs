@@ -335,6 +335,45 @@ fn monitor_links_the_noisy_rows_of_a_synthetic_city() {
         !text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
         "no name in the output: {text}"
     );
+
+    // The links `jiuzhu link` kept are read by the next run (no linkage stage, the same result
+    // files); `--relink` links afresh and gives them too.
+    let kept: Vec<_> = std::fs::read_dir(c.data.join("links"))
+        .expect("DATA/links")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    for (relink, linked) in [(false, false), (true, true)] {
+        let out = c.data.join(format!("again-{relink}"));
+        let mut args = vec![
+            "monitor".to_string(),
+            "--data-dir".to_string(),
+            s(&c.data),
+            "--as-of".to_string(),
+            "2026-06-30".to_string(),
+            "--out".to_string(),
+            s(&out),
+            "--timings".to_string(),
+        ];
+        if relink {
+            args.push("--relink".to_string());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text = jiuzhu(&refs);
+        assert_eq!(
+            text.contains("reading the registry"),
+            linked,
+            "relink {relink}: {text}"
+        );
+        for file in ["households.csv", "anomalies.csv", "linkage.csv"] {
+            assert_eq!(
+                std::fs::read(c.out.join(file)).expect("first run"),
+                std::fs::read(out.join(file)).expect("again"),
+                "{file}, relink {relink}"
+            );
+        }
+    }
 }
 
 #[test]
