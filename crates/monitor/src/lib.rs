@@ -374,7 +374,7 @@ async fn put_reductions(
         let (part, batches) = done.map_err(|e| MonitorError::Runtime(e.to_string()))?;
         let batches = batches?;
         if part == facts::Part::Employment {
-            assemble::employment(&batches, bounds, index, persons);
+            assemble::employment(&batches, bounds, index, persons, threads);
         } else {
             assemble::apply(part, &batches, bounds, index, persons, threads);
         }

@@ -226,7 +226,7 @@ fn screen_one(setup: &Loaded, id: &str, persons: &ArrayRef) -> Result<Evaluated,
     for part in Part::ALL {
         if part == Part::Employment {
             if let Some(records) = employment_records(&batch)? {
-                assemble::employment(&[records], b, &index, &mut persons);
+                assemble::employment(&[records], b, &index, &mut persons, 1);
             }
         } else {
             assemble::apply(
