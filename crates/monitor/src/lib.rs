@@ -468,10 +468,8 @@ pub(crate) fn prepare(
     let ctx = rt.block_on(context(options))?;
     let bounds = facts::Bounds::new(as_of, windows);
     let ((persons, early), check) = match kept_links(lake, options, progress) {
-        Some(links) => rt.block_on(prepared_with(
-            &ctx, lake, links, &bounds, as_of, options, progress,
-        ))?,
-        None => prepared_linking(&rt, &ctx, lake, &bounds, as_of, options, progress)?,
+        Some(links) => rt.block_on(prepared_with(&ctx, lake, links, &bounds, options, progress))?,
+        None => prepared_linking(&rt, &ctx, lake, &bounds, options, progress)?,
     };
     progress.stage("grouping households", 0);
     let registry = screen::Registry::with_early(persons, early);
@@ -515,7 +513,6 @@ async fn prepared_with(
     lake: &LakeFiles,
     links: LakeLinks,
     bounds: &facts::Bounds,
-    as_of: Date,
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<Prepared, MonitorError> {
@@ -523,14 +520,28 @@ async fn prepared_with(
     let local = options.cluster.is_none();
     progress.stage("reading the population", 0);
     let parts = reductions(ctx, local, &linked_lake, bounds, true).await?;
-    let (mut persons, index, mut check, early) =
-        population_read(ctx, lake, bounds, options).await?;
+    let population = population_read(ctx, lake, bounds, options).await?;
     progress.finish();
+    let linked = (linked_lake, links);
+    completed(ctx, population, parts, linked, bounds, options, progress).await
+}
+
+/// The reductions put into the population's facts, and the registry check completed with the
+/// persons paid twice under a linked row and with the links themselves.
+async fn completed(
+    ctx: &SessionContext,
+    (mut persons, index, mut check, early): Population,
+    parts: Reductions,
+    (linked_lake, links): (LakeFiles, LakeLinks),
+    bounds: &facts::Bounds,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Prepared, MonitorError> {
     progress.stage("computing person facts", 0);
     put_reductions(parts, bounds, &index, &mut persons, options.threads).await?;
     progress.finish();
     progress.stage("checking the registry", 0);
-    check.two_ids = linking::two_id_spells(ctx, &linked_lake, &links, as_of).await?;
+    check.two_ids = linking::two_id_spells(ctx, &linked_lake, &links, bounds.as_of).await?;
     check.links = links;
     progress.finish();
     Ok(((persons, early), check))
@@ -545,7 +556,6 @@ fn prepared_linking(
     ctx: &SessionContext,
     lake: &LakeFiles,
     bounds: &facts::Bounds,
-    as_of: Date,
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<Prepared, MonitorError> {
@@ -562,17 +572,10 @@ fn prepared_linking(
         let linked = linking
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let ((mut persons, index, mut check, early), (linked_lake, links)) = (read?, linked?);
+        let (population, linked) = (read?, linked?);
         handle.block_on(async {
-            progress.stage("computing person facts", 0);
-            let parts = reductions(ctx, local, &linked_lake, bounds, true).await?;
-            put_reductions(parts, bounds, &index, &mut persons, options.threads).await?;
-            progress.finish();
-            progress.stage("checking the registry", 0);
-            check.two_ids = linking::two_id_spells(ctx, &linked_lake, &links, as_of).await?;
-            check.links = links;
-            progress.finish();
-            Ok::<_, MonitorError>(((persons, early), check))
+            let parts = reductions(ctx, local, &linked.0, bounds, true).await?;
+            completed(ctx, population, parts, linked, bounds, options, progress).await
         })
     })
 }

@@ -75,6 +75,44 @@ fn settlement_without_id(city: &mut City, name: &str, birth: &str, settled: &str
     );
 }
 
+/// A medical settlement of 300 yuan written under the person's ID with one digit changed.
+fn settlement_under_a_mistyped_id(city: &mut City, pid: &str, name: &str, birth: &str) {
+    city.add(
+        Feed::Medical,
+        &[
+            ("person_id_raw", &changed_digit(pid)),
+            ("name", name),
+            ("birth_date", birth),
+            ("settled_date", "2026-05-01"),
+            ("out_of_pocket", "300"),
+            ("kind", "outpatient"),
+        ],
+    );
+}
+
+/// Dibao paid to the person twice, in household H11: once under the ID, once under the ID with
+/// a wrong check character (with name and birth date).
+fn dibao_paid_twice(city: &mut City, pid: &str, name: &str, birth: &str) {
+    for raw in [None, Some(wrong_check(pid))] {
+        let mut row: Vec<(&str, &str)> = vec![
+            ("household_id", "H11"),
+            ("program", "dibao"),
+            ("region_code", "990101001001"),
+            ("start_date", "2025-01-01"),
+            ("monthly_amount", "300"),
+        ];
+        match &raw {
+            None => row.push(("person_id", pid)),
+            Some(r) => row.extend([
+                ("person_id_raw", r.as_str()),
+                ("name", name),
+                ("birth_date", birth),
+            ]),
+        }
+        city.add(Feed::Assistance, &row);
+    }
+}
+
 #[test]
 fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -82,17 +120,7 @@ fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
     let (a, a_name, a_birth) = &people[10];
     let (b, b_name, b_birth) = &people[23];
     // A medical settlement of A under a mistyped ID; one of B without any ID; one of a stranger.
-    city.add(
-        Feed::Medical,
-        &[
-            ("person_id_raw", &changed_digit(a)),
-            ("name", a_name),
-            ("birth_date", a_birth),
-            ("settled_date", "2026-05-01"),
-            ("out_of_pocket", "300"),
-            ("kind", "outpatient"),
-        ],
-    );
+    settlement_under_a_mistyped_id(&mut city, a, a_name, a_birth);
     settlement_without_id(&mut city, b_name, b_birth, "2026-05-02");
     city.add(
         Feed::Medical,
@@ -188,28 +216,7 @@ fn a_spell_under_a_mistyped_id_is_a_duplicate_with_its_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut city, people) = city();
     let (b, b_name, b_birth) = &people[23];
-    let spell = |pid: Option<&str>, raw: Option<&str>| {
-        let mut row: Vec<(&str, String)> = vec![
-            ("household_id", "H11".to_string()),
-            ("program", "dibao".to_string()),
-            ("region_code", "990101001001".to_string()),
-            ("start_date", "2025-01-01".to_string()),
-            ("monthly_amount", "300".to_string()),
-        ];
-        if let Some(p) = pid {
-            row.push(("person_id", p.to_string()));
-        }
-        if let Some(r) = raw {
-            row.push(("person_id_raw", r.to_string()));
-            row.push(("name", b_name.clone()));
-            row.push(("birth_date", b_birth.clone()));
-        }
-        row
-    };
-    for row in [spell(Some(b), None), spell(None, Some(&wrong_check(b)))] {
-        let refs: Vec<(&str, &str)> = row.iter().map(|(c, v)| (*c, v.as_str())).collect();
-        city.add(Feed::Assistance, &refs);
-    }
+    dibao_paid_twice(&mut city, b, b_name, b_birth);
     let lake = city.write(dir.path());
     let pack = monitor::policy::Pack::default_pack().expect("pack");
     let results = monitor::screen(
@@ -285,40 +292,10 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     let (mut city, people) = city();
     let (a, a_name, a_birth) = &people[10];
     let (b, b_name, b_birth) = &people[23];
-    city.add(
-        Feed::Medical,
-        &[
-            ("person_id_raw", &changed_digit(a)),
-            ("name", a_name),
-            ("birth_date", a_birth),
-            ("settled_date", "2026-05-01"),
-            ("out_of_pocket", "300"),
-            ("kind", "outpatient"),
-        ],
-    );
+    settlement_under_a_mistyped_id(&mut city, a, a_name, a_birth);
     settlement_without_id(&mut city, "欧阳无名", "1999-12-31", "2026-05-03");
     // B paid dibao twice, once under a wrong check character: a duplicate found through a link
-    for (pid, raw) in [(Some(b.clone()), None), (None, Some(wrong_check(b)))] {
-        let mut row: Vec<(&str, String)> = vec![
-            ("household_id", "H11".to_string()),
-            ("program", "dibao".to_string()),
-            ("region_code", "990101001001".to_string()),
-            ("start_date", "2025-01-01".to_string()),
-            ("monthly_amount", "300".to_string()),
-        ];
-        if let Some(p) = pid {
-            row.push(("person_id", p));
-        }
-        if let Some(r) = raw {
-            row.extend([
-                ("person_id_raw", r),
-                ("name", b_name.clone()),
-                ("birth_date", b_birth.clone()),
-            ]);
-        }
-        let refs: Vec<(&str, &str)> = row.iter().map(|(c, v)| (*c, v.as_str())).collect();
-        city.add(Feed::Assistance, &refs);
-    }
+    dibao_paid_twice(&mut city, b, b_name, b_birth);
     let first = dir.path().join("first");
     std::fs::create_dir_all(&first).expect("folder");
     let lake = city.write(&first);
