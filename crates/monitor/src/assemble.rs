@@ -453,9 +453,10 @@ pub(crate) fn apply(
         .flatten()
         .collect()
     };
-    let per_thread = persons.len().div_ceil(threads).max(1);
-    // the persons from position `from` on, in `mine`
-    let set_part = |from: usize, mine: &mut [PersonFacts]| {
+    let per_thread = crate::part_len(persons.len(), threads);
+    // the persons of part `t`, in `mine`
+    crate::on_parts_mut(persons, threads, |t, mine| {
+        let from = t * per_thread;
         for (c, rows) in columns.iter().zip(&targets) {
             let set = setter(part, c, bounds);
             for &(k, i) in rows {
@@ -463,16 +464,6 @@ pub(crate) fn apply(
                     set(i as usize, f);
                 }
             }
-        }
-    };
-    if threads == 1 {
-        set_part(0, persons);
-        return;
-    }
-    std::thread::scope(|s| {
-        for (t, mine) in persons.chunks_mut(per_thread).enumerate() {
-            let set_part = &set_part;
-            s.spawn(move || set_part(t * per_thread, mine));
         }
     });
 }
@@ -667,7 +658,7 @@ pub(crate) fn employment(
     threads: usize,
 ) {
     let threads = threads.max(1);
-    let per_thread = persons.len().div_ceil(threads).max(1);
+    let per_thread = crate::part_len(persons.len(), threads);
     // per thread of the lookups, per part of the registry: its rows
     let found: Vec<Vec<Vec<EmploymentRow>>> = {
         let persons: &[PersonFacts] = persons;
@@ -683,7 +674,7 @@ pub(crate) fn employment(
             mine
         })
     };
-    let settle = |t: usize, mine: &mut [PersonFacts]| {
+    crate::on_parts_mut(persons, threads, |t, mine| {
         let from = t * per_thread;
         let rows: usize = found.iter().map(|f| f.get(t).map_or(0, Vec::len)).sum();
         let mut records: Vec<EmploymentRow> = Vec::with_capacity(rows);
@@ -693,21 +684,6 @@ pub(crate) fn employment(
             }
         }
         settle_employment(records, bounds, from, mine);
-    };
-    if threads == 1 || persons.len() <= 1 {
-        settle(0, persons);
-        return;
-    }
-    std::thread::scope(|s| {
-        let settle = &settle;
-        let handles: Vec<_> = persons
-            .chunks_mut(per_thread)
-            .enumerate()
-            .map(|(t, mine)| s.spawn(move || settle(t, mine)))
-            .collect();
-        for h in handles {
-            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        }
     });
 }
 

@@ -87,6 +87,32 @@ pub(crate) fn configured(config: SessionConfig, partitions: usize) -> SessionCon
         )
 }
 
+/// The length of each of `threads` contiguous parts of `len` items, the last one shorter (at
+/// least one).
+pub(crate) fn part_len(len: usize, threads: usize) -> usize {
+    len.div_ceil(threads.max(1)).max(1)
+}
+
+/// `f` of each of `threads` contiguous parts of `items` of [`part_len`], with the part's number,
+/// each part changed on its own thread (a panic on one is passed on).
+pub(crate) fn on_parts_mut<T: Send>(
+    items: &mut [T],
+    threads: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if threads <= 1 || items.len() <= 1 {
+        f(0, items);
+        return;
+    }
+    let per_part = part_len(items.len(), threads);
+    std::thread::scope(|s| {
+        let f = &f;
+        for (t, part) in items.chunks_mut(per_part).enumerate() {
+            s.spawn(move || f(t, part));
+        }
+    });
+}
+
 /// `f` of each of `threads` contiguous parts of `items`, each part on its own thread, the
 /// results in the order of the parts (a panic on one is passed on: a lost part would shift
 /// everything after it).
