@@ -93,6 +93,12 @@ impl RunManifest {
         as_of: Date,
         out: &Path,
     ) -> Result<RunManifest, MonitorError> {
+        RunManifest::with_inputs(RunManifest::inputs(lake)?, pack, as_of, out)
+    }
+
+    /// The lake's files and their hashes, feed by feed in commit order: what [`Self::build`]
+    /// reads first, which a run can compute while it writes its results.
+    pub fn inputs(lake: &LakeFiles) -> Result<Vec<FileHash>, MonitorError> {
         let mut inputs = Vec::new();
         for feed in crate::Feed::ALL {
             for path in lake.files(feed) {
@@ -105,6 +111,16 @@ impl RunManifest {
                 });
             }
         }
+        Ok(inputs)
+    }
+
+    /// [`Self::build`] with the lake's files hashed already ([`Self::inputs`]).
+    pub fn with_inputs(
+        inputs: Vec<FileHash>,
+        pack: &Pack,
+        as_of: Date,
+        out: &Path,
+    ) -> Result<RunManifest, MonitorError> {
         let mut outputs = Vec::new();
         for name in OUTPUT_FILES {
             let (bytes, blake3) = hash_file(&out.join(name))?;

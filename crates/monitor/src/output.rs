@@ -2,8 +2,8 @@
 //! yuan with two decimals, rows in a deterministic order), a Parquet copy of each, and the run
 //! summary.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -261,10 +261,6 @@ impl Results {
     pub fn write(&self, dir: &Path, as_of: Date) -> Result<(), MonitorError> {
         std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
         let detected = as_of.to_string();
-        let money = |f: Fen| Cow::Owned(f.to_string());
-        fn opt(s: &Option<String>) -> Cow<'_, str> {
-            Cow::Borrowed(s.as_deref().unwrap_or_default())
-        }
         let tables: Vec<Box<dyn FnOnce() -> Result<(), MonitorError> + Send + '_>> = vec![
             Box::new(|| {
                 write_table(
@@ -283,19 +279,17 @@ impl Results {
                         "tags",
                     ],
                     &self.households,
-                    |h| {
-                        [
-                            Cow::Borrowed(h.household_id.as_str()),
-                            Cow::Borrowed(h.region_code.as_str()),
-                            Cow::Owned(h.size.to_string()),
-                            Cow::Owned(h.tekun_members.to_string()),
-                            money(h.per_capita_income),
-                            Cow::Borrowed(h.tier.as_str()),
-                            money(h.dibao_amount),
-                            Cow::Owned(h.score.to_string()),
-                            Cow::Borrowed(h.level.as_str()),
-                            Cow::Owned(h.tags.join(";")),
-                        ]
+                    |h, c| {
+                        c.text(&h.household_id);
+                        c.text(&h.region_code);
+                        c.show(h.size);
+                        c.show(h.tekun_members);
+                        c.show(h.per_capita_income);
+                        c.text(&h.tier);
+                        c.show(h.dibao_amount);
+                        c.show(h.score);
+                        c.text(&h.level);
+                        c.list(&h.tags);
                     },
                 )
             }),
@@ -311,14 +305,12 @@ impl Results {
                         "care_level",
                     ],
                     &self.persons,
-                    |p| {
-                        [
-                            Cow::Borrowed(p.person_id.as_str()),
-                            Cow::Borrowed(p.household_id.as_str()),
-                            Cow::Borrowed(p.status.as_str()),
-                            money(p.amount),
-                            opt(&p.care_level),
-                        ]
+                    |p, c| {
+                        c.text(&p.person_id);
+                        c.text(&p.household_id);
+                        c.text(&p.status);
+                        c.show(p.amount);
+                        c.text(p.care_level.as_deref().unwrap_or_default());
                     },
                 )
             }),
@@ -328,14 +320,12 @@ impl Results {
                     "anomalies",
                     ["kind", "program", "household_id", "person_id", "reasons"],
                     &self.anomalies,
-                    |a| {
-                        [
-                            Cow::Borrowed(a.kind.as_str()),
-                            Cow::Borrowed(a.program.as_str()),
-                            Cow::Borrowed(a.household_id.as_str()),
-                            opt(&a.person_id),
-                            Cow::Owned(a.reasons.join(";")),
-                        ]
+                    |a, c| {
+                        c.text(&a.kind);
+                        c.text(&a.program);
+                        c.text(&a.household_id);
+                        c.text(a.person_id.as_deref().unwrap_or_default());
+                        c.list(&a.reasons);
                     },
                 )
             }),
@@ -351,14 +341,12 @@ impl Results {
                         "detected_at",
                     ],
                     &self.warnings,
-                    |w| {
-                        [
-                            Cow::Borrowed(w.household_id.as_str()),
-                            opt(&w.person_id),
-                            Cow::Borrowed(w.signal.as_str()),
-                            Cow::Borrowed(w.level.as_str()),
-                            Cow::Borrowed(detected.as_str()),
-                        ]
+                    |w, c| {
+                        c.text(&w.household_id);
+                        c.text(w.person_id.as_deref().unwrap_or_default());
+                        c.text(&w.signal);
+                        c.text(&w.level);
+                        c.text(&detected);
                     },
                 )
             }),
@@ -368,14 +356,15 @@ impl Results {
                     "recommendations",
                     ["household_id", "kind", "item", "amount", "reason"],
                     &self.recommendations,
-                    |r| {
-                        [
-                            Cow::Borrowed(r.household_id.as_str()),
-                            Cow::Borrowed(r.kind.as_str()),
-                            Cow::Borrowed(r.item.as_str()),
-                            r.amount.map(money).unwrap_or_default(),
-                            Cow::Borrowed(r.reason.as_str()),
-                        ]
+                    |r, c| {
+                        c.text(&r.household_id);
+                        c.text(&r.kind);
+                        c.text(&r.item);
+                        match r.amount {
+                            Some(amount) => c.show(amount),
+                            None => c.text(""),
+                        }
+                        c.text(&r.reason);
                     },
                 )
             }),
@@ -385,17 +374,15 @@ impl Results {
                     "linkage",
                     ["feed", "row", "person_id", "probability"],
                     &self.linkage,
-                    |l| {
-                        [
-                            Cow::Borrowed(l.feed.as_str()),
-                            Cow::Owned(l.row.to_string()),
-                            opt(&l.person_id),
-                            Cow::Owned(format!(
-                                "{}.{:03}",
-                                l.probability_milli / 1000,
-                                l.probability_milli % 1000
-                            )),
-                        ]
+                    |l, c| {
+                        c.text(&l.feed);
+                        c.show(l.row);
+                        c.text(l.person_id.as_deref().unwrap_or_default());
+                        c.show(format_args!(
+                            "{}.{:03}",
+                            l.probability_milli / 1000,
+                            l.probability_milli % 1000
+                        ));
                     },
                 )
             }),
@@ -441,21 +428,72 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> MonitorError {
     }
 }
 
+/// One row's cells, written straight into the columns' builders: numbers and lists are
+/// formatted in place, where a text per cell was an allocation per cell (sixty million for
+/// the households of a city of ten million).
+struct Cells<'b> {
+    builders: &'b mut [StringBuilder],
+    at: usize,
+}
+
+impl Cells<'_> {
+    /// The next cell, as it is.
+    fn text(&mut self, value: &str) {
+        if let Some(b) = self.builders.get_mut(self.at) {
+            b.append_value(value);
+        }
+        self.at += 1;
+    }
+
+    /// The next cell, as the value displays.
+    fn show(&mut self, value: impl std::fmt::Display) {
+        if let Some(b) = self.builders.get_mut(self.at) {
+            // writing into a builder cannot fail: it appends to its buffer
+            let _ = write!(b, "{value}");
+            b.append_value("");
+        }
+        self.at += 1;
+    }
+
+    /// The next cell: the items joined by `;`.
+    fn list(&mut self, items: &[String]) {
+        if let Some(b) = self.builders.get_mut(self.at) {
+            // writing into a builder cannot fail: it appends to its buffer
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    let _ = b.write_str(";");
+                }
+                let _ = b.write_str(item);
+            }
+            b.append_value("");
+        }
+        self.at += 1;
+    }
+}
+
 /// Writes `NAME.csv` and `NAME.parquet` (every column as text, exactly as in the CSV): the
 /// columns are built once as Arrow arrays, and the CSV rows are written from them.
-fn write_table<'r, const N: usize, T>(
+fn write_table<const N: usize, T>(
     dir: &Path,
     name: &str,
     header: [&str; N],
-    rows: &'r [T],
-    fields: impl Fn(&'r T) -> [Cow<'r, str>; N],
+    rows: &[T],
+    fields: impl Fn(&T, &mut Cells<'_>),
 ) -> Result<(), MonitorError> {
     let mut builders: Vec<StringBuilder> = (0..N)
         .map(|_| StringBuilder::with_capacity(rows.len(), rows.len() * 12))
         .collect();
     for row in rows {
-        for (b, v) in builders.iter_mut().zip(fields(row)) {
-            b.append_value(v);
+        let mut cells = Cells {
+            builders: &mut builders,
+            at: 0,
+        };
+        fields(row, &mut cells);
+        if cells.at != N {
+            return Err(write_error(
+                &dir.join(format!("{name}.csv")),
+                format!("a row has {} cells for {N} columns", cells.at),
+            ));
         }
     }
     let columns: Vec<StringArray> = builders.iter_mut().map(StringBuilder::finish).collect();
