@@ -429,8 +429,8 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> MonitorError {
 }
 
 /// One row's cells, written straight into the columns' builders: numbers and lists are
-/// formatted in place, where a text per cell was an allocation per cell (sixty million for
-/// the households of a city of ten million).
+/// formatted in place, where each was a text of its own (twenty million allocations for the
+/// households of a city of ten million).
 struct Cells<'b> {
     builders: &'b mut [StringBuilder],
     at: usize,
