@@ -330,7 +330,7 @@ async fn facts_of_everyone(
     // The reductions run on the runtime's workers while this thread puts the population's rows
     // into facts.
     let parts = reductions(ctx, local, lake, &bounds, packed).await?;
-    let (mut persons, index) = population_facts(ctx, &bounds, lake, progress).await?;
+    let (mut persons, index) = population_facts(ctx, &bounds, lake, threads, progress).await?;
     put_reductions(parts, &bounds, &index, &mut persons, threads).await?;
     progress.finish();
     Ok((persons, index))
@@ -370,6 +370,7 @@ async fn population_facts(
     ctx: &SessionContext,
     bounds: &facts::Bounds,
     lake: &LakeFiles,
+    threads: usize,
     progress: &dyn Progress,
 ) -> Result<(Vec<PersonFacts>, assemble::PersonIndex), MonitorError> {
     // The rows on every core, then into facts on this thread (reserved at once: growing a
@@ -383,7 +384,7 @@ async fn population_facts(
         assemble::population(batch, bounds, &mut persons, &mut codes)?;
     }
     drop(population);
-    let index = assemble::PersonIndex::with_codes(&persons, &codes);
+    let index = assemble::PersonIndex::with_codes(&persons, &codes, threads);
     Ok((persons, index))
 }
 
@@ -519,7 +520,8 @@ async fn population_read(
     bounds: &facts::Bounds,
     options: &RunOptions,
 ) -> Result<Population, MonitorError> {
-    let (persons, index) = population_facts(ctx, bounds, lake, &domain::NoProgress).await?;
+    let (persons, index) =
+        population_facts(ctx, bounds, lake, options.threads, &domain::NoProgress).await?;
     // A cluster checks every feed's rows where they are; a local run looks them up in the
     // index the facts are read with.
     let check = if options.cluster.is_none() {

@@ -222,7 +222,7 @@ fn screen_one(setup: &Loaded, id: &str, persons: &ArrayRef) -> Result<Evaluated,
     let mut persons = Vec::with_capacity(batch.num_rows());
     let mut codes = Vec::with_capacity(batch.num_rows());
     assemble::population(&batch, b, &mut persons, &mut codes)?;
-    let index = PersonIndex::with_codes(&persons, &codes);
+    let index = PersonIndex::with_codes(&persons, &codes, 1);
     for part in Part::ALL {
         if part == Part::Employment {
             if let Some(records) = employment_records(&batch)? {
