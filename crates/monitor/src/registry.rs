@@ -119,7 +119,8 @@ pub(crate) async fn check_indexed(
                 s.spawn(|| {
                     let mut done = Vec::new();
                     loop {
-                        let next = queue.lock().ok().and_then(|mut q| q.next());
+                        // the lock is held only while a partition is taken
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                         let Some((feed, mut stream)) = next else {
                             return Ok(done);
                         };
