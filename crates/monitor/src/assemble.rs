@@ -381,18 +381,8 @@ impl PersonIndex {
         let shift = 64 - bits;
         let mut slots = vec![(0, NOBODY); 1 << bits];
         let run_len = crate::part_len(slots.len(), threads);
-        let found: Vec<RunLeft> = std::thread::scope(|s| {
-            let handles: Vec<_> = slots
-                .chunks_mut(run_len)
-                .enumerate()
-                .map(|(r, run)| {
-                    s.spawn(move || insert_run(persons, codes, shift, r * run_len, run))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        let found = crate::on_parts_mut(&mut slots, threads, |r, run| {
+            insert_run(persons, codes, shift, r * run_len, run)
         });
         let mut index = PersonIndex {
             slots,

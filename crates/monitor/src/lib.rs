@@ -94,23 +94,54 @@ pub(crate) fn part_len(len: usize, threads: usize) -> usize {
 }
 
 /// `f` of each of `threads` contiguous parts of `items` of [`part_len`], with the part's number,
-/// each part changed on its own thread (a panic on one is passed on).
-pub(crate) fn on_parts_mut<T: Send>(
+/// each part changed on its own thread, the results in the order of the parts (a panic on one
+/// is passed on).
+pub(crate) fn on_parts_mut<T: Send, R: Send>(
     items: &mut [T],
     threads: usize,
-    f: impl Fn(usize, &mut [T]) + Sync,
-) {
+    f: impl Fn(usize, &mut [T]) -> R + Sync,
+) -> Vec<R> {
     if threads <= 1 || items.len() <= 1 {
-        f(0, items);
-        return;
+        return vec![f(0, items)];
     }
     let per_part = part_len(items.len(), threads);
     std::thread::scope(|s| {
         let f = &f;
-        for (t, part) in items.chunks_mut(per_part).enumerate() {
-            s.spawn(move || f(t, part));
-        }
-    });
+        let handles: Vec<_> = items
+            .chunks_mut(per_part)
+            .enumerate()
+            .map(|(t, part)| s.spawn(move || f(t, part)))
+            .collect();
+        joined(handles)
+    })
+}
+
+/// `f` of each of `items`, taken in turn by `threads` threads (the results in no set order;
+/// a panic on one is passed on): for work whose items differ in size, such as tables or
+/// partitions of feeds, where parts fixed in advance would leave a thread waiting.
+pub(crate) fn on_queue<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    // the lock is held only while an item is taken
+    let queue = std::sync::Mutex::new(items.into_iter());
+    let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    std::thread::scope(|s| {
+        let (f, next) = (&f, &next);
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| s.spawn(move || std::iter::from_fn(next).map(f).collect::<Vec<R>>()))
+            .collect();
+        joined(handles).into_iter().flatten().collect()
+    })
+}
+
+/// The results of scoped threads in the order of their handles (a panic on one is passed on).
+pub(crate) fn joined<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        .collect()
 }
 
 /// `f` of each of `threads` contiguous parts of `items`, each part on its own thread, the
@@ -136,10 +167,7 @@ pub(crate) fn on_parts<T: Sync, R: Send>(
             .chunks(per_thread)
             .map(|part| s.spawn(move || f(part)))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        joined(handles)
     })
 }
 

@@ -389,29 +389,7 @@ impl Results {
         ];
         // The largest tables first, so that they do not end up queued behind the small ones.
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let queue = std::sync::Mutex::new(tables.into_iter());
-        let outcomes: Vec<Result<(), MonitorError>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads.min(6))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let next = queue.lock().ok().and_then(|mut q| q.next());
-                            let Some(table) = next else { break };
-                            done.push(table());
-                        }
-                        done
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| {
-                    w.join()
-                        .unwrap_or_else(|_| vec![Err(write_error(dir, "a table writer stopped"))])
-                })
-                .collect()
-        });
+        let outcomes = crate::on_queue(tables, threads.min(6), |table| table());
         for outcome in outcomes {
             outcome?;
         }

@@ -112,38 +112,19 @@ pub(crate) async fn check_indexed(
         partitions.extend(streams.into_iter().map(|stream| (feed, stream)));
     }
     let runtime = tokio::runtime::Handle::current();
-    let queue = std::sync::Mutex::new(partitions.into_iter());
-    let counted: Vec<Result<Counted, MonitorError>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        // the lock is held only while a partition is taken
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((feed, mut stream)) = next else {
-                            return Ok(done);
-                        };
-                        let (unlinked, missing) = runtime.block_on(async {
-                            let (mut unlinked, mut missing) = (0u64, 0u64);
-                            while let Some(batch) = stream.next().await {
-                                let (u, m) = count_batch(&batch?, persons, index);
-                                (unlinked, missing) = (unlinked + u, missing + m);
-                            }
-                            Ok::<_, MonitorError>((unlinked, missing))
-                        })?;
-                        done.push((feed, unlinked, missing));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let counted = crate::on_queue(partitions, threads, |(feed, mut stream)| {
+        runtime.block_on(async {
+            let (mut unlinked, mut missing) = (0u64, 0u64);
+            while let Some(batch) = stream.next().await {
+                let (u, m) = count_batch(&batch?, persons, index);
+                (unlinked, missing) = (unlinked + u, missing + m);
+            }
+            Ok::<_, MonitorError>((feed, unlinked, missing))
+        })
     });
     let mut out = RegistryCheck::default();
-    for (feed, unlinked, missing) in counted.into_iter().collect::<Result<Vec<_>, _>>()?.concat() {
+    for counts in counted {
+        let (feed, unlinked, missing) = counts?;
         for (map, n) in [
             (&mut out.unlinked_per_feed, unlinked),
             (&mut out.not_in_registry, missing),
@@ -155,9 +136,6 @@ pub(crate) async fn check_indexed(
     }
     Ok(out)
 }
-
-/// (feed, rows without an ID, rows whose ID is not a person's) of the partitions a thread read.
-type Counted = Vec<(Feed, u64, u64)>;
 
 /// The rows of a batch of person IDs without an ID, and those whose ID is not a person's.
 fn count_batch(batch: &RecordBatch, persons: &[PersonFacts], index: &PersonIndex) -> (u64, u64) {

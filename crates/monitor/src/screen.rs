@@ -689,10 +689,7 @@ pub(crate) fn evaluate_all(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        crate::joined(handles)
     });
     progress.finish();
     // the first part's rows stay where they are, the others' are appended
