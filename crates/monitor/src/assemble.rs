@@ -266,6 +266,8 @@ pub(crate) struct PersonIndex {
     /// A code's first slot is its [`code_hash`] shifted right by this.
     shift: u32,
     next: Vec<u32>,
+    /// Every person's ID is canonical ([`PersonIndex::canonical`]).
+    canonical: bool,
 }
 
 /// The position [`PersonIndex::first_of_all`] gives an ID that is no person's.
@@ -279,22 +281,27 @@ const HASHED: u64 = 1 << 63;
 /// lake; any other text is its hash with the top bit set, which only comparing the texts
 /// confirms.
 pub(crate) fn id_code(b: &[u8]) -> u64 {
-    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) {
-        let check = match b[17] {
-            c @ b'0'..=b'9' => Some(u64::from(c - b'0')),
-            b'X' => Some(10),
-            _ => None,
-        };
-        if let Some(check) = check {
-            let digits = b[..17]
-                .iter()
-                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            // below 10^17 · 11 < 2^63
-            return digits * 11 + check;
-        }
+    canonical_code(b).unwrap_or_else(|| {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(b) | HASHED
+    })
+}
+
+/// The number of a resident ID in its canonical form ([`id_code`]); `None` for any other text.
+pub(crate) fn canonical_code(b: &[u8]) -> Option<u64> {
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(b) | HASHED
+    let check = match b[17] {
+        c @ b'0'..=b'9' => u64::from(c - b'0'),
+        b'X' => 10,
+        _ => return None,
+    };
+    let digits = b[..17]
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    // below 10^17 · 11 < 2^63
+    Some(digits * 11 + check)
 }
 
 /// What inserting a run of slots leaves to do: the repeated IDs found, as (position, the first
@@ -388,6 +395,7 @@ impl PersonIndex {
             slots,
             shift,
             next: vec![NOBODY; persons.len()],
+            canonical: codes.iter().all(|c| c & HASHED == 0),
         };
         for (repeats, _) in &found {
             for &(i, head) in repeats {
@@ -476,6 +484,77 @@ impl PersonIndex {
             .collect()
     }
 
+    /// The position of the first person with each of `codes`, the numbers of canonical
+    /// resident IDs ([`canonical_code`]; [`NOBODY`] for a missing one or one that is no
+    /// person's): a canonical ID's number is the ID, so no text is compared.
+    pub(crate) fn first_of_codes(&self, codes: impl Iterator<Item = Option<u64>>) -> Vec<u32> {
+        let codes: Vec<Option<u64>> = codes.collect();
+        let starts: Vec<usize> = codes
+            .iter()
+            .map(|c| self.first_slot(c.unwrap_or(0)))
+            .collect();
+        let firsts: Vec<(u64, u32)> = starts.iter().map(|&at| self.slots[at]).collect();
+        codes
+            .into_iter()
+            .zip(starts)
+            .zip(firsts)
+            .map(|((code, at), (c, k))| match code {
+                // a hashed number is no canonical ID's
+                Some(code) if code & HASHED == 0 => {
+                    if k == NOBODY || c == code {
+                        k
+                    } else {
+                        self.slots[self.probe_code(code, at)].1
+                    }
+                }
+                _ => NOBODY,
+            })
+            .collect()
+    }
+
+    /// The slot of the canonical ID numbered `code`, or the empty slot where it would go,
+    /// probing from slot `at` on.
+    fn probe_code(&self, code: u64, mut at: usize) -> usize {
+        let mask = self.slots.len() - 1;
+        loop {
+            let (c, k) = self.slots[at];
+            if k == NOBODY || c == code {
+                return at;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// [`Self::first_of_all`] of a key column of person IDs: their texts, or their numbers
+    /// ([`crate::facts::Keys::Number`]).
+    pub(crate) fn first_of_keys(
+        &self,
+        persons: &[PersonFacts],
+        column: Option<&dyn Array>,
+    ) -> Vec<u32> {
+        match column {
+            Some(c) if c.data_type() == &DataType::Int64 => {
+                let numbers = c.as_primitive::<Int64Type>();
+                self.first_of_codes(
+                    numbers
+                        .iter()
+                        .map(|n| n.and_then(|n| u64::try_from(n).ok())),
+                )
+            }
+            _ => {
+                let key = Text::of(column);
+                let rows = column.map_or(0, |c| c.len());
+                self.first_of_all(persons, (0..rows).map(|i| key.get(i).map(str::as_bytes)))
+            }
+        }
+    }
+
+    /// Whether every person's ID is a canonical resident ID (the IDs of a lake that import
+    /// wrote): then a person's rows keyed by the ID's number find the person.
+    pub(crate) fn canonical(&self) -> bool {
+        self.canonical
+    }
+
     /// The positions after `at` with the same ID.
     fn after(&self, at: usize) -> impl Iterator<Item = usize> + '_ {
         let mut at = self.next[at];
@@ -511,10 +590,9 @@ pub(crate) fn apply(
     let targets: Vec<Vec<(u32, u32)>> = {
         let persons: &[PersonFacts] = persons;
         let find = |batch: &RecordBatch| {
-            let key = Text::of(batch.column_by_name(part.key()).map(|c| c.as_ref()));
-            let found = index.first_of_all(
+            let found = index.first_of_keys(
                 persons,
-                (0..batch.num_rows()).map(|i| key.get(i).map(str::as_bytes)),
+                batch.column_by_name(part.key()).map(|c| c.as_ref()),
             );
             let mut out = Vec::with_capacity(found.len());
             for (i, k) in found.into_iter().enumerate() {
@@ -785,7 +863,6 @@ fn employment_rows(
     parts: &mut [Vec<EmploymentRow>],
 ) {
     let columns = columns(batch);
-    let key = Text::of(columns.get("emp_pid").copied());
     let period = Dates::of(columns.get("period").copied());
     let status = Ints::of(columns.get("status").copied());
     let earned = Ints::of(columns.get("earned").copied());
@@ -793,10 +870,7 @@ fn employment_rows(
         Ints::of(columns.get("seq").copied()),
         Ints::of(columns.get("row").copied()),
     );
-    let found = index.first_of_all(
-        persons,
-        (0..batch.num_rows()).map(|i| key.get(i).map(str::as_bytes)),
-    );
+    let found = index.first_of_keys(persons, columns.get("emp_pid").copied());
     for (i, k) in found.into_iter().enumerate() {
         let Some(p) = period.get(i).filter(|_| k != NOBODY) else {
             continue;
@@ -935,9 +1009,18 @@ mod tests {
         }
         let asked: Vec<String> = (0..7000u64).map(id).collect();
         let found = index.first_of_all(&persons, asked.iter().map(|a| Some(a.as_bytes())));
-        for (a, k) in asked.iter().zip(found) {
-            assert_eq!(k, first.get(a).copied().unwrap_or(NOBODY), "{a}");
+        for (a, k) in asked.iter().zip(&found) {
+            assert_eq!(*k, first.get(a).copied().unwrap_or(NOBODY), "{a}");
         }
+        // by number: the same for a canonical ID, nobody for any other text
+        let by_number = index.first_of_codes(asked.iter().map(|a| canonical_code(a.as_bytes())));
+        for ((a, k), n) in asked.iter().zip(&found).zip(by_number) {
+            let canonical = canonical_code(a.as_bytes()).is_some();
+            assert_eq!(n, if canonical { *k } else { NOBODY }, "{a}");
+        }
+        assert!(!index.canonical());
+        let canonical: Vec<PersonFacts> = (1..5000u64).map(|n| person(&id(n * 5 + 1))).collect();
+        assert!(PersonIndex::new(&canonical).canonical());
         // person 3 repeats person 2's ID, person 100 person 99's
         assert_eq!(index.after(2).collect::<Vec<_>>(), vec![3]);
         assert_eq!(index.after(99).collect::<Vec<_>>(), vec![100]);

@@ -379,18 +379,34 @@ async fn reductions(
     // that hardly repeat within a partition. A cluster's plans keep their partitions.
     let one = session(1);
     let parts_ctx = if local { &one } else { ctx };
-    let mut parts = tokio::task::JoinSet::new();
-    for (part, plan) in facts::reductions(parts_ctx, lake, bounds, packed).await? {
-        parts.spawn(async move { (part, plan.collect().await) });
+    let keys = if local {
+        facts::Keys::Number
+    } else {
+        facts::Keys::Text
+    };
+    let mut running = tokio::task::JoinSet::new();
+    for (part, plan) in facts::reductions(parts_ctx, lake, bounds, packed, keys).await? {
+        running.spawn(async move { (part, plan.collect().await) });
     }
-    Ok(parts)
+    Ok(Reductions {
+        running,
+        keys,
+        again: (parts_ctx.clone(), lake.clone(), bounds.clone(), packed),
+    })
 }
 
-/// The reduction plans of person facts, running.
-type Reductions = tokio::task::JoinSet<(
-    facts::Part,
-    Result<Vec<arrow::array::RecordBatch>, datafusion::error::DataFusionError>,
-)>;
+/// The reduction plans of person facts, running, with what they were planned from.
+struct Reductions {
+    running: tokio::task::JoinSet<(
+        facts::Part,
+        Result<Vec<arrow::array::RecordBatch>, datafusion::error::DataFusionError>,
+    )>,
+    /// What they group rows by.
+    keys: facts::Keys,
+    /// The session, the lake, the bounds and the packing they were planned with (to plan them
+    /// again by the IDs' text, see [`facts::Keys::Number`]).
+    again: (SessionContext, LakeFiles, facts::Bounds, bool),
+}
 
 /// Every person of the population snapshot with the facts its rows give, and the index by ID.
 /// The population is what rows are linked to: a run reads it while linkage works.
@@ -425,7 +441,18 @@ async fn put_reductions(
     persons: &mut [PersonFacts],
     threads: usize,
 ) -> Result<(), MonitorError> {
-    while let Some(done) = parts.join_next().await {
+    if parts.keys == facts::Keys::Number && !index.canonical() {
+        // an ID that is not a canonical resident ID has no number: every feed grouped by text
+        parts.running.abort_all();
+        let (ctx, lake, bounds, packed) = &parts.again;
+        let mut running = tokio::task::JoinSet::new();
+        for (part, plan) in facts::reductions(ctx, lake, bounds, *packed, facts::Keys::Text).await?
+        {
+            running.spawn(async move { (part, plan.collect().await) });
+        }
+        parts.running = running;
+    }
+    while let Some(done) = parts.running.join_next().await {
         let (part, batches) = done.map_err(|e| MonitorError::Runtime(e.to_string()))?;
         let batches = batches?;
         if part == facts::Part::Employment {

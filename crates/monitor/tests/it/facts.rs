@@ -161,3 +161,70 @@ fn income_money_and_windows_follow_the_reading_rules() {
         "2025-06-30 lies in the 12 months before the recent window"
     );
 }
+
+/// A local run groups each feed's rows by the number of the person's resident ID; a
+/// population that holds an ID in another form (not written by import) is grouped by text
+/// instead, and its persons still get their rows.
+#[test]
+fn persons_whose_ids_are_not_canonical_still_get_their_rows() {
+    let as_of = date("2026-06-30");
+    let facts_of = |ids: [&str; 3]| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut city = City::new();
+        city.person(ids[0], "H1", "head", "1986-03-01");
+        city.person(ids[1], "H1", "spouse", "1988-04-02");
+        for (pid, wage, deposits) in [(ids[0], "2200", "300"), (ids[1], "900", "40")] {
+            city.add(
+                Feed::Employment,
+                &[
+                    ("person_id", pid),
+                    ("period", "2026-06"),
+                    ("status", "employed"),
+                    ("monthly_wage", wage),
+                ],
+            );
+            city.add(
+                Feed::Finance,
+                &[
+                    ("person_id", pid),
+                    ("as_of", "2026-05-31"),
+                    ("deposits", deposits),
+                ],
+            );
+        }
+        // rows of an ID that is no person's, canonical or not
+        for pid in [ids[2], "not an id"] {
+            city.add(
+                Feed::Finance,
+                &[
+                    ("person_id", pid),
+                    ("as_of", "2026-05-31"),
+                    ("deposits", "7"),
+                ],
+            );
+        }
+        let lake = city.write(dir.path());
+        let facts = monitor::person_facts(&lake, as_of, Windows::default()).expect("facts");
+        ids[..2]
+            .iter()
+            .map(|id| {
+                let f = facts.iter().find(|f| f.id.0 == *id).expect("person");
+                (f.income.0, f.financial_assets.0, f.employment_months_ago)
+            })
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![(220_000, 30_000, 0), (90_000, 4_000, 0)];
+    let (a, b, nobody) = (
+        id("1986-03-01", 11),
+        id("1988-04-02", 22),
+        id("1990-01-01", 33),
+    );
+    assert_eq!(facts_of([&a, &b, &nobody]), expected, "canonical IDs");
+    let lower = b.to_lowercase().replace('X', "x");
+    assert_eq!(
+        facts_of(["P-0001", "P-0002", &nobody]),
+        expected,
+        "IDs in another form"
+    );
+    assert_eq!(facts_of([&a, "P-0002", &lower]), expected, "both kinds");
+}
