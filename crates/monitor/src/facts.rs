@@ -3,8 +3,9 @@
 //!
 //! The plans yield exactly the base facts of `policy::PersonFacts` (some still as raw dates,
 //! turned into ages and month counts when the rows are read, see [`crate::assemble`]). Only
-//! plain DataFusion expressions and built-in aggregates are used; a cluster's screening plan
-//! joins them and adds the pack's function ([`crate::plan`]).
+//! plain DataFusion expressions and built-in aggregates are used, but for the number a local
+//! run groups rows by ([`Keys::Number`]); a cluster's screening plan joins them and adds the
+//! pack's function ([`crate::plan`]).
 
 use std::sync::{Arc, LazyLock};
 
