@@ -384,23 +384,37 @@ async fn reductions(
     } else {
         facts::Keys::Text
     };
-    let mut running = tokio::task::JoinSet::new();
-    for (part, plan) in facts::reductions(parts_ctx, lake, bounds, packed, keys).await? {
-        running.spawn(async move { (part, plan.collect().await) });
-    }
     Ok(Reductions {
-        running,
+        running: started(parts_ctx, lake, bounds, packed, keys).await?,
         keys,
         again: (parts_ctx.clone(), lake.clone(), bounds.clone(), packed),
     })
 }
 
+/// The reduction plans, each started on the runtime's workers.
+async fn started(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    bounds: &facts::Bounds,
+    packed: bool,
+    keys: facts::Keys,
+) -> Result<Running, MonitorError> {
+    let mut running = tokio::task::JoinSet::new();
+    for (part, plan) in facts::reductions(ctx, lake, bounds, packed, keys).await? {
+        running.spawn(async move { (part, plan.collect().await) });
+    }
+    Ok(running)
+}
+
+/// Reduction plans running, each giving its part and its batches.
+type Running = tokio::task::JoinSet<(
+    facts::Part,
+    Result<Vec<arrow::array::RecordBatch>, datafusion::error::DataFusionError>,
+)>;
+
 /// The reduction plans of person facts, running, with what they were planned from.
 struct Reductions {
-    running: tokio::task::JoinSet<(
-        facts::Part,
-        Result<Vec<arrow::array::RecordBatch>, datafusion::error::DataFusionError>,
-    )>,
+    running: Running,
     /// What they group rows by.
     keys: facts::Keys,
     /// The session, the lake, the bounds and the packing they were planned with (to plan them
@@ -445,12 +459,7 @@ async fn put_reductions(
         // an ID that is not a canonical resident ID has no number: every feed grouped by text
         parts.running.abort_all();
         let (ctx, lake, bounds, packed) = &parts.again;
-        let mut running = tokio::task::JoinSet::new();
-        for (part, plan) in facts::reductions(ctx, lake, bounds, *packed, facts::Keys::Text).await?
-        {
-            running.spawn(async move { (part, plan.collect().await) });
-        }
-        parts.running = running;
+        parts.running = started(ctx, lake, bounds, *packed, facts::Keys::Text).await?;
     }
     while let Some(done) = parts.running.join_next().await {
         let (part, batches) = done.map_err(|e| MonitorError::Runtime(e.to_string()))?;
