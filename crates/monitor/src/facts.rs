@@ -4,7 +4,8 @@
 //! The plans yield exactly the base facts of `policy::PersonFacts` (some still as raw dates,
 //! turned into ages and month counts when the rows are read, see [`crate::assemble`]). Only
 //! plain DataFusion expressions and built-in aggregates are used, but for the number a local
-//! run groups rows by ([`Keys::Number`]); a cluster's screening plan joins them and adds the
+//! run groups rows by ([`Keys::Number`]) and the function by which it reads a linked row's
+//! person ([`crate::lake::read_feed`]); a cluster's screening plan joins them and adds the
 //! pack's function ([`crate::plan`]).
 
 use std::sync::{Arc, LazyLock};
