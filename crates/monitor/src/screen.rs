@@ -74,6 +74,10 @@ struct Households {
     spell_holders: ByPerson,
     /// Household ID → number.
     numbers: hashbrown::HashTable<u32>,
+    /// The household numbers in the order the households were first seen: the population's
+    /// in the order of their first person, then those only spells name — the order in which
+    /// evaluating them reads the persons' facts front to back ([`evaluate_all`]).
+    first_seen: Vec<u32>,
 }
 
 /// Where a household ID goes in [`Households::numbers`].
@@ -185,6 +189,7 @@ impl Members {
             spell_holders: ByPerson::of(at.len(), &holders),
             at,
             numbers,
+            first_seen: rank,
         }
     }
 }
@@ -655,8 +660,18 @@ impl Registry {
 }
 
 /// Evaluates every household of the registry and turns the outcomes into result rows and
-/// counts, each thread the households of one contiguous part (so the rows come in household
-/// order, as one thread would give them).
+/// counts, in household order (as one thread evaluating the households in ID order would give
+/// them).
+///
+/// The households are evaluated in the order they were first seen ([`Households::first_seen`]),
+/// each thread one contiguous part: their persons' facts are then read front to back, where
+/// evaluating them in ID order jumped to another place among a city's gigabytes of facts for
+/// every household (a quarter of the screening's time at ten million persons; the rows' texts,
+/// made in that order, are then read out of order when the files are written, which gives back
+/// much of it at that size — docs/benchmarks.md). Each thread
+/// gathers its own rows as it goes (turning three million outcomes into rows one after
+/// another, after the evaluation, took a second and a half at ten million persons), and the
+/// rows of each table are then put into household order in place.
 pub(crate) fn evaluate_all(
     registry: &Registry,
     pack: &Pack,
@@ -667,25 +682,27 @@ pub(crate) fn evaluate_all(
     let count = registry.household_count();
     progress.stage("screening households", u64::from(count));
     let threads = threads.max(1) as u32;
-    let chunk = count.div_ceil(threads).max(1);
-    // Each thread gathers its own rows: turning three million outcomes into rows one after
-    // another, after the evaluation, took a second and a half at ten million persons.
-    let parts: Vec<Results> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .step_by(chunk as usize)
-            .map(|from| from..(from + chunk).min(count))
+    let chunk = count.div_ceil(threads).max(1) as usize;
+    let first_seen = &registry.households.first_seen;
+    let parts: Vec<(Results, Groups)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = first_seen
+            .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     let mut rows = Results::default();
                     rows.households.reserve(part.len());
+                    let mut groups = Groups::default();
                     let mut scratch = Scratch::default();
-                    for (k, n) in part.enumerate() {
-                        gather(registry.decide(n, pack, as_of, &mut scratch), &mut rows);
+                    for (k, &n) in part.iter().enumerate() {
+                        let before = (rows.persons.len(), rows.recommendations.len());
+                        let household =
+                            gather(registry.decide(n, pack, as_of, &mut scratch), &mut rows);
+                        groups.add(n, household, before, &rows);
                         if k % 4096 == 4095 {
                             progress.inc(4096);
                         }
                     }
-                    rows
+                    (rows, groups)
                 })
             })
             .collect();
@@ -694,13 +711,14 @@ pub(crate) fn evaluate_all(
     progress.finish();
     // the first part's rows stay where they are, the others' are appended
     let mut parts = parts.into_iter();
-    let mut results = parts.next().unwrap_or_default();
-    for mut part in parts {
+    let (mut results, mut groups) = parts.next().unwrap_or_default();
+    for (mut part, part_groups) in parts {
         results.households.append(&mut part.households);
         results.persons.append(&mut part.persons);
         results.recommendations.append(&mut part.recommendations);
         results.anomalies.append(&mut part.anomalies);
         results.warnings.append(&mut part.warnings);
+        groups.append(part_groups);
         let (all, this) = (&mut results.summary, part.summary);
         all.households += this.households;
         all.households_without_parameters += this.households_without_parameters;
@@ -708,8 +726,82 @@ pub(crate) fn evaluate_all(
             *all.tiers.entry(tier).or_default() += n;
         }
     }
+    let count = count as usize;
+    let Results {
+        households,
+        persons,
+        recommendations,
+        ..
+    } = &mut results;
+    std::thread::scope(|s| {
+        s.spawn(|| in_household_order(households, &groups.households, count));
+        s.spawn(|| in_household_order(recommendations, &groups.recommendations, count));
+        in_household_order(persons, &groups.persons, count);
+    });
+    // anomalies and warnings are put in their order, with their duplicates, by `settle`
     settle(&mut results);
     results
+}
+
+/// Which household each run of rows of a table came from, in the order they were gathered:
+/// (household number, rows), for the households that gave the table rows.
+#[derive(Default)]
+struct Groups {
+    households: Vec<(u32, u32)>,
+    persons: Vec<(u32, u32)>,
+    recommendations: Vec<(u32, u32)>,
+}
+
+impl Groups {
+    /// Notes the rows household `n` added to `rows` since the tables had `before` rows
+    /// (persons, recommendations); `household` whether it gave a household row.
+    fn add(&mut self, n: u32, household: bool, before: (usize, usize), rows: &Results) {
+        if household {
+            self.households.push((n, 1));
+        }
+        let added = |now: usize, before: usize| (now - before) as u32;
+        let persons = added(rows.persons.len(), before.0);
+        if persons > 0 {
+            self.persons.push((n, persons));
+        }
+        let recommendations = added(rows.recommendations.len(), before.1);
+        if recommendations > 0 {
+            self.recommendations.push((n, recommendations));
+        }
+    }
+
+    fn append(&mut self, mut other: Groups) {
+        self.households.append(&mut other.households);
+        self.persons.append(&mut other.persons);
+        self.recommendations.append(&mut other.recommendations);
+    }
+}
+
+/// Puts `rows`, which come in runs of one household each as `groups` says, into the order of
+/// the households' numbers (each household's rows in the order they came), in place: every
+/// row's place is found from the runs' lengths, then the rows are swapped along the cycles of
+/// that permutation.
+fn in_household_order<T>(rows: &mut [T], groups: &[(u32, u32)], count: usize) {
+    let mut start = vec![0u32; count + 1];
+    for &(n, len) in groups {
+        start[n as usize + 1] = len;
+    }
+    for k in 0..count {
+        start[k + 1] += start[k];
+    }
+    let mut place: Vec<u32> = Vec::with_capacity(rows.len());
+    for &(n, len) in groups {
+        let from = start[n as usize];
+        place.extend(from..from + len);
+    }
+    debug_assert_eq!(place.len(), rows.len());
+    for i in 0..rows.len().min(place.len()) {
+        while place[i] as usize != i {
+            let j = place[i] as usize;
+            rows.swap(i, j);
+            place.swap(i, j);
+        }
+    }
 }
 
 /// Turns the outcomes into result rows and counts.
@@ -720,15 +812,16 @@ pub(crate) fn collect(decided: Vec<Decided>, results: &mut Results) {
     settle(results);
 }
 
-/// Adds the rows of one household's outcome, and counts its tier.
-fn gather(decided: Decided, results: &mut Results) {
+/// Adds the rows of one household's outcome, and counts its tier; whether it had a household
+/// row.
+fn gather(decided: Decided, results: &mut Results) -> bool {
     let s = match decided {
         Decided::Done(s) => *s,
         Decided::Uncovered => {
             results.summary.households_without_parameters += 1;
-            return;
+            return false;
         }
-        Decided::Nothing => return,
+        Decided::Nothing => return false,
     };
     results.anomalies.extend(s.anomalies);
     results.warnings.extend(s.warnings);
@@ -744,6 +837,9 @@ fn gather(decided: Decided, results: &mut Results) {
         }
         results.summary.households += 1;
         results.households.push(h);
+        true
+    } else {
+        false
     }
 }
 
@@ -764,7 +860,7 @@ fn settle(results: &mut Results) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Registry, text_order};
+    use super::{Registry, in_household_order, text_order};
     use domain::Program;
     use policy::facts::{PersonFacts, PersonKey, RunningSpell};
 
@@ -822,6 +918,26 @@ mod tests {
         assert!(registry.has_household("H0"));
         assert!(!registry.has_household("H9"));
         assert!(registry.input("H9").members.is_empty());
+    }
+
+    #[test]
+    fn rows_gathered_in_another_order_are_put_in_household_order() {
+        // households 0 … 9 evaluated in this order, with 0 … 3 rows each (none for some)
+        let evaluated = [7u32, 2, 9, 0, 4, 8, 1, 6, 3, 5];
+        let mut rows = Vec::new();
+        let mut groups = Vec::new();
+        for &n in &evaluated {
+            let len = (n * 7 + 3) % 4;
+            rows.extend((0..len).map(|k| (n, k)));
+            if len > 0 {
+                groups.push((n, len));
+            }
+        }
+        let mut expected = rows.clone();
+        expected.sort();
+        assert_ne!(rows, expected);
+        in_household_order(&mut rows, &groups, evaluated.len());
+        assert_eq!(rows, expected);
     }
 
     #[test]
