@@ -1,7 +1,8 @@
 -- The core of the screening in DuckDB SQL over the same lake Parquet, for the benchmark only:
 -- person facts (income, money, assets, disability, obligors), tekun persons and amounts, the
--- household tier and dibao amount, and the dibao/tekun anomalies. GEN parameter set (prefix 99:
--- std 1000 urban / 800 rural); as-of 2026-06-30. ${LAKE} is replaced by the lake folder.
+-- household tier and dibao amount, and the dibao/tekun anomalies, written as CSV files as the
+-- run writes its own. GEN parameter set (prefix 99: std 1000 urban / 800 rural); as-of
+-- 2026-06-30. ${LAKE} is replaced by the lake folder, ${OUT} by a folder for the results.
 SET VARIABLE a = DATE '2026-06-30';
 SET VARIABLE m0 = DATE '2026-06-01';
 SET VARIABLE lb = DATE '2025-07-01';
@@ -131,3 +132,11 @@ CREATE OR REPLACE TEMP TABLE anomalies AS
 SELECT tier, count(*) AS households, sum(dibao_amount) AS dibao_fen FROM tiers GROUP BY tier ORDER BY tier;
 SELECT count(*) AS tekun_persons, sum(amount) AS tekun_fen FROM tekun;
 SELECT kind, program, count(*) AS n FROM anomalies GROUP BY ALL ORDER BY ALL;
+
+-- The results as files, each in the order of its keys, as the run writes its own.
+COPY (SELECT household_id, tier, dibao_amount FROM tiers ORDER BY household_id)
+  TO '${OUT}/households.csv' (HEADER);
+COPY (SELECT person_id, household_id, amount FROM tekun ORDER BY household_id, person_id)
+  TO '${OUT}/persons.csv' (HEADER);
+COPY (SELECT * FROM anomalies ORDER BY household_id, kind, program)
+  TO '${OUT}/anomalies.csv' (HEADER);

@@ -6,7 +6,8 @@
 # The lake's rows without a usable ID are linked once (`jiuzhu link`, timed on its own) and the
 # runs read those kept links, as a bureau's runs do between deliveries; `monitor --relink`
 # runs, which link afresh, are timed beside them. The DuckDB SQL links nothing: it leaves the
-# rows without an ID out.
+# rows without an ID out; it writes its results (tiers and amounts, tekun persons, anomalies)
+# as CSV files, as the run writes its six.
 #
 #   bench/monitor/run.sh                 # 1M, 3M, 10M persons, 3 runs each
 #   SIZES="1000000" RUNS=5 bench/monitor/run.sh
@@ -68,7 +69,9 @@ for n in $SIZES; do
                 || { echo "kept links and --relink disagree on $f.csv" >&2; exit 1; }
         done
 
-        sed "s#\${LAKE}#$data/lake#g" bench/monitor/duckdb_screen.sql > "$WORK/screen.sql"
+        mkdir -p "$WORK/duckdb-out-$n"
+        sed "s#\${LAKE}#$data/lake#g; s#\${OUT}#$WORK/duckdb-out-$n#g" \
+            bench/monitor/duckdb_screen.sql > "$WORK/screen.sql"
         /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
             "$VENV/bin/python" -c "
 import duckdb, sys
