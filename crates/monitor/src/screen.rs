@@ -668,10 +668,10 @@ impl Registry {
 /// evaluating them in ID order jumped to another place among a city's gigabytes of facts for
 /// every household (a quarter of the screening's time at ten million persons; the rows' texts,
 /// made in that order, are then read out of order when the files are written, which gives back
-/// much of it at that size — docs/benchmarks.md). Each thread
-/// gathers its own rows as it goes (turning three million outcomes into rows one after
-/// another, after the evaluation, took a second and a half at ten million persons), and the
-/// rows of each table are then put into household order in place.
+/// much of it at that size — docs/benchmarks.md). Each thread gathers its own rows as it goes
+/// (turning three million outcomes into rows one after another, after the evaluation, took a
+/// second and a half at ten million persons), and the rows of each table are then put into
+/// household order in place.
 pub(crate) fn evaluate_all(
     registry: &Registry,
     pack: &Pack,
