@@ -218,8 +218,9 @@ pub struct RunOptions {
     /// A folder where the run keeps the links record linkage decided, and from which a later
     /// run on the same lake reads them instead of linking again (`DATA/links` for the
     /// command line). Linking a city's unlinked rows against its register is a third of a
-    /// run's work; the links change only when the lake or the program does. A folder that
-    /// cannot be written does not stop the run (a stage says so).
+    /// run's work; the links change only when the lake or the program does. The registry
+    /// check's counts are kept with them, for the same reason. A folder that cannot be
+    /// written does not stop the run (a stage says so).
     pub links: Option<std::path::PathBuf>,
     /// Link afresh even when [`RunOptions::links`] holds links of this lake (and keep the
     /// new ones).
@@ -306,19 +307,28 @@ async fn linked(
 ) -> Result<(LakeFiles, LakeLinks), MonitorError> {
     let links = match kept_links(lake, options, progress) {
         Some(links) => links,
-        None => decided_links(ctx, lake, options, progress).await?,
+        None => {
+            let links = decided_links(ctx, lake, options, progress).await?;
+            keep(&links, lake, options, progress);
+            links
+        }
     };
     Ok((with_links(lake, &links, options)?, links))
 }
 
-/// Links the lake's unlinked rows now, and keeps the links when the options name a folder.
+/// Links the lake's unlinked rows now.
 async fn decided_links(
     ctx: &SessionContext,
     lake: &LakeFiles,
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<LakeLinks, MonitorError> {
-    let links = linking::link_lake(ctx, lake, options.threads, progress).await?;
+    linking::link_lake(ctx, lake, options.threads, progress).await
+}
+
+/// Keeps the links (with the registry check's counts, when they are known) when the options
+/// name a folder.
+fn keep(links: &LakeLinks, lake: &LakeFiles, options: &RunOptions, progress: &dyn Progress) {
     if let Some(dir) = &options.links
         && links.keep_in(dir, lake).is_err()
     {
@@ -327,22 +337,51 @@ async fn decided_links(
         progress.stage("links not kept: their folder cannot be written", 0);
         progress.finish();
     }
-    Ok(links)
 }
 
 /// Record linkage of the lake's unlinked rows to the persons of its population snapshot, as a
 /// run does it (blocking): linkage.csv rows, counts per feed, explanations. Always links
-/// afresh (kept links explain no row), and keeps the links when the options name a folder.
+/// afresh (kept links explain no row), and keeps the links when the options name a folder —
+/// on one machine with the registry check's counts, counted while linkage works, so that the
+/// runs on the links count nothing again.
 pub fn link(
     lake: &LakeFiles,
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<LakeLinks, MonitorError> {
     let rt = runtime()?;
-    rt.block_on(async {
-        let ctx = context(&options).await?;
-        decided_links(&ctx, lake, &options, progress).await
+    let ctx = rt.block_on(context(&options))?;
+    let handle = rt.handle();
+    let counting = options.links.is_some() && options.cluster.is_none();
+    std::thread::scope(|s| {
+        let linking = s.spawn(|| handle.block_on(decided_links(&ctx, lake, &options, progress)));
+        let counts = counting
+            .then(|| handle.block_on(registry_counts(&ctx, lake, options.threads)))
+            .transpose();
+        let mut links = linking
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        if let Some(counts) = counts? {
+            links.set_counts(counts);
+        }
+        keep(&links, lake, &options, progress);
+        Ok(links)
     })
+}
+
+/// The registry check's counts on a lake (rows without an ID, rows whose ID is no person's),
+/// by the look-ups of a local run in the population's index.
+async fn registry_counts(
+    ctx: &SessionContext,
+    lake: &LakeFiles,
+    threads: usize,
+) -> Result<RegistryCounts, MonitorError> {
+    // the index needs no as-of date: any bounds read the same IDs
+    let bounds = facts::Bounds::new(Date::from_days(0), Windows::default());
+    let (persons, index) =
+        population_facts(ctx, &bounds, lake, threads, &domain::NoProgress).await?;
+    let check = registry::check_indexed(ctx, lake, &persons, &index, threads).await?;
+    Ok((check.unlinked_per_feed, check.not_in_registry))
 }
 
 async fn facts_of_everyone(
@@ -558,10 +597,19 @@ pub(crate) fn prepare(
     let rt = runtime()?;
     let ctx = rt.block_on(context(options))?;
     let bounds = facts::Bounds::new(as_of, windows);
-    let ((persons, early), check) = match kept_links(lake, options, progress) {
+    let ((persons, early), mut check) = match kept_links(lake, options, progress) {
         Some(links) => rt.block_on(prepared_with(&ctx, lake, links, &bounds, options, progress))?,
         None => prepared_linking(&rt, &ctx, lake, &bounds, options, progress)?,
     };
+    if check.links.counts().is_none() {
+        // links decided in this run, or kept without the counts: kept now with them
+        let counts = (
+            check.unlinked_per_feed.clone(),
+            check.not_in_registry.clone(),
+        );
+        check.links.set_counts(counts);
+        keep(&check.links, lake, options, progress);
+    }
     progress.stage("grouping households", 0);
     let registry = screen::Registry::with_early(persons, early);
     progress.finish();
@@ -577,21 +625,29 @@ type Population = (
     screen::Early,
 );
 
-/// [`Population`]: none of it needs the links.
+/// [`Population`]: none of it needs the links. The registry check's counts are taken as
+/// `known` when they were kept with the links.
 async fn population_read(
     ctx: &SessionContext,
     lake: &LakeFiles,
     bounds: &facts::Bounds,
     options: &RunOptions,
+    known: Option<&RegistryCounts>,
 ) -> Result<Population, MonitorError> {
     let (persons, index) =
         population_facts(ctx, bounds, lake, options.threads, &domain::NoProgress).await?;
     // A cluster checks every feed's rows where they are; a local run looks them up in the
     // index the facts are read with.
-    let check = if options.cluster.is_none() {
-        registry::check_indexed(ctx, lake, &persons, &index, options.threads).await?
-    } else {
-        registry::check(ctx, lake).await?
+    let check = match known {
+        Some((unlinked, missing)) => registry::RegistryCheck {
+            unlinked_per_feed: unlinked.clone(),
+            not_in_registry: missing.clone(),
+            ..registry::RegistryCheck::default()
+        },
+        None if options.cluster.is_none() => {
+            registry::check_indexed(ctx, lake, &persons, &index, options.threads).await?
+        }
+        None => registry::check(ctx, lake).await?,
     };
     let early = screen::Early::of(&persons, &index);
     Ok((persons, index, check, early))
@@ -612,7 +668,7 @@ async fn prepared_with(
     let local = options.cluster.is_none();
     progress.stage("reading the population", 0);
     let parts = reductions(ctx, local, &linked_lake, bounds, true).await?;
-    let population = population_read(ctx, lake, bounds, options).await?;
+    let population = population_read(ctx, lake, bounds, options, links.counts()).await?;
     progress.finish();
     let linked = (linked_lake, links);
     completed(ctx, population, parts, linked, bounds, options, progress).await
@@ -660,7 +716,7 @@ fn prepared_linking(
                 Ok::<_, MonitorError>((with_links(lake, &links, options)?, links))
             })
         });
-        let read = handle.block_on(population_read(ctx, lake, bounds, options));
+        let read = handle.block_on(population_read(ctx, lake, bounds, options, None));
         let linked = linking
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));

@@ -27,10 +27,10 @@ use linkage::{
     Settings,
 };
 
-use crate::MonitorError;
 use crate::assemble::{Dates, Ints, Text};
 use crate::lake::{Feed, LakeFiles, read_feed};
 use crate::output::LinkageRow;
+use crate::{MonitorError, RegistryCounts};
 
 /// Match probability from which a row is linked to its best person.
 pub const THRESHOLD: f64 = 0.9;
@@ -61,6 +61,10 @@ pub struct LakeLinks {
     /// Per row: the best candidate person, linked or not.
     best: Vec<Option<usize>>,
     model: Option<linkage::Model>,
+    /// The registry check's counts on the same lake, when they were kept with the links: like
+    /// the links, they follow from the lake's files alone (not from the as-of date or the
+    /// pack), and counting them reads the IDs of every row of every feed once more.
+    counts: Option<RegistryCounts>,
 }
 
 /// Linked, unmatched and the mean probability of the linked rows of one feed.
@@ -163,6 +167,16 @@ impl LakeLinks {
         let row: ArrayRef = Arc::new(Int64Array::from_iter_values(links.iter().map(|l| l.1)));
         let pid: ArrayRef = Arc::new(StringArray::from_iter_values(links.iter().map(|l| l.2)));
         Ok(Some(RecordBatch::try_new(schema, vec![seq, row, pid])?))
+    }
+
+    /// The registry check's counts kept with these links, if any ([`LakeLinks::counts`]).
+    pub(crate) fn counts(&self) -> Option<&RegistryCounts> {
+        self.counts.as_ref()
+    }
+
+    /// Keeps the registry check's counts on the same lake with these links.
+    pub(crate) fn set_counts(&mut self, counts: RegistryCounts) {
+        self.counts = Some(counts);
     }
 
     /// Keeps only the persons a row was linked to or has as its best candidate (whose IDs go
@@ -531,6 +545,22 @@ pub(crate) async fn link_lake(
 /// Format of the kept links (see [`LakeLinks::keep_in`]).
 const KEPT_FORMAT: &str = "jiuzhu kept links 1";
 
+/// Keys of the kept links' file metadata under which the registry check's counts are kept
+/// (feed name → rows, as JSON): rows without an ID, and rows whose ID is no person's.
+const UNLINKED_KEY: &str = "jiuzhu.unlinked_per_feed";
+const MISSING_KEY: &str = "jiuzhu.not_in_registry";
+
+/// The registry check's counts in a kept links file's metadata, when both are there and read.
+fn kept_counts(
+    metadata: Option<&Vec<parquet::file::metadata::KeyValue>>,
+) -> Option<RegistryCounts> {
+    let value = |key: &str| -> Option<BTreeMap<String, u64>> {
+        let kv = metadata?.iter().find(|kv| kv.key == key)?;
+        serde_json::from_str(kv.value.as_deref()?).ok()
+    };
+    Some((value(UNLINKED_KEY)?, value(MISSING_KEY)?))
+}
+
 /// The name of the file that keeps the links decided on `lake`: a digest of everything a
 /// decision follows from — the format, the program that decided (its path, size and time:
 /// another build may link differently), the linkage settings and threshold, and every file of
@@ -569,9 +599,10 @@ fn kept_name(lake: &LakeFiles) -> Option<String> {
 
 impl LakeLinks {
     /// Keeps what was decided in `dir`, for later runs on the same lake ([`LakeLinks::kept`]):
-    /// per unlinked row its feed, file position, row, person (or none) and probability. The
-    /// file is written beside and renamed into place, and the links of other lakes in `dir`
-    /// are removed.
+    /// per unlinked row its feed, file position, row, person (or none) and probability, and
+    /// in the file's metadata the registry check's counts when they are known. The file is
+    /// written beside and renamed into place, and the links of other lakes in `dir` are
+    /// removed.
     pub(crate) fn keep_in(&self, dir: &Path, lake: &LakeFiles) -> Result<(), MonitorError> {
         let Some(name) = kept_name(lake) else {
             return Ok(());
@@ -611,6 +642,15 @@ impl LakeLinks {
             let mut writer =
                 parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(|e| error(&e))?;
             writer.write(&batch).map_err(|e| error(&e))?;
+            if let Some((unlinked, missing)) = &self.counts {
+                for (key, counts) in [(UNLINKED_KEY, unlinked), (MISSING_KEY, missing)] {
+                    let value = serde_json::to_string(counts).map_err(|e| error(&e))?;
+                    writer.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+                        key.to_string(),
+                        value,
+                    ));
+                }
+            }
             writer
                 .into_inner()
                 .and_then(|f| f.sync_all().map_err(Into::into))
@@ -637,15 +677,19 @@ impl LakeLinks {
     /// The links kept in `dir` by an earlier run on the same lake with the same program, if
     /// any: what that run decided, which linking the same rows again would decide. They
     /// carry no comparisons, so they explain no row (`jiuzhu link --explain` links afresh).
-    /// A file that cannot be read is passed over: the run links afresh and replaces it.
+    /// A file that cannot be read is passed over: the run links afresh and replaces it. The
+    /// registry check's counts come with them when the file holds both; otherwise the run
+    /// counts them again.
     pub(crate) fn kept(dir: &Path, lake: &LakeFiles) -> Option<LakeLinks> {
         let path = dir.join(kept_name(lake)?);
         let file = std::fs::File::open(path).ok()?;
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .ok()?
-            .build()
-            .ok()?;
-        let mut out = LakeLinks::default();
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+        let mut out = LakeLinks {
+            counts: kept_counts(builder.metadata().file_metadata().key_value_metadata()),
+            ..LakeLinks::default()
+        };
+        let reader = builder.build().ok()?;
         let mut numbers: HashMap<String, usize> = HashMap::new();
         for batch in reader {
             let batch = batch.ok()?;

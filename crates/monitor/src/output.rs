@@ -12,6 +12,8 @@ use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema};
 use domain::{Date, Fen};
 use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::MonitorError;
 
@@ -486,6 +488,19 @@ fn batch_of<const N: usize, T>(
     Ok(RecordBatch::try_new(schema.clone(), arrays)?)
 }
 
+/// The Parquet copies' settings: the writer's defaults, but no dictionary for the ID columns,
+/// whose values hardly repeat (a household's or a person's ID is on one row of most tables):
+/// the writer hashed every ID into a dictionary only to give it up at the page's limit.
+fn parquet_properties(header: &[&str]) -> WriterProperties {
+    header
+        .iter()
+        .filter(|name| name.ends_with("_id"))
+        .fold(WriterProperties::builder(), |b, name| {
+            b.set_column_dictionary_enabled(ColumnPath::from(*name), false)
+        })
+        .build()
+}
+
 /// Writes `NAME.csv` and `NAME.parquet` (every column as text, exactly as in the CSV): the
 /// columns are built once as Arrow arrays, and the CSV rows are written from them.
 fn write_table<const N: usize, T: Sync>(
@@ -522,8 +537,8 @@ fn write_table<const N: usize, T: Sync>(
     let pq_path = dir.join(format!("{name}.parquet"));
     let parquet = || -> Result<(), MonitorError> {
         let file = File::create(&pq_path).map_err(|e| write_error(&pq_path, e))?;
-        let mut pq =
-            ArrowWriter::try_new(file, schema, None).map_err(|e| write_error(&pq_path, e))?;
+        let mut pq = ArrowWriter::try_new(file, schema, Some(parquet_properties(&header)))
+            .map_err(|e| write_error(&pq_path, e))?;
         for batch in &batches {
             pq.write(batch).map_err(|e| write_error(&pq_path, e))?;
         }

@@ -423,3 +423,137 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     assert!(!linked, "the replaced file is read");
     same(&after, &grown);
 }
+
+/// The registry check's counts kept in a links file's metadata, if any.
+fn kept_counts(file: &std::path::Path) -> Option<monitor::RegistryCounts> {
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(file).expect("kept links"),
+    )
+    .expect("parquet");
+    let metadata = reader.metadata().file_metadata().key_value_metadata()?;
+    let value = |key: &str| {
+        let kv = metadata.iter().find(|kv| kv.key == key)?;
+        serde_json::from_str(kv.value.as_deref()?).ok()
+    };
+    Some((
+        value("jiuzhu.unlinked_per_feed")?,
+        value("jiuzhu.not_in_registry")?,
+    ))
+}
+
+/// Writes a links file again (the same rows) with other counts in its metadata, or none.
+fn with_counts(file: &std::path::Path, counts: Option<&monitor::RegistryCounts>) {
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(file).expect("kept links"),
+    )
+    .expect("parquet");
+    let schema = builder.schema().clone();
+    let batches: Vec<_> = builder
+        .build()
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(file).expect("rewrite"),
+        schema,
+        None,
+    )
+    .expect("writer");
+    for batch in &batches {
+        writer.write(batch).expect("write");
+    }
+    for (key, value) in counts.into_iter().flat_map(|(u, m)| {
+        [
+            ("jiuzhu.unlinked_per_feed", u),
+            ("jiuzhu.not_in_registry", m),
+        ]
+    }) {
+        writer.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+            key.to_string(),
+            serde_json::to_string(value).expect("json"),
+        ));
+    }
+    writer.close().expect("close");
+}
+
+#[test]
+fn the_registry_counts_are_kept_with_the_links_and_read_with_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut city, people) = city();
+    let (a, a_name, a_birth) = &people[10];
+    // a row without a usable ID, and a row under a valid ID that is no person's
+    settlement_under_a_mistyped_id(&mut city, a, a_name, a_birth);
+    let stranger = id("1999-12-31", 999);
+    city.add(
+        Feed::Medical,
+        &[
+            ("person_id", &stranger),
+            ("settled_date", "2026-05-03"),
+            ("out_of_pocket", "900"),
+            ("kind", "outpatient"),
+        ],
+    );
+    let lake = city.write(dir.path());
+    let pack = monitor::policy::Pack::default_pack().expect("pack");
+    let kept = dir.path().join("links");
+    let run = |relink: bool| {
+        let stages = Stages::default();
+        let options = RunOptions {
+            links: Some(kept.clone()),
+            relink,
+            ..RunOptions::default()
+        };
+        let results =
+            monitor::screen(&lake, date("2026-06-30"), &pack, options, &stages).expect("screen");
+        (results.summary, stages.linked())
+    };
+    let fresh = monitor::screen(
+        &lake,
+        date("2026-06-30"),
+        &pack,
+        RunOptions::default(),
+        &domain::NoProgress,
+    )
+    .expect("screen")
+    .summary;
+    assert_eq!(fresh.unlinked.get("medical"), Some(&1));
+    assert_eq!(fresh.not_in_registry.get("medical"), Some(&1));
+    let counts = (fresh.unlinked.clone(), fresh.not_in_registry.clone());
+
+    // Linking the lake keeps the counts with the links; a run on them reports them.
+    let options = RunOptions {
+        links: Some(kept.clone()),
+        ..RunOptions::default()
+    };
+    monitor::link(&lake, options, &domain::NoProgress).expect("link");
+    let files = names(&kept);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = kept.join(&files[0]);
+    assert_eq!(kept_counts(&file), Some(counts.clone()));
+    let (on_kept, linked) = run(false);
+    assert!(!linked, "the kept links were read");
+    assert_eq!(on_kept, fresh);
+
+    // The run takes the counts from the file, not from counting again.
+    let mut doctored = counts.clone();
+    doctored.1.insert("medical".to_string(), 7);
+    with_counts(&file, Some(&doctored));
+    let (on_doctored, linked) = run(false);
+    assert!(!linked);
+    assert_eq!(on_doctored.not_in_registry.get("medical"), Some(&7));
+
+    // Links kept without counts (an earlier version's) are read, and kept again with them.
+    with_counts(&file, None);
+    assert_eq!(kept_counts(&file), None);
+    let (on_bare, linked) = run(false);
+    assert!(!linked, "links without counts are still read");
+    assert_eq!(on_bare, fresh);
+    assert_eq!(kept_counts(&file), Some(counts.clone()));
+
+    // Linking afresh counts afresh.
+    with_counts(&file, Some(&doctored));
+    let (relinked, linked) = run(true);
+    assert!(linked);
+    assert_eq!(relinked, fresh);
+    assert_eq!(kept_counts(&file), Some(counts));
+}
