@@ -3,9 +3,10 @@
 # persons — wall time, CPU time and peak memory per stage, median of several runs — side by
 # side with the core of the same screening in DuckDB SQL over the same Parquet lake.
 #
-# The lake's rows without a usable ID are linked once (`jiuzhu link`, timed on its own) and the
-# runs read those kept links, as a bureau's runs do between deliveries; `monitor --relink`
-# runs, which link afresh, are timed beside them. The DuckDB SQL links nothing: it leaves the
+# The lake's rows without a usable ID are linked once (`jiuzhu link`, timed on its own, which
+# also counts the rows without an ID and those whose ID is no person's) and the runs read those
+# kept links and counts, as a bureau's runs do between deliveries; `monitor --relink` runs,
+# which link and count afresh, are timed beside them. The DuckDB SQL links nothing: it leaves the
 # rows without an ID out; it writes its results (tiers and amounts, tekun persons, anomalies)
 # as CSV files, as the run writes its six.
 #

@@ -138,8 +138,8 @@ fn feed_row(text: &str) -> anyhow::Result<(monitor::Feed, i64)> {
     Ok((f, row))
 }
 
-/// `jiuzhu link --data-dir DATA`: links the lake's unlinked rows, keeps the links for the
-/// monitoring runs on the lake, and prints, per feed, how many were linked, how many stay
+/// `jiuzhu link --data-dir DATA`: links the lake's unlinked rows, keeps the links (with the
+/// registry check's counts) for the monitoring runs on the lake, and prints, per feed, how many were linked, how many stay
 /// unmatched and the mean probability of the links; with
 /// `--explain FEED:ROW`, the comparison of that row with its best candidate.
 fn run_lake(
