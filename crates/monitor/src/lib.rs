@@ -763,7 +763,7 @@ fn flagged(results: &Results) -> std::collections::BTreeSet<String> {
         .households
         .iter()
         .filter(|h| h.tier != "none")
-        .map(|h| h.household_id.clone())
+        .map(|h| h.household_id.to_string())
         .collect();
     flagged.extend(results.anomalies.iter().map(|a| a.household_id.clone()));
     flagged.extend(results.warnings.iter().map(|w| w.household_id.clone()));

@@ -10,20 +10,23 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema};
-use domain::{Date, Fen};
+use domain::{Date, Fen, ShortText};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
 use crate::MonitorError;
 
-/// One row of households.csv (一户一画像).
+/// One row of households.csv (一户一画像). Its short texts are held in the row itself: a city's
+/// millions of rows are put into household order after the screening and then read front to
+/// back when they are written, where texts of their own would lie wherever the screening made
+/// them (reading them was most of writing the table).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HouseholdRow {
     /// Population `household_id`.
-    pub household_id: String,
+    pub household_id: ShortText,
     /// The household's region (12 digits).
-    pub region_code: String,
+    pub region_code: ShortText,
     /// Living members.
     pub size: u32,
     /// Living members who are tekun.
@@ -31,13 +34,13 @@ pub struct HouseholdRow {
     /// Counted income per member per month.
     pub per_capita_income: Fen,
     /// `tekun`, `dibao`, `marginal`, `rigid_expense` or `none`.
-    pub tier: String,
+    pub tier: ShortText,
     /// The dibao amount (0 unless the tier is dibao).
     pub dibao_amount: Fen,
     /// 0-100.
     pub score: u32,
     /// `red`, `orange`, `yellow` or `none`.
-    pub level: String,
+    pub level: ShortText,
     /// Tag codes, sorted.
     pub tags: Vec<String>,
 }
@@ -590,7 +593,7 @@ mod tests {
         let rows = 2 * ROWS_PER_BATCH + 1234;
         let households = (0..rows)
             .map(|i| HouseholdRow {
-                household_id: format!("{i:020}"),
+                household_id: format!("{i:020}").into(),
                 region_code: "990101001001".into(),
                 size: (i % 7) as u32,
                 tekun_members: 0,

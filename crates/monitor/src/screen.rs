@@ -568,16 +568,16 @@ impl Screened {
         recommendations.sort_by(|a, b| (&a.kind, &a.item).cmp(&(&b.kind, &b.item)));
         Screened {
             household: Some(HouseholdRow {
-                region_code: o.region,
+                region_code: o.region.into(),
                 size: u32::try_from(o.size).unwrap_or(u32::MAX),
                 tekun_members: u32::try_from(o.tekun_members).unwrap_or(u32::MAX),
                 per_capita_income: o.per_capita_income,
-                tier: o.tier,
+                tier: o.tier.into(),
                 dibao_amount: o.dibao_amount,
                 score: u32::try_from(o.score.max(0)).unwrap_or(u32::MAX),
-                level: o.level,
+                level: o.level.into(),
                 tags: o.tags,
-                household_id: o.household_id,
+                household_id: o.household_id.into(),
             }),
             persons,
             recommendations,
@@ -829,10 +829,10 @@ fn gather(decided: Decided, results: &mut Results) -> bool {
         results.persons.extend(s.persons);
         results.recommendations.extend(s.recommendations);
         // the tier's text is copied for its first household only
-        match results.summary.tiers.get_mut(&h.tier) {
+        match results.summary.tiers.get_mut(h.tier.as_str()) {
             Some(n) => *n += 1,
             None => {
-                results.summary.tiers.insert(h.tier.clone(), 1);
+                results.summary.tiers.insert(h.tier.to_string(), 1);
             }
         }
         results.summary.households += 1;

@@ -55,15 +55,18 @@ fn tally(results: &Results) -> (BTreeMap<Key, i64>, HashMap<String, (String, Str
     for h in &results.households {
         let county = county_of(&h.region_code);
         for c in [county.clone(), "all".to_string()] {
-            *t.entry((c.clone(), "households".into(), h.tier.clone()))
+            *t.entry((c.clone(), "households".into(), h.tier.to_string()))
                 .or_default() += 1;
-            *t.entry((c.clone(), "persons".into(), h.tier.clone()))
+            *t.entry((c.clone(), "persons".into(), h.tier.to_string()))
                 .or_default() += i64::from(h.size);
             if h.dibao_amount.0 > 0 {
                 *t.entry((c, "cash".into(), "dibao".into())).or_default() += h.dibao_amount.0;
             }
         }
-        tiers.insert(h.household_id.clone(), (county.clone(), h.tier.clone()));
+        tiers.insert(
+            h.household_id.to_string(),
+            (county.clone(), h.tier.to_string()),
+        );
         county_of_household.insert(h.household_id.as_str(), county);
     }
     for p in &results.persons {

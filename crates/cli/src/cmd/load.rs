@@ -164,7 +164,7 @@ pub fn run_results(
         .iter()
         .filter_map(|h| {
             Some(store::HouseholdProfile {
-                household_id: h.household_id.clone(),
+                household_id: h.household_id.to_string(),
                 region_code: RegionCode::parse(&h.region_code).ok()?,
                 size: h.size,
                 tekun_members: h.tekun_members,
@@ -176,7 +176,7 @@ pub fn run_results(
                 tags: h.tags.clone(),
                 explanation: results
                     .explanations
-                    .get(&h.household_id)
+                    .get(h.household_id.as_str())
                     .and_then(|e| serde_json::to_value(e).ok())
                     .unwrap_or(serde_json::Value::Null),
             })
