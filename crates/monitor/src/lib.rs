@@ -608,7 +608,10 @@ pub(crate) fn prepare(
             check.not_in_registry.clone(),
         );
         check.links.set_counts(counts);
-        keep(&check.links, lake, options, progress);
+        if let Some(dir) = &options.links {
+            // like the links: a folder that cannot be written means counting again next time
+            let _ = check.links.keep_counts_in(dir, lake);
+        }
     }
     progress.stage("grouping households", 0);
     let registry = screen::Registry::with_early(persons, early);
@@ -713,6 +716,7 @@ fn prepared_linking(
         let linking = s.spawn(|| {
             handle.block_on(async {
                 let links = decided_links(ctx, lake, options, progress).await?;
+                keep(&links, lake, options, progress);
                 Ok::<_, MonitorError>((with_links(lake, &links, options)?, links))
             })
         });

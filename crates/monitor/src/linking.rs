@@ -545,20 +545,39 @@ pub(crate) async fn link_lake(
 /// Format of the kept links (see [`LakeLinks::keep_in`]).
 const KEPT_FORMAT: &str = "jiuzhu kept links 1";
 
-/// Keys of the kept links' file metadata under which the registry check's counts are kept
-/// (feed name → rows, as JSON): rows without an ID, and rows whose ID is no person's.
-const UNLINKED_KEY: &str = "jiuzhu.unlinked_per_feed";
-const MISSING_KEY: &str = "jiuzhu.not_in_registry";
+/// The registry check's counts as they are kept beside the links, in `counts-DIGEST.json`
+/// (the digest of the links' file name): rows without an ID and rows whose ID is no person's,
+/// feed name → rows. A file of their own, so that a run that decided the links keeps them on
+/// the linking thread while the counts are still being made, and adds the counts after.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptCounts {
+    unlinked_per_feed: BTreeMap<String, u64>,
+    not_in_registry: BTreeMap<String, u64>,
+}
 
-/// The registry check's counts in a kept links file's metadata, when both are there and read.
-fn kept_counts(
-    metadata: Option<&Vec<parquet::file::metadata::KeyValue>>,
-) -> Option<RegistryCounts> {
-    let value = |key: &str| -> Option<BTreeMap<String, u64>> {
-        let kv = metadata?.iter().find(|kv| kv.key == key)?;
-        serde_json::from_str(kv.value.as_deref()?).ok()
+/// The name of the file that keeps the registry check's counts beside the links `name`.
+fn counts_name(links: &str) -> String {
+    let digest = links
+        .trim_start_matches("links-")
+        .trim_end_matches(".parquet");
+    format!("counts-{digest}.json")
+}
+
+/// Writes `bytes` as `dir/name`: beside it first, then renamed into place.
+fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MonitorError> {
+    let error = |e: &dyn std::fmt::Display| MonitorError::Write {
+        path: dir.display().to_string(),
+        message: e.to_string(),
     };
-    Some((value(UNLINKED_KEY)?, value(MISSING_KEY)?))
+    std::fs::create_dir_all(dir).map_err(|e| error(&e))?;
+    let partial = dir.join(format!(".{name}.{}", std::process::id()));
+    let written = std::fs::write(&partial, bytes)
+        .map_err(|e| error(&e))
+        .and_then(|()| std::fs::rename(&partial, dir.join(name)).map_err(|e| error(&e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 /// The name of the file that keeps the links decided on `lake`: a digest of everything a
@@ -600,9 +619,8 @@ fn kept_name(lake: &LakeFiles) -> Option<String> {
 impl LakeLinks {
     /// Keeps what was decided in `dir`, for later runs on the same lake ([`LakeLinks::kept`]):
     /// per unlinked row its feed, file position, row, person (or none) and probability, and
-    /// in the file's metadata the registry check's counts when they are known. The file is
-    /// written beside and renamed into place, and the links of other lakes in `dir` are
-    /// removed.
+    /// beside them the registry check's counts when they are known. Each file is written
+    /// beside and renamed into place, and the files of other lakes in `dir` are removed.
     pub(crate) fn keep_in(&self, dir: &Path, lake: &LakeFiles) -> Result<(), MonitorError> {
         let Some(name) = kept_name(lake) else {
             return Ok(());
@@ -642,15 +660,6 @@ impl LakeLinks {
             let mut writer =
                 parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(|e| error(&e))?;
             writer.write(&batch).map_err(|e| error(&e))?;
-            if let Some((unlinked, missing)) = &self.counts {
-                for (key, counts) in [(UNLINKED_KEY, unlinked), (MISSING_KEY, missing)] {
-                    let value = serde_json::to_string(counts).map_err(|e| error(&e))?;
-                    writer.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
-                        key.to_string(),
-                        value,
-                    ));
-                }
-            }
             writer
                 .into_inner()
                 .and_then(|f| f.sync_all().map_err(Into::into))
@@ -661,35 +670,63 @@ impl LakeLinks {
             let _ = std::fs::remove_file(&partial);
             return written;
         }
-        // the links of other lakes (earlier batches, another build) are of no further use
+        // the links and counts of other lakes (earlier batches, another build) are of no
+        // further use, nor counts of these links made before them
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let other = entry.file_name();
                 let other = other.to_string_lossy();
-                if other.starts_with("links-") && other.ends_with(".parquet") && other != name {
+                let links = other.starts_with("links-") && other.ends_with(".parquet");
+                let kept_counts = other.starts_with("counts-") && other.ends_with(".json");
+                if (links && other != name) || kept_counts {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
         }
+        if self.counts.is_some() {
+            self.keep_counts_in(dir, lake)?;
+        }
         Ok(())
+    }
+
+    /// Keeps the registry check's counts of these links in `dir`, beside the links kept there
+    /// ([`LakeLinks::keep_in`]); nothing when they are not known.
+    pub(crate) fn keep_counts_in(&self, dir: &Path, lake: &LakeFiles) -> Result<(), MonitorError> {
+        let (Some((unlinked, missing)), Some(name)) = (&self.counts, kept_name(lake)) else {
+            return Ok(());
+        };
+        let kept = KeptCounts {
+            unlinked_per_feed: unlinked.clone(),
+            not_in_registry: missing.clone(),
+        };
+        let bytes = serde_json::to_vec(&kept).map_err(|e| MonitorError::Write {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        write_in(dir, &counts_name(&name), &bytes)
     }
 
     /// The links kept in `dir` by an earlier run on the same lake with the same program, if
     /// any: what that run decided, which linking the same rows again would decide. They
     /// carry no comparisons, so they explain no row (`jiuzhu link --explain` links afresh).
     /// A file that cannot be read is passed over: the run links afresh and replaces it. The
-    /// registry check's counts come with them when the file holds both; otherwise the run
-    /// counts them again.
+    /// registry check's counts kept beside them come with them; without them (or when they
+    /// cannot be read) the run counts again.
     pub(crate) fn kept(dir: &Path, lake: &LakeFiles) -> Option<LakeLinks> {
-        let path = dir.join(kept_name(lake)?);
-        let file = std::fs::File::open(path).ok()?;
-        let builder =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+        let name = kept_name(lake)?;
+        let file = std::fs::File::open(dir.join(&name)).ok()?;
+        let counts = std::fs::read(dir.join(counts_name(&name)))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<KeptCounts>(&bytes).ok())
+            .map(|c| (c.unlinked_per_feed, c.not_in_registry));
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .ok()?
+            .build()
+            .ok()?;
         let mut out = LakeLinks {
-            counts: kept_counts(builder.metadata().file_metadata().key_value_metadata()),
+            counts,
             ..LakeLinks::default()
         };
-        let reader = builder.build().ok()?;
         let mut numbers: HashMap<String, usize> = HashMap::new();
         for batch in reader {
             let batch = batch.ok()?;

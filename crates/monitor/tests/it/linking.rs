@@ -286,6 +286,14 @@ fn names(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// The kept links files of a folder, by name.
+fn links_files(dir: &std::path::Path) -> Vec<String> {
+    names(dir)
+        .into_iter()
+        .filter(|n| n.starts_with("links-"))
+        .collect()
+}
+
 #[test]
 fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -346,7 +354,7 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     // The first run links and keeps one file; the next reads it and decides nothing.
     let (first, linked) = run(&lake, false);
     assert!(linked);
-    let files = names(&kept);
+    let files = links_files(&kept);
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].starts_with("links-") && files[0].ends_with(".parquet"));
     let (second, linked) = run(&lake, false);
@@ -356,7 +364,7 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     let (relinked, linked) = run(&lake, true);
     assert!(linked, "asked to link afresh");
     same(&relinked, &fresh);
-    assert_eq!(names(&kept), files);
+    assert_eq!(links_files(&kept), files);
     // The same files named another way (as a data directory given by a relative path would
     // be) are the same lake.
     let mut respelled = monitor::LakeFiles::new();
@@ -388,7 +396,7 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     let (grown, linked) = run(&other, false);
     assert!(linked, "the links of another lake are not read");
     assert_eq!(grown.linkage.len(), 4);
-    let other_files = names(&kept);
+    let other_files = links_files(&kept);
     assert_eq!(other_files.len(), 1, "{other_files:?}");
     assert_ne!(other_files, files);
 
@@ -424,56 +432,34 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     same(&after, &grown);
 }
 
-/// The registry check's counts kept in a links file's metadata, if any.
-fn kept_counts(file: &std::path::Path) -> Option<monitor::RegistryCounts> {
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(file).expect("kept links"),
-    )
-    .expect("parquet");
-    let metadata = reader.metadata().file_metadata().key_value_metadata()?;
-    let value = |key: &str| {
-        let kv = metadata.iter().find(|kv| kv.key == key)?;
-        serde_json::from_str(kv.value.as_deref()?).ok()
-    };
-    Some((
-        value("jiuzhu.unlinked_per_feed")?,
-        value("jiuzhu.not_in_registry")?,
-    ))
+/// The registry check's counts kept beside a links file, if any.
+fn kept_counts(links: &std::path::Path) -> Option<monitor::RegistryCounts> {
+    let bytes = std::fs::read(counts_file(links)).ok()?;
+    let kept: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let counts = |key: &str| serde_json::from_value(kept[key].clone()).expect("counts");
+    Some((counts("unlinked_per_feed"), counts("not_in_registry")))
 }
 
-/// Writes a links file again (the same rows) with other counts in its metadata, or none.
-fn with_counts(file: &std::path::Path, counts: Option<&monitor::RegistryCounts>) {
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(file).expect("kept links"),
-    )
-    .expect("parquet");
-    let schema = builder.schema().clone();
-    let batches: Vec<_> = builder
-        .build()
-        .expect("reader")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    let mut writer = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(file).expect("rewrite"),
-        schema,
-        None,
-    )
-    .expect("writer");
-    for batch in &batches {
-        writer.write(batch).expect("write");
+/// The file of the counts kept beside a links file.
+fn counts_file(links: &std::path::Path) -> std::path::PathBuf {
+    let name = links.file_name().expect("name").to_string_lossy();
+    let digest = name
+        .trim_start_matches("links-")
+        .trim_end_matches(".parquet");
+    links.with_file_name(format!("counts-{digest}.json"))
+}
+
+/// Keeps other counts beside a links file, or none.
+fn with_counts(links: &std::path::Path, counts: Option<&monitor::RegistryCounts>) {
+    match counts {
+        Some((unlinked, missing)) => std::fs::write(
+            counts_file(links),
+            serde_json::json!({ "unlinked_per_feed": unlinked, "not_in_registry": missing })
+                .to_string(),
+        )
+        .expect("write counts"),
+        None => std::fs::remove_file(counts_file(links)).expect("remove counts"),
     }
-    for (key, value) in counts.into_iter().flat_map(|(u, m)| {
-        [
-            ("jiuzhu.unlinked_per_feed", u),
-            ("jiuzhu.not_in_registry", m),
-        ]
-    }) {
-        writer.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
-            key.to_string(),
-            serde_json::to_string(value).expect("json"),
-        ));
-    }
-    writer.close().expect("close");
 }
 
 #[test]
@@ -526,7 +512,7 @@ fn the_registry_counts_are_kept_with_the_links_and_read_with_them() {
         ..RunOptions::default()
     };
     monitor::link(&lake, options, &domain::NoProgress).expect("link");
-    let files = names(&kept);
+    let files = links_files(&kept);
     assert_eq!(files.len(), 1, "{files:?}");
     let file = kept.join(&files[0]);
     assert_eq!(kept_counts(&file), Some(counts.clone()));
@@ -542,7 +528,7 @@ fn the_registry_counts_are_kept_with_the_links_and_read_with_them() {
     assert!(!linked);
     assert_eq!(on_doctored.not_in_registry.get("medical"), Some(&7));
 
-    // Links kept without counts (an earlier version's) are read, and kept again with them.
+    // Links kept without counts are read, and the counts kept again beside them.
     with_counts(&file, None);
     assert_eq!(kept_counts(&file), None);
     let (on_bare, linked) = run(false);
