@@ -20,7 +20,7 @@ use crate::MonitorError;
 /// One row of households.csv (一户一画像). Its short texts are held in the row itself: a city's
 /// millions of rows are put into household order after the screening and then read front to
 /// back when they are written, where texts of their own would lie wherever the screening made
-/// them (reading them was most of writing the table).
+/// them (reading them was a large part of writing the table).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HouseholdRow {
     /// Population `household_id`.
