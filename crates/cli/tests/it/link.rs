@@ -336,14 +336,21 @@ fn monitor_links_the_noisy_rows_of_a_synthetic_city() {
         "no name in the output: {text}"
     );
 
-    // The links `jiuzhu link` kept are read by the next run (no linkage stage, the same result
-    // files); `--relink` links afresh and gives them too.
-    let kept: Vec<_> = std::fs::read_dir(c.data.join("links"))
+    // The links `jiuzhu link` kept, with the registry check's counts beside them, are read by
+    // the next run (no linkage stage, the same result files); `--relink` links afresh and
+    // gives them too.
+    let mut kept: Vec<_> = std::fs::read_dir(c.data.join("links"))
         .expect("DATA/links")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(kept.len(), 1, "{kept:?}");
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let digest = kept[1]
+        .strip_prefix("links-")
+        .and_then(|n| n.strip_suffix(".parquet"))
+        .unwrap_or_else(|| panic!("a links file: {kept:?}"));
+    assert_eq!(kept[0], format!("counts-{digest}.json"), "{kept:?}");
     for (relink, linked) in [(false, false), (true, true)] {
         let out = c.data.join(format!("again-{relink}"));
         let mut args = vec![
