@@ -29,7 +29,7 @@ use linkage::{
 
 use crate::assemble::{Dates, Ints, Text};
 use crate::lake::{Feed, LakeFiles, read_feed};
-use crate::output::LinkageRow;
+use crate::output::{LinkageRow, write_error};
 use crate::{MonitorError, RegistryCounts};
 
 /// Match probability from which a row is linked to its best person.
@@ -565,15 +565,11 @@ fn counts_name(links: &str) -> String {
 
 /// Writes `bytes` as `dir/name`: beside it first, then renamed into place.
 fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MonitorError> {
-    let error = |e: &dyn std::fmt::Display| MonitorError::Write {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| error(&e))?;
+    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
     let partial = dir.join(format!(".{name}.{}", std::process::id()));
     let written = std::fs::write(&partial, bytes)
-        .map_err(|e| error(&e))
-        .and_then(|()| std::fs::rename(&partial, dir.join(name)).map_err(|e| error(&e)));
+        .and_then(|()| std::fs::rename(&partial, dir.join(name)))
+        .map_err(|e| write_error(dir, e));
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
@@ -683,27 +679,29 @@ impl LakeLinks {
                 }
             }
         }
-        if self.counts.is_some() {
-            self.keep_counts_in(dir, lake)?;
-        }
-        Ok(())
+        self.write_counts(dir, &name)
     }
 
     /// Keeps the registry check's counts of these links in `dir`, beside the links kept there
     /// ([`LakeLinks::keep_in`]); nothing when they are not known.
     pub(crate) fn keep_counts_in(&self, dir: &Path, lake: &LakeFiles) -> Result<(), MonitorError> {
-        let (Some((unlinked, missing)), Some(name)) = (&self.counts, kept_name(lake)) else {
+        match kept_name(lake) {
+            Some(name) => self.write_counts(dir, &name),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the counts, when they are known, beside the links file `name` in `dir`.
+    fn write_counts(&self, dir: &Path, name: &str) -> Result<(), MonitorError> {
+        let Some((unlinked, missing)) = &self.counts else {
             return Ok(());
         };
         let kept = KeptCounts {
             unlinked_per_feed: unlinked.clone(),
             not_in_registry: missing.clone(),
         };
-        let bytes = serde_json::to_vec(&kept).map_err(|e| MonitorError::Write {
-            path: dir.display().to_string(),
-            message: e.to_string(),
-        })?;
-        write_in(dir, &counts_name(&name), &bytes)
+        let bytes = serde_json::to_vec(&kept).map_err(|e| write_error(dir, e))?;
+        write_in(dir, &counts_name(name), &bytes)
     }
 
     /// The links kept in `dir` by an earlier run on the same lake with the same program, if

@@ -404,7 +404,8 @@ impl Results {
     }
 }
 
-fn write_error(path: &Path, e: impl std::fmt::Display) -> MonitorError {
+/// A file or folder that could not be written, and why.
+pub(crate) fn write_error(path: &Path, e: impl std::fmt::Display) -> MonitorError {
     MonitorError::Write {
         path: path.display().to_string(),
         message: e.to_string(),

@@ -113,6 +113,37 @@ fn dibao_paid_twice(city: &mut City, pid: &str, name: &str, birth: &str) {
     }
 }
 
+/// A run as of 2026-06-30 that keeps no links.
+fn screened(lake: &monitor::LakeFiles, pack: &monitor::policy::Pack) -> monitor::Results {
+    monitor::screen(
+        lake,
+        date("2026-06-30"),
+        pack,
+        RunOptions::default(),
+        &domain::NoProgress,
+    )
+    .expect("screen")
+}
+
+/// A run as of 2026-06-30 that keeps its links in `kept` (or links afresh), and whether it
+/// read the register to link.
+fn screened_keeping(
+    lake: &monitor::LakeFiles,
+    pack: &monitor::policy::Pack,
+    kept: &std::path::Path,
+    relink: bool,
+) -> (monitor::Results, bool) {
+    let stages = Stages::default();
+    let options = RunOptions {
+        links: Some(kept.to_path_buf()),
+        relink,
+        ..RunOptions::default()
+    };
+    let results =
+        monitor::screen(lake, date("2026-06-30"), pack, options, &stages).expect("screen");
+    (results, stages.linked())
+}
+
 #[test]
 fn linked_rows_count_for_their_person_and_unmatched_rows_do_not() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -219,14 +250,7 @@ fn a_spell_under_a_mistyped_id_is_a_duplicate_with_its_reason() {
     dibao_paid_twice(&mut city, b, b_name, b_birth);
     let lake = city.write(dir.path());
     let pack = monitor::policy::Pack::default_pack().expect("pack");
-    let results = monitor::screen(
-        &lake,
-        date("2026-06-30"),
-        &pack,
-        RunOptions::default(),
-        &domain::NoProgress,
-    )
-    .expect("screen");
+    let results = screened(&lake, &pack);
     assert_eq!(results.linkage.len(), 1);
     assert_eq!(results.linkage[0].person_id.as_deref(), Some(b.as_str()));
     let duplicates: Vec<_> = results
@@ -309,17 +333,8 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
     let lake = city.write(&first);
     let pack = monitor::policy::Pack::default_pack().expect("pack");
     let kept = dir.path().join("links");
-    let run = |lake: &monitor::LakeFiles, relink: bool| {
-        let stages = Stages::default();
-        let options = RunOptions {
-            links: Some(kept.clone()),
-            relink,
-            ..RunOptions::default()
-        };
-        let results =
-            monitor::screen(lake, date("2026-06-30"), &pack, options, &stages).expect("screen");
-        (results, stages.linked())
-    };
+    let run =
+        |lake: &monitor::LakeFiles, relink: bool| screened_keeping(lake, &pack, &kept, relink);
     let same = |x: &monitor::Results, y: &monitor::Results| {
         assert_eq!(x.households, y.households);
         assert_eq!(x.persons, y.persons);
@@ -329,14 +344,7 @@ fn links_kept_by_a_run_are_read_by_the_next_while_the_lake_and_program_are_the_s
         assert_eq!(x.linkage, y.linkage);
         assert_eq!(x.summary, y.summary);
     };
-    let fresh = monitor::screen(
-        &lake,
-        date("2026-06-30"),
-        &pack,
-        RunOptions::default(),
-        &domain::NoProgress,
-    )
-    .expect("screen");
+    let fresh = screened(&lake, &pack);
     assert_eq!(fresh.linkage.len(), 3);
     assert!(
         fresh
@@ -483,25 +491,10 @@ fn the_registry_counts_are_kept_with_the_links_and_read_with_them() {
     let pack = monitor::policy::Pack::default_pack().expect("pack");
     let kept = dir.path().join("links");
     let run = |relink: bool| {
-        let stages = Stages::default();
-        let options = RunOptions {
-            links: Some(kept.clone()),
-            relink,
-            ..RunOptions::default()
-        };
-        let results =
-            monitor::screen(&lake, date("2026-06-30"), &pack, options, &stages).expect("screen");
-        (results.summary, stages.linked())
+        let (results, linked) = screened_keeping(&lake, &pack, &kept, relink);
+        (results.summary, linked)
     };
-    let fresh = monitor::screen(
-        &lake,
-        date("2026-06-30"),
-        &pack,
-        RunOptions::default(),
-        &domain::NoProgress,
-    )
-    .expect("screen")
-    .summary;
+    let fresh = screened(&lake, &pack).summary;
     assert_eq!(fresh.unlinked.get("medical"), Some(&1));
     assert_eq!(fresh.not_in_registry.get("medical"), Some(&1));
     let counts = (fresh.unlinked.clone(), fresh.not_in_registry.clone());
