@@ -225,6 +225,12 @@ pub struct RunOptions {
     /// Link afresh even when [`RunOptions::links`] holds links of this lake (and keep the
     /// new ones).
     pub relink: bool,
+    /// The process ends once the results are written (the command line's `monitor`): the
+    /// facts of everyone are left for the operating system to reclaim at its end, where
+    /// freeing millions of them one by one took a core for a second of a ten-million-person
+    /// run while the results were written. A process that lives on (the web server, a
+    /// simulation's two runs) frees them.
+    pub process_ends: bool,
 }
 
 impl Default for RunOptions {
@@ -236,6 +242,7 @@ impl Default for RunOptions {
             scratch: None,
             links: None,
             relink: false,
+            process_ends: false,
         }
     }
 }
@@ -909,9 +916,13 @@ pub fn screen(
     }
     let (registry, check) = prepare(lake, as_of, windows(pack), &options, progress)?;
     let results = results_of(&registry, &check, lake, as_of, pack, &options, progress);
-    // The facts of millions are freed on a thread of its own while the caller writes the
-    // results (a second at ten million persons).
-    std::thread::spawn(move || drop((registry, check)));
+    if options.process_ends {
+        std::mem::forget((registry, check));
+    } else {
+        // The facts of millions are freed on a thread of its own while the caller writes the
+        // results (a second at ten million persons).
+        std::thread::spawn(move || drop((registry, check)));
+    }
     Ok(results)
 }
 

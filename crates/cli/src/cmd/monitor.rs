@@ -177,6 +177,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         scratch: scratch.clone(),
         links: Some(links_dir(&data_dir)),
         relink: a.relink,
+        process_ends: true,
         ..monitor::RunOptions::default()
     };
     if let Some(t) = a.threads {
