@@ -21,7 +21,7 @@ use crate::MonitorError;
 /// millions of rows are put into household order after the screening and then read front to
 /// back when they are written, where texts of their own would lie wherever the screening made
 /// them (reading them was a large part of writing the table).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HouseholdRow {
     /// Population `household_id`.
     pub household_id: ShortText,
@@ -46,7 +46,7 @@ pub struct HouseholdRow {
 }
 
 /// One row of persons.csv.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PersonRow {
     /// The person.
     pub person_id: String,
@@ -89,7 +89,7 @@ pub struct WarningRow {
 }
 
 /// One row of recommendations.csv.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecommendationRow {
     /// The household.
     pub household_id: String,

@@ -709,16 +709,18 @@ pub(crate) fn evaluate_all(
         crate::joined(handles)
     });
     progress.finish();
-    // the first part's rows stay where they are, the others' are appended
-    let mut parts = parts.into_iter();
-    let (mut results, mut groups) = parts.next().unwrap_or_default();
+    let mut results = Results::default();
+    let mut households = Vec::with_capacity(parts.len());
+    let mut persons = Vec::with_capacity(parts.len());
+    let mut recommendations = Vec::with_capacity(parts.len());
+    let mut groups = Vec::with_capacity(parts.len());
     for (mut part, part_groups) in parts {
-        results.households.append(&mut part.households);
-        results.persons.append(&mut part.persons);
-        results.recommendations.append(&mut part.recommendations);
+        households.push(std::mem::take(&mut part.households));
+        persons.push(std::mem::take(&mut part.persons));
+        recommendations.push(std::mem::take(&mut part.recommendations));
+        groups.push(part_groups);
         results.anomalies.append(&mut part.anomalies);
         results.warnings.append(&mut part.warnings);
-        groups.append(part_groups);
         let (all, this) = (&mut results.summary, part.summary);
         all.households += this.households;
         all.households_without_parameters += this.households_without_parameters;
@@ -727,16 +729,21 @@ pub(crate) fn evaluate_all(
         }
     }
     let count = count as usize;
-    let Results {
-        households,
-        persons,
-        recommendations,
-        ..
-    } = &mut results;
+    let household_runs: Vec<&[(u32, u32)]> = groups.iter().map(|g| &g.households[..]).collect();
+    let person_runs: Vec<&[(u32, u32)]> = groups.iter().map(|g| &g.persons[..]).collect();
+    let recommendation_runs: Vec<&[(u32, u32)]> =
+        groups.iter().map(|g| &g.recommendations[..]).collect();
     std::thread::scope(|s| {
-        s.spawn(|| in_household_order(households, &groups.households, count));
-        s.spawn(|| in_household_order(recommendations, &groups.recommendations, count));
-        in_household_order(persons, &groups.persons, count);
+        let households = s.spawn(|| in_household_order(&mut households, &household_runs, count));
+        let recommendations =
+            s.spawn(|| in_household_order(&mut recommendations, &recommendation_runs, count));
+        results.persons = in_household_order(&mut persons, &person_runs, count);
+        results.households = households
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        results.recommendations = recommendations
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
     });
     // anomalies and warnings are put in their order, with their duplicates, by `settle`
     settle(&mut results);
@@ -769,39 +776,37 @@ impl Groups {
             self.recommendations.push((n, recommendations));
         }
     }
-
-    fn append(&mut self, mut other: Groups) {
-        self.households.append(&mut other.households);
-        self.persons.append(&mut other.persons);
-        self.recommendations.append(&mut other.recommendations);
-    }
 }
 
-/// Puts `rows`, which come in runs of one household each as `groups` says, into the order of
-/// the households' numbers (each household's rows in the order they came), in place: every
-/// row's place is found from the runs' lengths, then the rows are swapped along the cycles of
-/// that permutation.
-fn in_household_order<T>(rows: &mut [T], groups: &[(u32, u32)], count: usize) {
-    let mut start = vec![0u32; count + 1];
-    for &(n, len) in groups {
-        start[n as usize + 1] = len;
+/// The rows of the parts, each of which came in runs of one household each as its `runs` say
+/// (household number, rows), in the order of the households' numbers (each household's rows
+/// in the order they came). Each run is moved once, into a table filled front to back: moving
+/// every row around the cycles of the permutation in place was two scattered rows per step,
+/// after the parts had been copied into one table.
+fn in_household_order<T: Default>(
+    parts: &mut [Vec<T>],
+    runs: &[&[(u32, u32)]],
+    count: usize,
+) -> Vec<T> {
+    // where each household's run is: (part, first row, rows)
+    let mut at = vec![(0u32, 0u32, 0u32); count];
+    let mut total = 0;
+    for (p, part_runs) in runs.iter().enumerate() {
+        let mut from = 0u32;
+        for &(n, len) in part_runs.iter() {
+            at[n as usize] = (p as u32, from, len);
+            from += len;
+        }
+        total += from as usize;
     }
-    for k in 0..count {
-        start[k + 1] += start[k];
-    }
-    let mut place: Vec<u32> = Vec::with_capacity(rows.len());
-    for &(n, len) in groups {
-        let from = start[n as usize];
-        place.extend(from..from + len);
-    }
-    debug_assert_eq!(place.len(), rows.len());
-    for i in 0..rows.len().min(place.len()) {
-        while place[i] as usize != i {
-            let j = place[i] as usize;
-            rows.swap(i, j);
-            place.swap(i, j);
+    let mut rows = Vec::with_capacity(total);
+    for &(p, from, len) in &at {
+        if len > 0 {
+            let (from, to) = (from as usize, (from + len) as usize);
+            rows.extend(parts[p as usize][from..to].iter_mut().map(std::mem::take));
         }
     }
+    rows
 }
 
 /// Turns the outcomes into result rows and counts.
@@ -923,20 +928,22 @@ mod tests {
     #[test]
     fn rows_gathered_in_another_order_are_put_in_household_order() {
         // households 0 … 9 evaluated in this order, with 0 … 3 rows each (none for some)
+        // on two threads: the first evaluated the first five, the second the rest
         let evaluated = [7u32, 2, 9, 0, 4, 8, 1, 6, 3, 5];
-        let mut rows = Vec::new();
-        let mut groups = Vec::new();
-        for &n in &evaluated {
+        let mut parts = vec![Vec::new(), Vec::new()];
+        let mut runs = vec![Vec::new(), Vec::new()];
+        for (k, &n) in evaluated.iter().enumerate() {
             let len = (n * 7 + 3) % 4;
-            rows.extend((0..len).map(|k| (n, k)));
+            parts[k / 5].extend((0..len).map(|i| (n, i)));
             if len > 0 {
-                groups.push((n, len));
+                runs[k / 5].push((n, len));
             }
         }
-        let mut expected = rows.clone();
+        let mut expected: Vec<(u32, u32)> = parts.concat();
         expected.sort();
-        assert_ne!(rows, expected);
-        in_household_order(&mut rows, &groups, evaluated.len());
+        assert_ne!(parts.concat(), expected);
+        let runs: Vec<&[(u32, u32)]> = runs.iter().map(Vec::as_slice).collect();
+        let rows = in_household_order(&mut parts, &runs, evaluated.len());
         assert_eq!(rows, expected);
     }
 
