@@ -931,7 +931,7 @@ mod tests {
         // on two threads: the first evaluated the first five, the second the rest
         let evaluated = [7u32, 2, 9, 0, 4, 8, 1, 6, 3, 5];
         let mut parts = vec![Vec::new(), Vec::new()];
-        let mut runs = vec![Vec::new(), Vec::new()];
+        let mut runs = [Vec::new(), Vec::new()];
         for (k, &n) in evaluated.iter().enumerate() {
             let len = (n * 7 + 3) % 4;
             parts[k / 5].extend((0..len).map(|i| (n, i)));
