@@ -228,8 +228,8 @@ pub struct RunOptions {
     /// The process ends once the results are written (the command line's `monitor`): the
     /// facts of everyone are left for the operating system to reclaim at its end, where
     /// freeing millions of them one by one took a core for a second of a ten-million-person
-    /// run while the results were written. A process that lives on (the web server, a
-    /// simulation's two runs) frees them.
+    /// run while the results were written. A process that lives on (`jiuzhu demo`, which
+    /// serves the results it screened) frees them.
     pub process_ends: bool,
 }
 
