@@ -315,22 +315,12 @@ async fn linked(
     let links = match kept_links(lake, options, progress) {
         Some(links) => links,
         None => {
-            let links = decided_links(ctx, lake, options, progress).await?;
+            let links = linking::link_lake(ctx, lake, options.threads, progress).await?;
             keep(&links, lake, options, progress);
             links
         }
     };
     Ok((with_links(lake, &links, options)?, links))
-}
-
-/// Links the lake's unlinked rows now.
-async fn decided_links(
-    ctx: &SessionContext,
-    lake: &LakeFiles,
-    options: &RunOptions,
-    progress: &dyn Progress,
-) -> Result<LakeLinks, MonitorError> {
-    linking::link_lake(ctx, lake, options.threads, progress).await
 }
 
 /// Keeps the links (with the registry check's counts, when they are known) when the options
@@ -361,7 +351,8 @@ pub fn link(
     let handle = rt.handle();
     let counting = options.links.is_some() && options.cluster.is_none();
     std::thread::scope(|s| {
-        let linking = s.spawn(|| handle.block_on(decided_links(&ctx, lake, &options, progress)));
+        let linking =
+            s.spawn(|| handle.block_on(linking::link_lake(&ctx, lake, options.threads, progress)));
         let counts = counting
             .then(|| handle.block_on(registry_counts(&ctx, lake, options.threads)))
             .transpose();
@@ -722,7 +713,7 @@ fn prepared_linking(
     std::thread::scope(|s| {
         let linking = s.spawn(|| {
             handle.block_on(async {
-                let links = decided_links(ctx, lake, options, progress).await?;
+                let links = linking::link_lake(ctx, lake, options.threads, progress).await?;
                 keep(&links, lake, options, progress);
                 Ok::<_, MonitorError>((with_links(lake, &links, options)?, links))
             })

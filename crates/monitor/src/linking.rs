@@ -563,11 +563,13 @@ fn counts_name(links: &str) -> String {
     format!("counts-{digest}.json")
 }
 
-/// Writes `bytes` as `dir/name`: beside it first, then renamed into place.
+/// Writes `bytes` as `dir/name`: beside it first, on the disk, then renamed into place.
 fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MonitorError> {
+    use std::io::Write;
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
     let partial = dir.join(format!(".{name}.{}", std::process::id()));
-    let written = std::fs::write(&partial, bytes)
+    let written = std::fs::File::create(&partial)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&partial, dir.join(name)))
         .map_err(|e| write_error(dir, e));
     if written.is_err() {
@@ -621,11 +623,6 @@ impl LakeLinks {
         let Some(name) = kept_name(lake) else {
             return Ok(());
         };
-        let error = |e: &dyn std::fmt::Display| MonitorError::Write {
-            path: dir.display().to_string(),
-            message: e.to_string(),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| error(&e))?;
         let schema = Arc::new(Schema::new(vec![
             Field::new("feed", DataType::Utf8, false),
             Field::new("seq", DataType::Int64, false),
@@ -650,22 +647,11 @@ impl LakeLinks {
             )),
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
-        let partial = dir.join(format!(".{name}.{}", std::process::id()));
-        let written = (|| {
-            let file = std::fs::File::create(&partial).map_err(|e| error(&e))?;
-            let mut writer =
-                parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(|e| error(&e))?;
-            writer.write(&batch).map_err(|e| error(&e))?;
-            writer
-                .into_inner()
-                .and_then(|f| f.sync_all().map_err(Into::into))
-                .map_err(|e| error(&e))?;
-            std::fs::rename(&partial, dir.join(&name)).map_err(|e| error(&e))
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&partial);
-            return written;
-        }
+        let mut writer = parquet::arrow::ArrowWriter::try_new(Vec::new(), schema, None)
+            .map_err(|e| write_error(dir, e))?;
+        writer.write(&batch).map_err(|e| write_error(dir, e))?;
+        let bytes = writer.into_inner().map_err(|e| write_error(dir, e))?;
+        write_in(dir, &name, &bytes)?;
         // the links and counts of other lakes (earlier batches, another build) are of no
         // further use, nor counts of these links made before them
         if let Ok(entries) = std::fs::read_dir(dir) {
