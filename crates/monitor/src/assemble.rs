@@ -6,7 +6,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use domain::{
     DisabilityCategory, EmploymentStatus, Fen, PersonStatus, Program, RegionCode, Relation,
-    VehicleType, age_on,
+    ShortText, VehicleType, age_on,
 };
 use policy::facts::{CareLevel, Home, NEVER, PersonFacts, PersonKey, RunningSpell};
 use rustc_hash::FxHashMap;
@@ -747,7 +747,7 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
                 let (range, values) = (capitals.range(i), capitals.ints());
                 let mut capitals: Vec<Fen> = range.filter_map(|j| values.get(j)).map(Fen).collect();
                 capitals.sort();
-                f.business_capitals = capitals;
+                f.business_capitals = capitals.into();
                 f.business_recent = recent.get(i);
             })
         }
@@ -763,7 +763,7 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
                     .filter_map(|(p, household_id)| {
                         Program::parse(p).map(|program| RunningSpell {
                             program,
-                            household_id: household_id.to_string(),
+                            household_id: ShortText::new(household_id),
                         })
                     })
                     .collect();
@@ -812,7 +812,7 @@ fn setter<'a>(part: Part, columns: &'a Columns<'a>, bounds: &'a Bounds) -> Sette
                     .in_order(i, &order, |j| property.get(j))
                     .zip(areas.in_order(i, &order, |j| area.get(j)))
                     .map(|(property, area_centi_m2)| Home {
-                        property: property.to_string(),
+                        property: ShortText::new(property),
                         area_centi_m2,
                     })
                     .collect();

@@ -890,12 +890,12 @@ mod tests {
         p2.spouse = Some(PersonKey("p1".into()));
         let mut p3 = person("p3", "H2");
         // a household known only from a spell, and another named by two spells
-        p3.running = vec![
+        p3.running = Box::new([
             spell(Program::Dibao, "H0"),
             spell(Program::Dibao, "H1"),
             spell(Program::Tekun, "H1"),
             spell(Program::Medical, "H2"),
-        ];
+        ]);
         let mut p4 = person("p4", "H1");
         p4.father = Some(PersonKey("p3".into()));
         let registry = Registry::new(vec![person("p1", "H2"), p2, p3, p4]);

@@ -90,13 +90,13 @@ fn household(rng: &mut Lcg, h: usize) -> HouseholdInput {
             p.mother = Some(PersonKey(format!("{hid}-1").into()));
         }
         if rng.below(6) == 0 {
-            p.running.push(RunningSpell {
+            p.running = Box::new([RunningSpell {
                 program: Program::Dibao,
-                household_id: hid.clone(),
-            });
+                household_id: hid.as_str().into(),
+            }]);
         }
         if rng.below(20) == 0 {
-            p.active_vehicle_types.push(VehicleType::Car);
+            p.active_vehicle_types = Box::new([VehicleType::Car]);
         }
         members.push(p);
     }

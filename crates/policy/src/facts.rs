@@ -237,7 +237,7 @@ pub struct RunningSpell {
     /// The program.
     pub program: Program,
     /// The assistance `household_id`.
-    pub household_id: String,
+    pub household_id: ShortText,
 }
 
 /// An active residential property (for the two-homes area test; the same `property` key owned
@@ -245,7 +245,7 @@ pub struct RunningSpell {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Home {
     /// The property unit key.
-    pub property: String,
+    pub property: ShortText,
     /// Area in hundredths of a square metre.
     pub area_centi_m2: i64,
 }
@@ -283,7 +283,7 @@ pub struct PersonFacts {
     /// The latest finance row (`as_of` ≤ A): deposits + securities + other assets.
     pub financial_assets: Fen,
     /// Registered capital of each active business of the person (registered ≤ A, status active).
-    pub business_capitals: Vec<Fen>,
+    pub business_capitals: Box<[Fen]>,
     /// Grade of the most severe certificate with `certified_date` ≤ A (0 without one).
     pub disability_grade: u8,
     /// Category of that certificate.
@@ -317,17 +317,17 @@ pub struct PersonFacts {
     /// Months between the latest job start and A's month ([`NEVER`] without one).
     pub job_start_months_ago: i64,
     /// Spells running at A.
-    pub running: Vec<RunningSpell>,
+    pub running: Box<[RunningSpell]>,
     /// Programs of the spells running on the person's status date (for deaths).
-    pub running_at_death: Vec<Program>,
+    pub running_at_death: Box<[Program]>,
     /// Types of the vehicles active at A.
-    pub active_vehicle_types: Vec<VehicleType>,
+    pub active_vehicle_types: Box<[VehicleType]>,
     /// Types of the vehicles registered in the recent window (cancelled or not).
-    pub recent_vehicle_types: Vec<VehicleType>,
+    pub recent_vehicle_types: Box<[VehicleType]>,
     /// Owns active non-residential property at A.
     pub nonresidential_property: bool,
     /// Active residential properties at A.
-    pub homes: Vec<Home>,
+    pub homes: Box<[Home]>,
     /// A property registered in the recent window (cancelled or not).
     pub property_recent: bool,
     /// An active business registered in the recent window.
@@ -357,7 +357,7 @@ impl Default for PersonFacts {
             age: 0,
             income: Fen(0),
             financial_assets: Fen(0),
-            business_capitals: Vec::new(),
+            business_capitals: Box::default(),
             disability_grade: 0,
             disability_category: None,
             recent_disability_grade: 0,
@@ -374,12 +374,12 @@ impl Default for PersonFacts {
             employment_months_ago: NEVER,
             previous_employment_status: None,
             job_start_months_ago: NEVER,
-            running: Vec::new(),
-            running_at_death: Vec::new(),
-            active_vehicle_types: Vec::new(),
-            recent_vehicle_types: Vec::new(),
+            running: Box::default(),
+            running_at_death: Box::default(),
+            active_vehicle_types: Box::default(),
+            recent_vehicle_types: Box::default(),
             nonresidential_property: false,
-            homes: Vec::new(),
+            homes: Box::default(),
             property_recent: false,
             business_recent: false,
             utility_arrears_months: 0,

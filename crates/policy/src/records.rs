@@ -15,8 +15,8 @@
 
 use domain::{
     BusinessStatus, Date, DisabilityCategory, EmploymentStatus, Fen, IncomeKind, MedicalKind,
-    Month, PersonStatus, Program, PropertyUsage, RegionCode, Relation, SelfCare, VehicleType,
-    age_on,
+    Month, PersonStatus, Program, PropertyUsage, RegionCode, Relation, SelfCare, ShortText,
+    VehicleType, age_on,
 };
 
 use crate::eval::HouseholdInput;
@@ -440,19 +440,20 @@ pub fn person_facts(
     ) {
         f.financial_assets = r.deposits + r.securities + r.other_assets;
     }
+    let mut capitals = Vec::new();
     for b in records
         .business
         .iter()
         .filter(|r| mine(&r.person) && r.status == BusinessStatus::Active)
     {
         if b.registered_date <= as_of {
-            f.business_capitals
-                .push(b.registered_capital.unwrap_or(Fen(0)));
+            capitals.push(b.registered_capital.unwrap_or(Fen(0)));
         }
         if in_recent(b.registered_date, as_of, w) {
             f.business_recent = true;
         }
     }
+    f.business_capitals = capitals.into();
 
     // Education.
     if let Some(r) = latest(
@@ -505,44 +506,47 @@ pub fn person_facts(
 
     // Spells.
     let running_on = |s: &SpellRow, d: Date| s.start_date <= d && s.end_date.is_none_or(|e| e >= d);
+    let (mut running, mut at_death) = (Vec::new(), Vec::new());
     for s in records.assistance.iter().filter(|r| mine(&r.person)) {
         if running_on(s, as_of) {
-            f.running.push(RunningSpell {
+            running.push(RunningSpell {
                 program: s.program,
-                household_id: s.household_id.clone(),
+                household_id: ShortText::new(&s.household_id),
             });
         }
         if let Some(d) = pop.status_date
             && pop.status == PersonStatus::Deceased
             && running_on(s, d)
-            && !f.running_at_death.contains(&s.program)
+            && !at_death.contains(&s.program)
         {
-            f.running_at_death.push(s.program);
+            at_death.push(s.program);
         }
     }
+    f.running = running.into();
+    f.running_at_death = at_death.into();
 
     // Vehicles and property.
     let active =
         |reg: Date, cancelled: Option<Date>| reg <= as_of && cancelled.is_none_or(|c| c > as_of);
+    let (mut active_types, mut recent_types) = (Vec::new(), Vec::new());
     for v in records.vehicles.iter().filter(|r| mine(&r.person)) {
-        if active(v.registered_date, v.cancelled_date)
-            && !f.active_vehicle_types.contains(&v.vehicle_type)
-        {
-            f.active_vehicle_types.push(v.vehicle_type);
+        if active(v.registered_date, v.cancelled_date) && !active_types.contains(&v.vehicle_type) {
+            active_types.push(v.vehicle_type);
         }
-        if in_recent(v.registered_date, as_of, w)
-            && !f.recent_vehicle_types.contains(&v.vehicle_type)
-        {
-            f.recent_vehicle_types.push(v.vehicle_type);
+        if in_recent(v.registered_date, as_of, w) && !recent_types.contains(&v.vehicle_type) {
+            recent_types.push(v.vehicle_type);
         }
     }
+    f.active_vehicle_types = active_types.into();
+    f.recent_vehicle_types = recent_types.into();
+    let mut homes: Vec<Home> = Vec::new();
     for p in records.real_estate.iter().filter(|r| mine(&r.person)) {
         if active(p.registered_date, p.cancelled_date) {
             if p.usage == PropertyUsage::Residential {
-                match f.homes.iter_mut().find(|h| h.property == p.property_id) {
+                match homes.iter_mut().find(|h| h.property == p.property_id) {
                     Some(h) => h.area_centi_m2 = p.area_centi_m2,
-                    None => f.homes.push(Home {
-                        property: p.property_id.clone(),
+                    None => homes.push(Home {
+                        property: ShortText::new(&p.property_id),
                         area_centi_m2: p.area_centi_m2,
                     }),
                 }
@@ -554,6 +558,7 @@ pub fn person_facts(
             f.property_recent = true;
         }
     }
+    f.homes = homes.into();
 
     // Utilities.
     let util = || {

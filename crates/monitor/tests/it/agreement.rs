@@ -340,6 +340,13 @@ fn d(v: Option<&str>) -> Option<domain::Date> {
 }
 
 /// The facts of every person, read naively from the rows (policy.md §2, §9).
+/// Adds an item to one of the facts' lists (held as boxed slices: the registry's size).
+fn push<T>(list: &mut Box<[T]>, item: T) {
+    let mut items = std::mem::take(list).into_vec();
+    items.push(item);
+    *list = items.into();
+}
+
 fn naive_facts(rows: &[Row], as_of: domain::Date, w: Windows) -> Vec<PersonFacts> {
     let a = as_of;
     let am = a.month();
@@ -452,8 +459,10 @@ fn naive_facts(rows: &[Row], as_of: domain::Date, w: Windows) -> Vec<PersonFacts
         for r in rows_of(Feed::Business, pid) {
             let reg = d(get(r, "registered_date")).expect("reg");
             if get(r, "status") == Some("active") && reg <= a {
-                f.business_capitals
-                    .push(Fen(fen(get(r, "registered_capital"))));
+                push(
+                    &mut f.business_capitals,
+                    Fen(fen(get(r, "registered_capital"))),
+                );
                 f.business_recent |= reg >= recent_from;
             }
         }
@@ -516,16 +525,19 @@ fn naive_facts(rows: &[Row], as_of: domain::Date, w: Windows) -> Vec<PersonFacts
             let end = d(get(r, "end_date"));
             let program = Program::parse(get(r, "program").expect("program")).expect("program");
             if start <= a && end.is_none_or(|e| e >= a) {
-                f.running.push(RunningSpell {
-                    program,
-                    household_id: get(r, "household_id").expect("hh").into(),
-                });
+                push(
+                    &mut f.running,
+                    RunningSpell {
+                        program,
+                        household_id: get(r, "household_id").expect("hh").into(),
+                    },
+                );
             }
             if let Some(sd) = status_date
                 && start <= sd
                 && end.is_none_or(|e| e >= sd)
             {
-                f.running_at_death.push(program);
+                push(&mut f.running_at_death, program);
             }
         }
         for r in rows_of(Feed::Vehicles, pid) {
@@ -533,10 +545,10 @@ fn naive_facts(rows: &[Row], as_of: domain::Date, w: Windows) -> Vec<PersonFacts
             let cancelled = d(get(r, "cancelled_date"));
             let t = VehicleType::parse(get(r, "vehicle_type").expect("type")).expect("type");
             if reg <= a && cancelled.is_none_or(|c| c > a) {
-                f.active_vehicle_types.push(t);
+                push(&mut f.active_vehicle_types, t);
             }
             if reg <= a && reg >= recent_from {
-                f.recent_vehicle_types.push(t);
+                push(&mut f.recent_vehicle_types, t);
             }
         }
         for r in rows_of(Feed::RealEstate, pid) {
@@ -550,10 +562,13 @@ fn naive_facts(rows: &[Row], as_of: domain::Date, w: Windows) -> Vec<PersonFacts
                 f.nonresidential_property = true;
             }
             if active && usage == "residential" {
-                f.homes.push(Home {
-                    property: get(r, "property_id").expect("id").into(),
-                    area_centi_m2: fen(get(r, "area_m2")),
-                });
+                push(
+                    &mut f.homes,
+                    Home {
+                        property: get(r, "property_id").expect("id").into(),
+                        area_centi_m2: fen(get(r, "area_m2")),
+                    },
+                );
             }
             f.property_recent |= reg >= recent_from;
         }
@@ -605,7 +620,7 @@ fn naive_inputs(facts: &[PersonFacts]) -> BTreeMap<String, HouseholdInput> {
     for p in facts {
         for s in &p.running {
             if s.household_id != p.household_id {
-                inputs.entry(s.household_id.clone()).or_default();
+                inputs.entry(s.household_id.to_string()).or_default();
             }
         }
     }

@@ -75,9 +75,9 @@ fn person(i: usize) -> impl Strategy<Value = PersonFacts> {
                 income: Fen(income),
                 financial_assets: Fen(assets),
                 business_capitals: if assets % 3 == 0 {
-                    vec![Fen(assets / 2)]
+                    Box::new([Fen(assets / 2)])
                 } else {
-                    Vec::new()
+                    Box::default()
                 },
                 disability_grade: grade,
                 disability_category: (grade > 0).then(|| categories[cat % categories.len()]),
@@ -120,12 +120,12 @@ fn person(i: usize) -> impl Strategy<Value = PersonFacts> {
                     .collect(),
                 nonresidential_property: home && arrears == 5,
                 homes: if home {
-                    vec![Home {
-                        property: format!("h{}", i % 2),
+                    Box::new([Home {
+                        property: format!("h{}", i % 2).into(),
                         area_centi_m2: kwh * 10,
-                    }]
+                    }])
                 } else {
-                    Vec::new()
+                    Box::default()
                 },
                 property_recent: recent && home,
                 business_recent: recent && assets % 3 == 0,

@@ -166,7 +166,7 @@ fn money_is_the_latest_finance_row_and_active_business_capital() {
     });
     let f = facts(&r, "a");
     assert_eq!(f.financial_assets, yuan(56));
-    assert_eq!(f.business_capitals, vec![yuan(30000)]);
+    assert_eq!(f.business_capitals[..], [yuan(30000)]);
     assert!(f.business_recent);
 }
 
@@ -299,8 +299,8 @@ fn school_years_care_spells_assets_and_utilities() {
     );
     assert!(f.active_vehicle_types.is_empty());
     assert_eq!(
-        f.recent_vehicle_types,
-        vec![VehicleType::Car],
+        f.recent_vehicle_types[..],
+        [VehicleType::Car],
         "a cancelled registration still counts as recent"
     );
     assert_eq!(f.homes.len(), 1);
