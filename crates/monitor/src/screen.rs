@@ -687,10 +687,15 @@ pub(crate) fn evaluate_all(
     let parts: Vec<(Results, Groups)> = std::thread::scope(|scope| {
         let handles: Vec<_> = first_seen
             .chunks(chunk)
-            .map(|part| {
+            .enumerate()
+            .map(|(t, part)| {
+                let first = t == 0;
                 scope.spawn(move || {
                     let mut rows = Results::default();
-                    rows.households.reserve(part.len());
+                    // the first part's table is kept, with room for every household, and
+                    // the others are appended to it when they come in household order
+                    rows.households
+                        .reserve(if first { count as usize } else { part.len() });
                     let mut groups = Groups::default();
                     let mut scratch = Scratch::default();
                     for (k, &n) in part.iter().enumerate() {
@@ -738,6 +743,9 @@ pub(crate) fn evaluate_all(
         let recommendations =
             s.spawn(|| in_household_order(&mut recommendations, &recommendation_runs, count));
         results.persons = in_household_order(&mut persons, &person_runs, count);
+        // anomalies and warnings are put in their order, with their duplicates, by `settle`,
+        // while the larger tables are put in household order
+        settle(&mut results);
         results.households = households
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -745,8 +753,6 @@ pub(crate) fn evaluate_all(
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
     });
-    // anomalies and warnings are put in their order, with their duplicates, by `settle`
-    settle(&mut results);
     results
 }
 
@@ -782,12 +788,25 @@ impl Groups {
 /// (household number, rows), in the order of the households' numbers (each household's rows
 /// in the order they came). Each run is moved once, into a table filled front to back: moving
 /// every row around the cycles of the permutation in place was two scattered rows per step,
-/// after the parts had been copied into one table.
+/// after the parts had been copied into one table. Households screened in the order of their
+/// numbers already (a population listed by household ID) are the parts one after the other,
+/// appended to the first.
 fn in_household_order<T: Default>(
     parts: &mut [Vec<T>],
     runs: &[&[(u32, u32)]],
     count: usize,
 ) -> Vec<T> {
+    let numbers = || runs.iter().flat_map(|r| r.iter()).map(|&(n, _)| n);
+    if numbers().zip(numbers().skip(1)).all(|(a, b)| a < b) {
+        // the first part's table grows (in place when it has the room) by the others'
+        let mut rows = parts.first_mut().map(std::mem::take).unwrap_or_default();
+        let rest = parts.get_mut(1..).unwrap_or_default();
+        rows.reserve(rest.iter().map(Vec::len).sum());
+        for part in rest {
+            rows.append(part);
+        }
+        return rows;
+    }
     // where each household's run is: (part, first row, rows)
     let mut at = vec![(0u32, 0u32, 0u32); count];
     let mut total = 0;
@@ -945,6 +964,26 @@ mod tests {
         let runs: Vec<&[(u32, u32)]> = runs.iter().map(Vec::as_slice).collect();
         let rows = in_household_order(&mut parts, &runs, evaluated.len());
         assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn rows_gathered_in_household_order_are_the_parts_one_after_the_other() {
+        // households 0 … 9 evaluated in order on two threads; the last gave no rows, and the
+        // rows of a household are not in any order of their own
+        let mut parts = vec![Vec::new(), Vec::new()];
+        let mut runs = [Vec::new(), Vec::new()];
+        for n in 0..9u32 {
+            let len = (n * 7 + 3) % 4;
+            parts[n as usize / 5].extend((0..len).rev().map(|i| (n, i)));
+            if len > 0 {
+                runs[n as usize / 5].push((n, len));
+            }
+        }
+        let expected: Vec<(u32, u32)> = parts.concat();
+        let runs: Vec<&[(u32, u32)]> = runs.iter().map(Vec::as_slice).collect();
+        let rows = in_household_order(&mut parts, &runs, 10);
+        assert_eq!(rows, expected);
+        assert!(parts.iter().all(Vec::is_empty));
     }
 
     #[test]
