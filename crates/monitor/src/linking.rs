@@ -21,7 +21,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext, cast, col};
-use domain::Progress;
+use domain::{Progress, ShortText};
 use linkage::{
     Assignment, BirthDate, BlockKey, BlockingRule, Explanation, PreparedRecords, Preparer, Record,
     Settings,
@@ -94,9 +94,9 @@ impl LakeLinks {
             .iter()
             .zip(&self.decided)
             .map(|(u, (person, p))| LinkageRow {
-                feed: u.feed.name().to_string(),
+                feed: u.feed.name(),
                 row: u.row,
-                person_id: person.map(|i| self.person_ids[i].clone()),
+                person_id: person.map(|i| ShortText::new(&self.person_ids[i])),
                 probability_milli: milli(*p),
             })
             .collect()

@@ -107,11 +107,11 @@ pub struct RecommendationRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkageRow {
     /// The feed.
-    pub feed: String,
+    pub feed: &'static str,
     /// Row number in the source file.
     pub row: i64,
     /// The person linked to; `None` when unmatched.
-    pub person_id: Option<String>,
+    pub person_id: Option<ShortText>,
     /// Match probability in thousandths (0-1000).
     pub probability_milli: u32,
 }
@@ -257,7 +257,7 @@ impl Results {
                     &b.signal,
                 ))
             });
-            linkage.sort_by(|a, b| (&a.feed, a.row).cmp(&(&b.feed, b.row)));
+            linkage.sort_by(|a, b| (a.feed, a.row).cmp(&(b.feed, b.row)));
         });
     }
 
@@ -380,7 +380,7 @@ impl Results {
                     ["feed", "row", "person_id", "probability"],
                     &self.linkage,
                     |l, c| {
-                        c.text(&l.feed);
+                        c.text(l.feed);
                         c.show(l.row);
                         c.text(l.person_id.as_deref().unwrap_or_default());
                         c.show(format_args!(
