@@ -339,7 +339,6 @@ fn d(v: Option<&str>) -> Option<domain::Date> {
     })
 }
 
-/// The facts of every person, read naively from the rows (policy.md §2, §9).
 /// Adds an item to one of the facts' lists (held as boxed slices: the registry's size).
 fn push<T>(list: &mut Box<[T]>, item: T) {
     let mut items = std::mem::take(list).into_vec();
@@ -347,6 +346,7 @@ fn push<T>(list: &mut Box<[T]>, item: T) {
     *list = items.into();
 }
 
+/// The facts of every person, read naively from the rows (policy.md §2, §9).
 fn naive_facts(rows: &[Row], as_of: domain::Date, w: Windows) -> Vec<PersonFacts> {
     let a = as_of;
     let am = a.month();
