@@ -86,18 +86,8 @@ pub struct RunManifest {
 }
 
 impl RunManifest {
-    /// Hashes the inputs of a run and its results written in `out`, and derives the run id.
-    pub fn build(
-        lake: &LakeFiles,
-        pack: &Pack,
-        as_of: Date,
-        out: &Path,
-    ) -> Result<RunManifest, MonitorError> {
-        RunManifest::with_inputs(RunManifest::inputs(lake)?, pack, as_of, out)
-    }
-
-    /// The lake's files and their hashes, feed by feed in commit order: what [`Self::build`]
-    /// reads first, which a run can compute while it writes its results.
+    /// The lake's files and their hashes, feed by feed in commit order (a run computes them
+    /// while it writes its results).
     pub fn inputs(lake: &LakeFiles) -> Result<Vec<FileHash>, MonitorError> {
         let mut inputs = Vec::new();
         for feed in crate::Feed::ALL {
@@ -114,23 +104,14 @@ impl RunManifest {
         Ok(inputs)
     }
 
-    /// [`Self::build`] with the lake's files hashed already ([`Self::inputs`]).
-    pub fn with_inputs(
+    /// The manifest of a run from its inputs ([`Self::inputs`]) and its outputs as
+    /// [`crate::Results::write`] wrote and hashed them, with the run id derived.
+    pub fn with_files(
         inputs: Vec<FileHash>,
+        outputs: Vec<FileHash>,
         pack: &Pack,
         as_of: Date,
-        out: &Path,
-    ) -> Result<RunManifest, MonitorError> {
-        let mut outputs = Vec::new();
-        for name in OUTPUT_FILES {
-            let (bytes, blake3) = hash_file(&out.join(name))?;
-            outputs.push(FileHash {
-                feed: None,
-                file: (*name).to_string(),
-                bytes,
-                blake3,
-            });
-        }
+    ) -> RunManifest {
         let mut identity = blake3::Hasher::new();
         identity.update(as_of.to_string().as_bytes());
         identity.update(b"\x1f");
@@ -140,7 +121,7 @@ impl RunManifest {
             identity.update(i.blake3.as_bytes());
         }
         let hex = identity.finalize().to_hex().to_string();
-        Ok(RunManifest {
+        RunManifest {
             format: MANIFEST_FORMAT,
             run_id: format!("{as_of}-{}", &hex[..16]),
             as_of: as_of.to_string(),
@@ -151,7 +132,7 @@ impl RunManifest {
             },
             inputs,
             outputs,
-        })
+        }
     }
 
     /// The manifest as written: pretty JSON with a final newline.
@@ -228,5 +209,39 @@ mod tests {
             "batches/ab12/population/part-0.parquet"
         );
         assert_eq!(lake_path(Path::new("/tmp/x.parquet")), "/tmp/x.parquet");
+    }
+
+    /// The hashes taken while the results are written are those of the files as they lie on
+    /// disk, listed in the manifest's order.
+    #[test]
+    fn the_outputs_hashed_as_written_are_the_files_on_disk() {
+        let results = crate::Results {
+            households: vec![crate::output::HouseholdRow {
+                household_id: "H1".into(),
+                region_code: "990101001001".into(),
+                tier: "dibao".into(),
+                level: "none".into(),
+                tags: vec!["a".into(), "b".into()],
+                ..Default::default()
+            }],
+            linkage: vec![crate::output::LinkageRow {
+                feed: "income",
+                row: 7,
+                person_id: None,
+                probability_milli: 120,
+            }],
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let written = results
+            .write(dir.path(), Date::from_days(20_000))
+            .expect("written");
+        let names: Vec<&str> = written.iter().map(|f| f.file.as_str()).collect();
+        assert_eq!(names, OUTPUT_FILES);
+        for f in &written {
+            let (bytes, blake3) = hash_file(&dir.path().join(&f.file)).expect("hashed");
+            assert_eq!((f.bytes, &f.blake3), (bytes, &blake3), "{}", f.file);
+            assert!(bytes > 0, "{}", f.file);
+        }
     }
 }

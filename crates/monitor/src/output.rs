@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
 use crate::MonitorError;
+use crate::manifest::FileHash;
 
 /// One row of households.csv (一户一画像). Its short texts are held in the row itself: a city's
 /// millions of rows are put into household order after the screening and then read front to
@@ -262,11 +264,12 @@ impl Results {
     }
 
     /// Writes the six CSV files, their Parquet copies and `summary.txt` into `dir`, the tables
-    /// side by side on the machine's cores.
-    pub fn write(&self, dir: &Path, as_of: Date) -> Result<(), MonitorError> {
+    /// side by side on the machine's cores; the files' sizes and hashes, hashed as they were
+    /// written, in the order of [`crate::manifest::OUTPUT_FILES`].
+    pub fn write(&self, dir: &Path, as_of: Date) -> Result<Vec<FileHash>, MonitorError> {
         std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
         let detected = as_of.to_string();
-        let tables: Vec<Box<dyn FnOnce() -> Result<(), MonitorError> + Send + '_>> = vec![
+        let tables: Vec<Table<'_>> = vec![
             Box::new(|| {
                 write_table(
                     dir,
@@ -395,12 +398,61 @@ impl Results {
         // The largest tables first, so that they do not end up queued behind the small ones.
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let outcomes = crate::on_queue(tables, threads.min(6), |table| table());
+        let mut written = Vec::with_capacity(crate::manifest::OUTPUT_FILES.len());
         for outcome in outcomes {
-            outcome?;
+            written.extend(outcome?);
         }
         let path = dir.join("summary.txt");
-        std::fs::write(&path, self.summary.render()).map_err(|e| write_error(&path, e))?;
-        Ok(())
+        let mut summary = Hashing::new(File::create(&path).map_err(|e| write_error(&path, e))?);
+        summary
+            .write_all(self.summary.render().as_bytes())
+            .map_err(|e| write_error(&path, e))?;
+        written.push(summary.finish("summary.txt"));
+        // the tables were written in no set order
+        let files = crate::manifest::OUTPUT_FILES;
+        written.sort_by_key(|f| files.iter().position(|name| *name == f.file));
+        Ok(written)
+    }
+}
+
+/// The writing of one table, giving its CSV file's and its Parquet copy's sizes and hashes.
+type Table<'a> = Box<dyn FnOnce() -> Result<[FileHash; 2], MonitorError> + Send + 'a>;
+
+/// A writer that hashes what it passes on: the manifest's hashes of the result files are taken
+/// as they are written, not by reading them again after.
+struct Hashing<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+}
+
+impl<W> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hasher: blake3::Hasher::new(),
+        }
+    }
+
+    /// The file's name, size and hash.
+    fn finish(self, file: &str) -> FileHash {
+        FileHash {
+            feed: None,
+            file: file.to_string(),
+            bytes: self.hasher.count(),
+            blake3: self.hasher.finalize().to_hex().to_string(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -506,14 +558,15 @@ fn parquet_properties(header: &[&str]) -> WriterProperties {
 }
 
 /// Writes `NAME.csv` and `NAME.parquet` (every column as text, exactly as in the CSV): the
-/// columns are built once as Arrow arrays, and the CSV rows are written from them.
+/// columns are built once as Arrow arrays, and the CSV rows are written from them. The two
+/// files' sizes and hashes.
 fn write_table<const N: usize, T: Sync>(
     dir: &Path,
     name: &str,
     header: [&str; N],
     rows: &[T],
     fields: impl Fn(&T, &mut Cells<'_>) + Sync,
-) -> Result<(), MonitorError> {
+) -> Result<[FileHash; 2], MonitorError> {
     let schema = Arc::new(Schema::new(
         header
             .iter()
@@ -538,21 +591,28 @@ fn write_table<const N: usize, T: Sync>(
 
     // The Parquet copy is encoded on a thread of its own while the CSV is written: the
     // households' table is most of the writing, and one thread did both one after the other.
-    let pq_path = dir.join(format!("{name}.parquet"));
-    let parquet = || -> Result<(), MonitorError> {
+    let pq_name = format!("{name}.parquet");
+    let pq_path = dir.join(&pq_name);
+    let parquet = || -> Result<FileHash, MonitorError> {
         let file = File::create(&pq_path).map_err(|e| write_error(&pq_path, e))?;
-        let mut pq = ArrowWriter::try_new(file, schema, Some(parquet_properties(&header)))
-            .map_err(|e| write_error(&pq_path, e))?;
+        let mut pq = ArrowWriter::try_new(
+            Hashing::new(file),
+            schema,
+            Some(parquet_properties(&header)),
+        )
+        .map_err(|e| write_error(&pq_path, e))?;
         for batch in &batches {
             pq.write(batch).map_err(|e| write_error(&pq_path, e))?;
         }
-        pq.close().map_err(|e| write_error(&pq_path, e))?;
-        Ok(())
+        let file = pq.into_inner().map_err(|e| write_error(&pq_path, e))?;
+        Ok(file.finish(&pq_name))
     };
-    let csv_path = dir.join(format!("{name}.csv"));
-    let csv = || -> Result<(), MonitorError> {
+    let csv_name = format!("{name}.csv");
+    let csv_path = dir.join(&csv_name);
+    let csv = || -> Result<FileHash, MonitorError> {
         let file = File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
-        let mut writer = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+        let file = std::io::BufWriter::with_capacity(1 << 20, Hashing::new(file));
+        let mut writer = csv::Writer::from_writer(file);
         writer
             .write_record(header)
             .map_err(|e| write_error(&csv_path, e))?;
@@ -568,8 +628,12 @@ fn write_table<const N: usize, T: Sync>(
                     .map_err(|e| write_error(&csv_path, e))?;
             }
         }
-        writer.flush().map_err(|e| write_error(&csv_path, e))?;
-        Ok(())
+        let file = writer
+            .into_inner()
+            .map_err(|e| write_error(&csv_path, e.error()))?
+            .into_inner()
+            .map_err(|e| write_error(&csv_path, e.error()))?;
+        Ok(file.finish(&csv_name))
     };
     let (csv, parquet) = std::thread::scope(|s| {
         let parquet = s.spawn(parquet);
@@ -579,8 +643,7 @@ fn write_table<const N: usize, T: Sync>(
             .unwrap_or_else(|_| Err(write_error(&pq_path, "the Parquet writer stopped")));
         (csv, parquet)
     });
-    csv?;
-    parquet
+    Ok([csv?, parquet?])
 }
 
 #[cfg(test)]

@@ -132,8 +132,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let results = monitor::screen(&lake, as_of, &pack, options, &progress).context("screening")?;
     let out = dir.join("results");
-    results.write(&out, as_of).context("writing the results")?;
-    let manifest = monitor::RunManifest::build(&lake, &pack, as_of, &out)?;
+    let outputs = results.write(&out, as_of).context("writing the results")?;
+    let inputs = monitor::RunManifest::inputs(&lake)?;
+    let manifest = monitor::RunManifest::with_files(inputs, outputs, &pack, as_of);
     let manifest_bytes = manifest.write(&out)?;
     print!("{}", results.summary.render());
 

@@ -202,8 +202,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (written, inputs)
     });
-    written.context("writing results")?;
-    let manifest = monitor::RunManifest::with_inputs(inputs?, &pack, as_of, &out)?;
+    let outputs = written.context("writing results")?;
+    let manifest = monitor::RunManifest::with_files(inputs?, outputs, &pack, as_of);
     let manifest_bytes = manifest.write(&out)?;
     domain::Progress::finish(&progress);
     print!("{}", results.summary.render());
