@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Screening benchmark: `jiuzhu monitor` (release) on synthetic cities of 1, 3 and 10 million
-# persons — wall time, CPU time and peak memory per stage, median of several runs — side by
-# side with the core of the same screening in DuckDB SQL over the same Parquet lake.
+# Screening benchmark: `jiuzhu monitor` (the `lto` build) on synthetic cities of 1, 3 and 10
+# million persons — wall time, CPU time and peak memory per stage, median of several runs — side
+# by side with the core of the same screening in DuckDB SQL over the same Parquet lake.
 #
 # The lake's rows without a usable ID are linked once (`jiuzhu link`, timed on its own, which
 # also counts the rows without an ID and those whose ID is no person's) and the runs read those
@@ -12,6 +12,7 @@
 #
 #   bench/monitor/run.sh                 # 1M, 3M, 10M persons, 3 runs each
 #   SIZES="1000000" RUNS=5 bench/monitor/run.sh
+#   PROFILE=release bench/monitor/run.sh  # the plain release build
 #
 # Needs python3 with venv (DuckDB is installed into a virtual environment used only here).
 set -euo pipefail
@@ -24,8 +25,10 @@ VENV=${VENV:-$HOME/.cache/jiuzhu-bench/venv}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 mkdir -p "$WORK"
 
-cargo build --release -p cli
-BIN=$CARGO_TARGET_DIR/release/jiuzhu
+# the deployment build: the release build optimised across crates (Cargo.toml, `profile.lto`)
+PROFILE=${PROFILE:-lto}
+cargo build --profile "$PROFILE" -p cli
+BIN=$CARGO_TARGET_DIR/$PROFILE/jiuzhu
 
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
